@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The project's demo command (README): installs dependencies, builds build/ and runs
+# the Raft demo. Extra arguments are passed to the demo program.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+./scripts/setup.sh
+./scripts/build.sh build
+
+demo=build/examples/raft_demo/synod-raft-demo
+if [[ ! -x "$demo" ]]; then
+  echo "demo.sh: $demo was not built (is SYNOD_BUILD_EXAMPLES off in build/?)" >&2
+  exit 1
+fi
+echo
+echo "== running $demo $*"
+exec "$demo" "$@"
