@@ -108,6 +108,9 @@ RawNode& Cluster::node(NodeId id) {
   return *s.node;
 }
 
+const MemoryLogStorage& Cluster::storage(NodeId id) const { return *slot(id).storage; }
+MemoryLogStorage& Cluster::storage(NodeId id) { return *slot(id).storage; }
+
 bool Cluster::is_up(NodeId id) const { return slot(id).up; }
 
 std::vector<NodeId> Cluster::ids() const {

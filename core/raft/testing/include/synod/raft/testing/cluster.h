@@ -52,6 +52,9 @@ class Cluster {
 
   // --- nodes ------------------------------------------------------------------
   RawNode& node(NodeId id);
+  // What the node has persisted (survives crash()).
+  const MemoryLogStorage& storage(NodeId id) const;
+  MemoryLogStorage& storage(NodeId id);
   bool is_up(NodeId id) const;
   std::vector<NodeId> ids() const;
   // Adds a node that starts with an empty log and no configuration: it learns both from
