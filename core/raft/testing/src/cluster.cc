@@ -163,14 +163,14 @@ void Cluster::tick_all() {
 
 void Cluster::enqueue(Message m) {
   if (on_send) on_send(m);
-  if (log_sent_) sent_log_.push_back(m);
+  if (options_.record_sent) sent_log_.push_back(m);
   in_flight_.push_back({std::move(m), next_sequence_++});
 }
 
 void Cluster::apply(Slot& s, const Entry& e) {
   if (e.index <= s.applied_index) return;
   s.applied_index = e.index;
-  s.digest = fold_entry(s.digest, e);
+  if (options_.digest_applied) s.digest = fold_entry(s.digest, e);
   if (options_.record_applied) {
     s.applied.push_back({e.index, e.term, e.type, std::string(e.data.view())});
   }

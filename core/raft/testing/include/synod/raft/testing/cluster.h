@@ -39,8 +39,12 @@ struct ClusterOptions {
   std::size_t max_inflight_bytes = 0;
   std::size_t max_uncommitted_bytes = 0;
   std::uint64_t seed = 1;
-  // Keep every applied entry per node (tests); off for benchmarks.
+  // Keep every applied entry per node, and every sent message (tests); off for benchmarks.
   bool record_applied = true;
+  bool record_sent = true;
+  // Fold every applied payload into the state digest (tests); off for benchmarks of the
+  // core alone, where hashing payloads would dominate the cost.
+  bool digest_applied = true;
 };
 
 class Cluster {
@@ -134,7 +138,6 @@ class Cluster {
   std::uint64_t next_sequence_ = 0;
   std::set<std::pair<NodeId, NodeId>> cut_links_;
   std::vector<Message> sent_log_;
-  bool log_sent_ = true;
 };
 
 }  // namespace synod::raft::testing
