@@ -508,7 +508,9 @@ void Raft::handle_append_response(const Message& m) {
     return;
   }
   const bool was_paused = pr.paused();
-  if (!pr.maybe_update(m.index)) return;
+  // An ack at the known match point still answers a probe: the follower is found.
+  const bool probe_answered = pr.state == ProgressState::Probe && m.index == pr.match;
+  if (!pr.maybe_update(m.index) && !probe_answered) return;
   switch (pr.state) {
     case ProgressState::Probe:
       pr.become_replicate();
@@ -527,7 +529,8 @@ void Raft::handle_append_response(const Message& m) {
     if (role_ != Role::Leader) return;
     broadcast_append();
   } else if (was_paused) {
-    maybe_send_append(m.from, false);
+    // It missed the broadcast that carried the current commit index while paused.
+    maybe_send_append(m.from, true);
   }
   // Fill the window: pipelining keeps sending until paused or nothing is left.
   while (role_ == Role::Leader && maybe_send_append(m.from, false)) {
@@ -612,12 +615,10 @@ bool Raft::maybe_send_append(NodeId to, bool send_if_empty) {
   const Index prev_index = pr.next - 1;
   const auto prev_term = log_.term(prev_index);
   std::vector<Entry> entries;
-  StorageError err = StorageError::None;
-  // In probe state one small message finds the match point; a full batch would be wasted
-  // if it is refused.
-  if (pr.state != ProgressState::Probe || pr.match + 1 == pr.next) {
-    err = log_.slice(pr.next, log_.last_index() + 1, config_.max_append_bytes, entries);
-  }
+  // A probe carries entries too (one message at a time): when it matches, the follower is
+  // repaired in the same round trip.
+  const StorageError err =
+      log_.slice(pr.next, log_.last_index() + 1, config_.max_append_bytes, entries);
   if (!prev_term || err == StorageError::Compacted) return maybe_send_snapshot(to, pr);
   if (entries.empty() && !send_if_empty) return false;
   Message m;
