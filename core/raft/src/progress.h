@@ -27,6 +27,12 @@ class Inflights {
       sent_.pop_front();
     }
   }
+  // Frees the oldest message, which may have been lost (see the heartbeat response).
+  void free_first_one() {
+    if (sent_.empty()) return;
+    bytes_ -= sent_.front().bytes;
+    sent_.pop_front();
+  }
   void reset() {
     sent_.clear();
     bytes_ = 0;

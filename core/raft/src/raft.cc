@@ -163,7 +163,18 @@ void Raft::become_leader() {
   broadcast_append();
 }
 
-bool Raft::promotable() const { return is_voter(config_.id); }
+bool Raft::promotable() const {
+  if (is_voter(config_.id)) return true;
+  // Thesis §4.2.2: until its latest configuration commits, a voter of the configuration
+  // before it may still be needed to elect a leader (it may hold the only up-to-date log,
+  // e.g. a leader that removed itself). Its own vote counts only where it is a voter.
+  if (conf_history_.empty() || last_conf_index() <= log_.committed()) return false;
+  const ConfState& previous = conf_history_.size() >= 2
+                                  ? conf_history_[conf_history_.size() - 2].second
+                                  : base_conf_;
+  return contains(previous.voters, config_.id) ||
+         contains(previous.voters_outgoing, config_.id);
+}
 
 // --- timers ---------------------------------------------------------------------
 
@@ -196,7 +207,8 @@ void Raft::tick() {
 bool Raft::past_election_timeout() const { return election_elapsed_ >= config_.election_ticks; }
 
 void Raft::campaign(CampaignKind kind) {
-  if (!promotable()) return;
+  // A sitting leader that campaigned would abandon its own term's leadership.
+  if (!promotable() || role_ == Role::Leader) return;
   const bool pre = kind == CampaignKind::PreVote;
   if (pre) {
     become_pre_candidate();
@@ -277,10 +289,11 @@ RaftStatus Raft::step(const Message& m) {
       become_follower(m.term, kNoNode);
     }
   } else if (m.term < term_) {
-    if ((config_.check_quorum || config_.pre_vote) &&
-        (m.type == MessageType::Append || m.type == MessageType::Heartbeat)) {
+    if (m.type == MessageType::Append || m.type == MessageType::Heartbeat) {
       // A deposed leader cut off from the group learns our term from this reply and steps
-      // down; without it, pre-vote could keep the group from ever electing a new leader.
+      // down; without it, pre-vote could keep the group from ever electing a new leader, and
+      // a node that may not campaign (a learner, or a voter only in the leader's newer
+      // configuration) would ignore the leader forever.
       Message resp;
       resp.type = MessageType::AppendResp;
       resp.to = m.from;
@@ -547,6 +560,11 @@ void Raft::handle_heartbeat_response(const Message& m) {
   Progress& pr = it->second;
   pr.recently_active = true;
   pr.probe_sent = false;
+  // The follower is alive but a full window may hold only lost Appends: free a slot so
+  // that replication resumes (a stale next is then corrected by the follower's refusal).
+  if (pr.state == ProgressState::Replicate && pr.inflights.full()) {
+    pr.inflights.free_first_one();
+  }
   if (pr.match < log_.last_index()) maybe_send_append(m.from, true);
   if (m.context.empty() || pending_reads_.empty()) return;
   const std::uint64_t round = std::strtoull(m.context.c_str(), nullptr, 10);
@@ -571,7 +589,21 @@ void Raft::handle_read_index_request(NodeId from, std::string context) {
   const Index index = log_.committed();
   const bool single_voter = conf().voters.size() == 1 && conf().voters_outgoing.empty() &&
                             is_voter(config_.id);
-  if (single_voter || (config_.lease_reads && config_.check_quorum)) {
+  // The lease rests only on answers heard since the last check-quorum round: an answer from
+  // the round before may be almost an election timeout old, its sender already free to help
+  // elect another leader while this one still passes its next check. A transfer voids the
+  // lease too, since the target's campaign overrides the followers' leases. Without a lease
+  // the read takes a heartbeat round like any other.
+  const bool lease_holds =
+      config_.lease_reads && config_.check_quorum && lead_transferee_ == kNoNode &&
+      joint_vote(conf(), [this](NodeId id) -> std::optional<bool> {
+        auto it = progress_.find(id);
+        if (id != config_.id && (it == progress_.end() || !it->second.recently_active)) {
+          return std::nullopt;
+        }
+        return true;
+      }) == VoteResult::Won;
+  if (single_voter || lease_holds) {
     respond_to_read(from, index, std::move(context));
     return;
   }
@@ -703,7 +735,10 @@ void Raft::on_commit_advanced() {
   }
   if (!is_voter(config_.id)) {
     // A leader outside the committed configuration hands over by stepping down; the
-    // remaining voters elect a leader after an election timeout.
+    // remaining voters elect a leader after an election timeout. Tell them the new commit
+    // first, or they would learn that their configuration is committed only from the
+    // next leader.
+    broadcast_append();
     become_follower(term_, kNoNode);
   }
 }
