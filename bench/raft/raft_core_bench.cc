@@ -6,6 +6,7 @@
 //       --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,19 +25,38 @@ constexpr std::size_t kPayloadBytes = 256;
 // Compact every node's log this often so memory stays flat over long runs.
 constexpr std::int64_t kCompactEvery = 4096;
 
-// Proposes `batch` entries per iteration at the leader and runs the group until they are
-// committed and applied everywhere.
-void BM_CommitThreeNodes(benchmark::State& state) {
-  const auto batch = static_cast<std::size_t>(state.range(0));
+// A 3-node group led by node 1, recording nothing the benchmark does not need.
+std::unique_ptr<Cluster> make_led_cluster(benchmark::State& state) {
   ClusterOptions options;
   options.record_applied = false;
   options.record_sent = false;
   options.digest_applied = false;
-  Cluster cluster({1, 2, 3}, options);
-  if (!cluster.elect(1)) {
+  auto cluster = std::make_unique<Cluster>(std::vector<NodeId>{1, 2, 3}, options);
+  if (!cluster->elect(1)) {
     state.SkipWithError("no leader");
+    return nullptr;
+  }
+  return cluster;
+}
+
+void report(benchmark::State& state, std::uint64_t committed, std::uint64_t proposed) {
+  if (committed != proposed) {
+    state.SkipWithError("not every proposal committed");
     return;
   }
+  state.SetItemsProcessed(static_cast<std::int64_t>(committed));
+  state.SetBytesProcessed(static_cast<std::int64_t>(committed * kPayloadBytes));
+  state.counters["entries/s"] =
+      benchmark::Counter(static_cast<double>(committed), benchmark::Counter::kIsRate);
+}
+
+// Proposes `batch` entries per iteration at the leader and runs the group until they are
+// committed and applied everywhere.
+void BM_CommitThreeNodes(benchmark::State& state) {
+  const auto batch = static_cast<std::size_t>(state.range(0));
+  auto cluster_owner = make_led_cluster(state);
+  if (!cluster_owner) return;
+  Cluster& cluster = *cluster_owner;
   const std::string payload(kPayloadBytes, 'x');
   std::vector<Proposal> proposals(batch);
   std::int64_t iterations = 0;
@@ -54,15 +74,8 @@ void BM_CommitThreeNodes(benchmark::State& state) {
       state.ResumeTiming();
     }
   }
-  const auto committed = cluster.node(1).commit_index() - start_commit;
-  if (committed != static_cast<std::uint64_t>(iterations) * batch) {
-    state.SkipWithError("not every proposal committed");
-    return;
-  }
-  state.SetItemsProcessed(static_cast<std::int64_t>(committed));
-  state.SetBytesProcessed(static_cast<std::int64_t>(committed * kPayloadBytes));
-  state.counters["entries/s"] =
-      benchmark::Counter(static_cast<double>(committed), benchmark::Counter::kIsRate);
+  report(state, cluster.node(1).commit_index() - start_commit,
+         static_cast<std::uint64_t>(iterations) * batch);
 }
 BENCHMARK(BM_CommitThreeNodes)->Arg(1)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
 
@@ -71,15 +84,9 @@ BENCHMARK(BM_CommitThreeNodes)->Arg(1)->Arg(64)->Arg(256)->Unit(benchmark::kMicr
 void BM_CommitThreeNodesPipelined(benchmark::State& state) {
   const auto batch = static_cast<std::size_t>(state.range(0));
   constexpr int kBatchesInFlight = 8;
-  ClusterOptions options;
-  options.record_applied = false;
-  options.record_sent = false;
-  options.digest_applied = false;
-  Cluster cluster({1, 2, 3}, options);
-  if (!cluster.elect(1)) {
-    state.SkipWithError("no leader");
-    return;
-  }
+  auto cluster_owner = make_led_cluster(state);
+  if (!cluster_owner) return;
+  Cluster& cluster = *cluster_owner;
   const std::string payload(kPayloadBytes, 'x');
   std::vector<Proposal> proposals(batch);
   std::int64_t iterations = 0;
@@ -98,14 +105,8 @@ void BM_CommitThreeNodesPipelined(benchmark::State& state) {
       state.ResumeTiming();
     }
   }
-  const auto committed = cluster.node(1).commit_index() - start_commit;
-  if (committed != static_cast<std::uint64_t>(iterations) * batch * kBatchesInFlight) {
-    state.SkipWithError("not every proposal committed");
-    return;
-  }
-  state.SetItemsProcessed(static_cast<std::int64_t>(committed));
-  state.counters["entries/s"] =
-      benchmark::Counter(static_cast<double>(committed), benchmark::Counter::kIsRate);
+  report(state, cluster.node(1).commit_index() - start_commit,
+         static_cast<std::uint64_t>(iterations) * batch * kBatchesInFlight);
 }
 BENCHMARK(BM_CommitThreeNodesPipelined)->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond);
 
