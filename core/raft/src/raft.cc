@@ -84,6 +84,7 @@ bool Raft::load(std::string& error) {
   log_.commit_to(commit);
   log_.set_applied(std::clamp(config_.applied, first - 1, commit));
   prev_hard_ = {term_, vote_, log_.committed()};
+  persisted_hard_ = hs;
   apply_conf(conf());
   become_follower(term_, kNoNode);
   prev_soft_ = {lead_, role_};
@@ -163,6 +164,14 @@ void Raft::become_leader() {
   broadcast_append();
 }
 
+void Raft::maybe_win_with_own_vote() {
+  if (role_ != Role::Candidate || persisted_hard_.term != term_ ||
+      persisted_hard_.vote != config_.id) {
+    return;
+  }
+  if (tally_votes() == VoteResult::Won) become_leader();
+}
+
 bool Raft::promotable() const {
   if (is_voter(config_.id)) return true;
   // Thesis §4.2.2: until its latest configuration commits, a voter of the configuration
@@ -217,12 +226,8 @@ void Raft::campaign(CampaignKind kind) {
   }
   record_vote(config_.id, true);
   if (tally_votes() == VoteResult::Won) {
-    // A group of one.
-    if (pre) {
-      campaign(CampaignKind::Vote);
-    } else {
-      become_leader();
-    }
+    // A group of one. The vote completes in advance(), once the new term is durable.
+    if (pre) campaign(CampaignKind::Vote);
     return;
   }
   const Term term = pre ? term_ + 1 : term_;
@@ -1012,6 +1017,7 @@ Ready Raft::ready() {
   }
   handed_ = {};
   handed_.pending = true;
+  handed_.hard_state = rd.hard_state;
   if (log_.has_next_snapshot()) {
     rd.snapshot = *log_.unstable_snapshot();
     handed_.snapshot_index = rd.snapshot->meta.index;
@@ -1052,8 +1058,10 @@ void Raft::advance() {
     log_.stable_to(handed_.last_entry_index, handed_.last_entry_term);
   }
   if (handed_.committed_through != 0) log_.applied_to(handed_.committed_through);
+  if (handed_.hard_state) persisted_hard_ = *handed_.hard_state;
   handed_ = {};
   prune_conf_history();
+  maybe_win_with_own_vote();
   if (role_ == Role::Leader) {
     // The leader's own copy now counts toward the quorum (thesis §10.2.1).
     auto it = progress_.find(config_.id);

@@ -54,6 +54,9 @@ class Raft {
   void become_pre_candidate();
   void become_candidate();
   void become_leader();
+  // A candidate whose own vote is a quorum leads only once its term and vote are durable:
+  // a leader of a term it could forget might hand out two different entries at one index.
+  void maybe_win_with_own_vote();
   void reset(Term term);
   void reset_randomized_election_timeout();
   bool promotable() const;
@@ -152,7 +155,10 @@ class Raft {
     Term last_entry_term = 0;
     Index snapshot_index = 0;
     Index committed_through = 0;
+    std::optional<HardState> hard_state;
   } handed_;
+  // The hard state known to be durable (as of the last advance()).
+  HardState persisted_hard_;
 };
 
 }  // namespace synod::raft

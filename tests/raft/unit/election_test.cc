@@ -222,6 +222,24 @@ TEST(DurableVote, FollowerAcknowledgesAppendsOnlyAfterPersistingThem) {
   m.node->advance();
 }
 
+TEST(DurableVote, SoleVoterLeadsOnlyAfterItsNewTermIsDurable) {
+  // With a learner beside it, a sole voter that led before persisting its term could send
+  // the learner entries of a term it forgets in a crash, then reuse that term.
+  Member m(make_config(1), {1}, {2});
+  m.node->campaign();
+  EXPECT_EQ(m.node->role(), Role::Candidate);
+  Ready rd = m.node->ready();
+  ASSERT_TRUE(rd.hard_state.has_value());
+  EXPECT_EQ(rd.hard_state->term, 2u);
+  EXPECT_TRUE(filter(rd.messages, MessageType::Append).empty());
+  EXPECT_EQ(m.node->role(), Role::Candidate) << "not before the Ready is persisted";
+  m.persist(rd);
+  m.node->advance();
+  EXPECT_EQ(m.node->role(), Role::Leader);
+  auto out = m.drain();
+  EXPECT_EQ(filter(out, MessageType::Append).size(), 1u) << "the learner gets the no-op";
+}
+
 TEST(DurableVote, LeaderSendsAppendsAtOnceWithoutWaitingForItsOwnWrite) {
   Member m(make_config(1), {1, 2, 3});
   m.node->campaign();
