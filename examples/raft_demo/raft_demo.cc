@@ -52,8 +52,8 @@ void replicate(Cluster& cluster, NodeId leader, const std::string& data) {
     return;
   }
   cluster.stabilize();
-  std::printf("  propose %-12s -> index %llu, term %llu, committed on",
-              data.c_str(), static_cast<unsigned long long>(result.first_index),
+  std::printf("  propose %-12s -> index %llu, term %llu, committed on", data.c_str(),
+              static_cast<unsigned long long>(result.first_index),
               static_cast<unsigned long long>(result.term));
   for (NodeId id : kNodes) {
     if (cluster.is_up(id) && cluster.node(id).commit_index() >= result.first_index) {
@@ -69,12 +69,13 @@ int main() {
   Cluster cluster(kNodes);
   std::printf("Synod Raft core demo: nodes 1, 2, 3 on a simulated network.\n\n");
 
-  std::printf("1. Election. Each node waits a random 10-19 ticks before campaigning;\n"
-              "   the first to time out wins a pre-vote, then the vote.\n");
+  std::printf(
+      "1. Election. Each node waits a random 10-19 ticks before campaigning;\n"
+      "   the first to time out wins a pre-vote, then the vote.\n");
   NodeId leader = kNoNode;
   int ticks = run_until_leader(cluster, leader);
-  std::printf("  node %llu became leader after %d ticks\n",
-              static_cast<unsigned long long>(leader), ticks);
+  std::printf("  node %llu became leader after %d ticks\n", static_cast<unsigned long long>(leader),
+              ticks);
   print_roles(cluster);
 
   std::printf("\n2. Replication. An entry commits once a majority has persisted it.\n");
@@ -85,8 +86,8 @@ int main() {
   const NodeId crashed = leader;
   cluster.crash(crashed);
   ticks = run_until_leader(cluster, leader);
-  std::printf("  node %llu became leader after %d ticks\n",
-              static_cast<unsigned long long>(leader), ticks);
+  std::printf("  node %llu became leader after %d ticks\n", static_cast<unsigned long long>(leader),
+              ticks);
   print_roles(cluster);
   for (const char* data : {"set z=4", "del y"}) replicate(cluster, leader, data);
 

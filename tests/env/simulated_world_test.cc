@@ -70,8 +70,7 @@ TEST(SimulatedWorld, EventsScheduledByEventsRunAtTheirOwnTime) {
   };
   world.post(tick);
   world.run_until_idle(10);
-  EXPECT_EQ(ticks, (std::vector<TimePoint>{milliseconds(0), milliseconds(100),
-                                           milliseconds(200)}));
+  EXPECT_EQ(ticks, (std::vector<TimePoint>{milliseconds(0), milliseconds(100), milliseconds(200)}));
 }
 
 TEST(SimulatedWorld, RunUntilIdleRespectsItsBound) {

@@ -3,8 +3,7 @@
 namespace synod::env {
 
 TimePoint SteadyClock::now() const {
-  return std::chrono::duration_cast<TimePoint>(
-      std::chrono::steady_clock::now().time_since_epoch());
+  return std::chrono::duration_cast<TimePoint>(std::chrono::steady_clock::now().time_since_epoch());
 }
 
 }  // namespace synod::env

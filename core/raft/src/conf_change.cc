@@ -132,8 +132,7 @@ ConfChangeResult apply_conf_change(const ConfState& current, const ConfChange& c
   return {true, {}, std::move(next)};
 }
 
-Entry make_bootstrap_entry(const std::vector<NodeId>& voters,
-                           const std::vector<NodeId>& learners) {
+Entry make_bootstrap_entry(const std::vector<NodeId>& voters, const std::vector<NodeId>& learners) {
   ConfChange change;
   for (NodeId id : voters) change.changes.push_back({ConfChangeOp::AddVoter, id});
   for (NodeId id : learners) change.changes.push_back({ConfChangeOp::AddLearner, id});

@@ -2,8 +2,8 @@
 #pragma once
 
 #include <functional>
-#include <optional>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "synod/raft/types.h"

@@ -55,8 +55,8 @@ bool Raft::load(std::string& error) {
   const Index last = storage_.last_index();
   if (first > snap.index + 1 || snap.index > last) {
     error = "stored snapshot at index " + std::to_string(snap.index) +
-            " does not fit the stored log [" + std::to_string(first) + ", " +
-            std::to_string(last) + "]";
+            " does not fit the stored log [" + std::to_string(first) + ", " + std::to_string(last) +
+            "]";
     return false;
   }
   // A snapshot only ever holds committed state.
@@ -178,11 +178,9 @@ bool Raft::promotable() const {
   // before it may still be needed to elect a leader (it may hold the only up-to-date log,
   // e.g. a leader that removed itself). Its own vote counts only where it is a voter.
   if (conf_history_.empty() || last_conf_index() <= log_.committed()) return false;
-  const ConfState& previous = conf_history_.size() >= 2
-                                  ? conf_history_[conf_history_.size() - 2].second
-                                  : base_conf_;
-  return contains(previous.voters, config_.id) ||
-         contains(previous.voters_outgoing, config_.id);
+  const ConfState& previous =
+      conf_history_.size() >= 2 ? conf_history_[conf_history_.size() - 2].second : base_conf_;
+  return contains(previous.voters, config_.id) || contains(previous.voters_outgoing, config_.id);
 }
 
 // --- timers ---------------------------------------------------------------------
@@ -334,8 +332,8 @@ RaftStatus Raft::step(const Message& m) {
 
 void Raft::handle_vote_request(const Message& m) {
   const bool is_pre = m.type == MessageType::PreVote;
-  const bool can_vote = vote_ == m.from || (vote_ == kNoNode && lead_ == kNoNode) ||
-                        (is_pre && m.term > term_);
+  const bool can_vote =
+      vote_ == m.from || (vote_ == kNoNode && lead_ == kNoNode) || (is_pre && m.term > term_);
   Message resp;
   resp.type = is_pre ? MessageType::PreVoteResp : MessageType::VoteResp;
   resp.to = m.from;
@@ -592,8 +590,8 @@ void Raft::handle_read_index_request(NodeId from, std::string context) {
     return;
   }
   const Index index = log_.committed();
-  const bool single_voter = conf().voters.size() == 1 && conf().voters_outgoing.empty() &&
-                            is_voter(config_.id);
+  const bool single_voter =
+      conf().voters.size() == 1 && conf().voters_outgoing.empty() && is_voter(config_.id);
   // The lease rests only on answers heard since the last check-quorum round: an answer from
   // the round before may be almost an election timeout old, its sender already free to help
   // elect another leader while this one still passes its next check. A transfer voids the
@@ -640,9 +638,7 @@ void Raft::respond_to_read(NodeId from, Index index, std::string context) {
   send(std::move(resp));
 }
 
-bool Raft::committed_entry_in_current_term() const {
-  return log_.term(log_.committed()) == term_;
-}
+bool Raft::committed_entry_in_current_term() const { return log_.term(log_.committed()) == term_; }
 
 bool Raft::maybe_send_append(NodeId to, bool send_if_empty) {
   auto it = progress_.find(to);
@@ -957,8 +953,8 @@ void Raft::roll_back_conf_to(Index index) {
 
 void Raft::apply_conf(const ConfState& c) {
   auto member = [&c](NodeId id) {
-    return contains(c.voters, id) || contains(c.voters_outgoing, id) ||
-           contains(c.learners, id) || contains(c.learners_next, id);
+    return contains(c.voters, id) || contains(c.voters_outgoing, id) || contains(c.learners, id) ||
+           contains(c.learners_next, id);
   };
   for (auto it = progress_.begin(); it != progress_.end();) {
     it = member(it->first) ? std::next(it) : progress_.erase(it);
@@ -969,8 +965,8 @@ void Raft::apply_conf(const ConfState& c) {
       it->second.learner = learner;
       return;
     }
-    Progress pr(log_.last_index() + 1, config_.max_inflight_messages,
-                config_.max_inflight_bytes, learner);
+    Progress pr(log_.last_index() + 1, config_.max_inflight_messages, config_.max_inflight_bytes,
+                learner);
     if (id == config_.id) {
       pr.match = log_.stable_last_index();
       pr.state = ProgressState::Replicate;

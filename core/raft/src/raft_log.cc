@@ -171,8 +171,7 @@ std::vector<Entry> RaftLog::next_unstable_entries() const {
   if (unstable_in_progress_ < unstable_offset_) return {};
   const std::size_t from = unstable_in_progress_ - unstable_offset_;
   if (from >= unstable_.size()) return {};
-  return std::vector<Entry>(unstable_.begin() + static_cast<std::ptrdiff_t>(from),
-                            unstable_.end());
+  return std::vector<Entry>(unstable_.begin() + static_cast<std::ptrdiff_t>(from), unstable_.end());
 }
 
 bool RaftLog::has_next_unstable() const {
@@ -207,9 +206,7 @@ Index RaftLog::stable_last_index() const {
   return last_index();
 }
 
-bool RaftLog::has_next_committed() const {
-  return committed_ > applying_ && !unstable_snapshot_;
-}
+bool RaftLog::has_next_committed() const { return committed_ > applying_ && !unstable_snapshot_; }
 
 std::vector<Entry> RaftLog::next_committed(std::size_t max_bytes) const {
   std::vector<Entry> out;

@@ -3,9 +3,9 @@
 // A script is a list of steps, one a line, run against a testing::Cluster. A step is a
 // command followed by words: node ids (`1`, or lists `1,2,3`) and options (`key=value`;
 // `-` and `_` are the same inside keys). A word that starts with `#` begins a comment
-// that runs to the end of the line. After every step each node persists and sends what its Ready holds
-// (unless it is held, see `hold`), so the in-flight list always shows what the nodes
-// have said; nothing is delivered unless a step says so.
+// that runs to the end of the line. After every step each node persists and sends what its Ready
+// holds (unless it is held, see `hold`), so the in-flight list always shows what the nodes have
+// said; nothing is delivered unless a step says so.
 //
 // Setting up
 //   cluster voters=1,2,3 [learners=4] [pre-vote=false] [check-quorum=false]

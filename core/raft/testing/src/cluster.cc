@@ -56,8 +56,7 @@ struct Cluster::Slot {
   std::vector<ReadState> read_states;
 };
 
-Cluster::Cluster(std::vector<NodeId> voters, ClusterOptions options,
-                 std::vector<NodeId> learners)
+Cluster::Cluster(std::vector<NodeId> voters, ClusterOptions options, std::vector<NodeId> learners)
     : options_(options) {
   std::vector<NodeId> all = voters;
   all.insert(all.end(), learners.begin(), learners.end());

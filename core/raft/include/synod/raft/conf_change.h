@@ -67,9 +67,9 @@ Entry make_bootstrap_entry(const std::vector<NodeId>& voters,
                            const std::vector<NodeId>& learners = {});
 
 // Applies `change` to `current`. From an empty configuration every change is applied
-// directly (there is no old majority to preserve). Refuses changes that are not valid from `current`:
-// entering a joint state while joint, leaving while not joint, removing every voter,
-// a node listed twice, or node id 0.
+// directly (there is no old majority to preserve). Refuses changes that are not valid from
+// `current`: entering a joint state while joint, leaving while not joint, removing every voter, a
+// node listed twice, or node id 0.
 ConfChangeResult apply_conf_change(const ConfState& current, const ConfChange& change);
 
 }  // namespace synod::raft

@@ -7,9 +7,9 @@
 #pragma once
 
 #include <cstddef>
+#include <deque>
 #include <mutex>
 #include <optional>
-#include <deque>
 #include <vector>
 
 #include "synod/raft/types.h"
