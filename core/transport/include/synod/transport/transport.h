@@ -1,0 +1,106 @@
+// The Transport interface: how the runtime moves Raft messages between nodes.
+//
+// The runtime collects the messages of one cycle per destination node into a Batch and
+// hands it to send(). Transports are lossy by contract: a batch that cannot be sent
+// (unknown or unreachable peer, full queue, cut link) is dropped and counted, never
+// retried and never blocked on. Raft already copes with lost messages; what it needs is
+// to hear about unreachable peers, which the unreachable handler reports.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "synod/raft/types.h"
+
+namespace synod::transport {
+
+using raft::NodeId;
+using PartitionId = std::uint64_t;
+// Identifies one cluster. Nodes refuse traffic from another cluster, so a misconfigured
+// node cannot disturb a cluster it was never part of.
+using ClusterId = std::uint64_t;
+
+// One Raft message of one partition; message.from and message.to are node ids.
+struct Envelope {
+  PartitionId partition = 0;
+  raft::Message message;
+};
+
+// The unit of sending: every envelope of one cycle from one node to another.
+// The header (cluster, from, to) is carried as given; receivers check it, so a header
+// naming another cluster or an unknown sender is refused on arrival.
+struct Batch {
+  ClusterId cluster = 0;
+  NodeId from = raft::kNoNode;
+  NodeId to = raft::kNoNode;
+  std::vector<Envelope> envelopes;
+};
+
+// Counters of one transport endpoint since it was created. Counts are of batches unless
+// named otherwise. Every send() ends in exactly one of batches_sent or a dropped_*
+// counter; a sent batch may still be dropped later (dropped_peer_down) or refused by the
+// receiver.
+struct TransportStats {
+  // Accepted by send() and handed to the network.
+  std::uint64_t batches_sent = 0;
+  std::uint64_t messages_sent = 0;
+  // Handed to the receiver.
+  std::uint64_t batches_received = 0;
+  std::uint64_t messages_received = 0;
+
+  // Lost on the way out, by reason.
+  std::uint64_t dropped_peer_unknown = 0;  // no such node
+  std::uint64_t dropped_peer_down = 0;     // known, but stopped, gone or disconnected
+  std::uint64_t dropped_queue_full = 0;    // the bounded queue towards the peer was full
+  std::uint64_t dropped_link_cut = 0;      // the link is cut (partition)
+  std::uint64_t dropped_fault = 0;         // lost by injected faults (simulated loss)
+  std::uint64_t dropped_stopped = 0;       // sent while this endpoint was not running
+  // Messages inside every batch counted by the dropped_* fields above.
+  std::uint64_t messages_dropped = 0;
+
+  // Refused on arrival, by reason.
+  std::uint64_t refused_foreign_cluster = 0;
+  std::uint64_t refused_unknown_sender = 0;
+
+  // Extra copies delivered by injected duplication.
+  std::uint64_t batches_duplicated = 0;
+};
+
+// One node's endpoint. Every method is thread-safe.
+//
+// Lifecycle: set the handlers, start(), send and receive, stop(). A stopped transport
+// stays stopped; make a new one to come back.
+class Transport {
+ public:
+  // Receives one inbound batch. May run on any thread of the transport, concurrently for
+  // batches from different senders; batches from one sender arrive one at a time.
+  using Receiver = std::function<void(Batch&&)>;
+  // Learns that a batch to `peer` was dropped because the peer could not be reached, with
+  // the envelopes that were lost, so the runtime can report the peer unreachable to Raft
+  // (and a lost snapshot as failed). Never called from inside send(). Losses injected to
+  // simulate an unreliable network are silent, as they would be on a real one.
+  using UnreachableHandler = std::function<void(NodeId peer, std::vector<Envelope>&& lost)>;
+
+  virtual ~Transport() = default;
+
+  // Handlers may be replaced at any time; a batch already being handed over still goes to
+  // the handler it started with.
+  virtual void set_receiver(Receiver receiver) = 0;
+  virtual void set_unreachable_handler(UnreachableHandler handler) = 0;
+
+  // Begins sending and receiving. No effect when running or after stop().
+  virtual void start() = 0;
+  // Ends sending and receiving. When it returns, no handler of this transport runs any
+  // more and none will run again. Called from one of this transport's own handlers, it
+  // returns without waiting for handlers already running. Idempotent.
+  virtual void stop() = 0;
+
+  // Queues `batch` for batch.to. Never blocks on the network and never throws: a batch
+  // that cannot be sent is dropped and counted in stats().
+  virtual void send(Batch batch) = 0;
+
+  virtual TransportStats stats() const = 0;
+};
+
+}  // namespace synod::transport

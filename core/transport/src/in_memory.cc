@@ -1,0 +1,388 @@
+#include "synod/transport/in_memory.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace synod::transport {
+namespace detail {
+namespace {
+
+using LinkKey = std::pair<NodeId, NodeId>;  // (from, to)
+using Counter = std::uint64_t TransportStats::*;
+
+// One registered node. Everything here is guarded by NetworkCore::mu.
+struct Endpoint {
+  ClusterId cluster = 0;
+  // Tells a re-registered node apart from its predecessor under the same id, so late
+  // notifications meant for the old one are not handed to the new one.
+  std::uint64_t incarnation = 0;
+  bool running = false;
+  bool stopped = false;
+  std::shared_ptr<const Transport::Receiver> receiver;
+  std::shared_ptr<const Transport::UnreachableHandler> unreachable;
+  TransportStats stats;
+  // Handlers of this endpoint running right now; stop() waits for them.
+  int active = 0;
+};
+
+// The endpoint whose handler the current thread is running, so that a handler calling
+// stop() on its own endpoint does not wait for itself.
+thread_local const Endpoint* t_running_handler_of = nullptr;
+
+struct InFlight {
+  Batch batch;
+  bool ripe = false;
+  // Sent without jitter: may not overtake an earlier batch that was also sent without.
+  bool ordered = true;
+};
+
+struct Link {
+  std::optional<LinkFaults> faults;
+  // Batches waiting for their delay, by send order.
+  std::map<std::uint64_t, InFlight> in_flight;
+  // Batches due, in delivery order; one drain task per link hands them over.
+  std::deque<Batch> ready;
+  bool draining = false;
+  std::uint64_t next_id = 1;
+
+  std::size_t undelivered() const { return in_flight.size() + ready.size(); }
+};
+
+env::Duration non_negative(env::Duration d) { return std::max(d, env::Duration::zero()); }
+
+}  // namespace
+
+struct NetworkCore : std::enable_shared_from_this<NetworkCore> {
+  NetworkCore(env::Scheduler& scheduler, env::Executor& executor, env::Random& random,
+              InMemoryNetworkOptions options)
+      : scheduler(scheduler), executor(executor), random(random), options(options) {}
+
+  env::Scheduler& scheduler;
+  env::Executor& executor;
+  env::Random& random;
+
+  mutable std::mutex mu;
+  // Signalled whenever an endpoint's last running handler returns.
+  std::condition_variable handlers_done;
+  InMemoryNetworkOptions options;
+  std::map<NodeId, Endpoint> endpoints;
+  std::map<LinkKey, Link> links;
+  std::uint64_t next_incarnation = 1;
+  // Partition: group index per node; a node missing from it is in a group of its own.
+  std::optional<std::map<NodeId, std::size_t>> groups;
+  std::set<NodeId> isolated;
+
+  LinkFaults faults_of(const Link& link) const {
+    return link.faults.value_or(options.default_faults);
+  }
+
+  bool is_cut(NodeId from, NodeId to, const LinkFaults& faults) const {
+    if (faults.cut) return true;
+    if (from == to) return false;
+    if (isolated.contains(from) || isolated.contains(to)) return true;
+    if (!groups) return false;
+    auto a = groups->find(from);
+    auto b = groups->find(to);
+    return a == groups->end() || b == groups->end() || a->second != b->second;
+  }
+
+  Endpoint& endpoint(NodeId id) { return endpoints.at(id); }
+
+  // Counts a lost batch against `sender` and, when the loss means the peer is
+  // unreachable, tells the sender's handler (later, on the executor).
+  void lose(NodeId sender_id, Endpoint& sender, Counter reason, Batch&& batch, bool report) {
+    ++(sender.stats.*reason);
+    sender.stats.messages_dropped += batch.envelopes.size();
+    if (!report) return;
+    executor.post([weak = weak_from_this(), sender_id, incarnation = sender.incarnation,
+                   peer = batch.to, lost = std::move(batch.envelopes)]() mutable {
+      if (auto core = weak.lock()) core->notify_unreachable(sender_id, incarnation, peer, lost);
+    });
+  }
+
+  void send(NodeId self, Batch&& batch) {
+    std::lock_guard lock(mu);
+    Endpoint& sender = endpoint(self);
+    if (!sender.running) {
+      return lose(self, sender, &TransportStats::dropped_stopped, std::move(batch), false);
+    }
+    auto dest = endpoints.find(batch.to);
+    if (dest == endpoints.end()) {
+      return lose(self, sender, &TransportStats::dropped_peer_unknown, std::move(batch), true);
+    }
+    if (!dest->second.running) {
+      return lose(self, sender, &TransportStats::dropped_peer_down, std::move(batch), true);
+    }
+    const LinkKey key{self, batch.to};
+    Link& link = links[key];
+    const LinkFaults faults = faults_of(link);
+    if (is_cut(key.first, key.second, faults)) {
+      return lose(self, sender, &TransportStats::dropped_link_cut, std::move(batch), true);
+    }
+    // Draw only for faults that are set: traffic on healthy links consumes no randomness,
+    // so it cannot shift the fault choices of the links under test.
+    if (faults.drop > 0 && random.chance(faults.drop)) {
+      return lose(self, sender, &TransportStats::dropped_fault, std::move(batch), false);
+    }
+    if (link.undelivered() >= options.max_queued_batches) {
+      return lose(self, sender, &TransportStats::dropped_queue_full, std::move(batch), true);
+    }
+    ++sender.stats.batches_sent;
+    sender.stats.messages_sent += batch.envelopes.size();
+    if (faults.duplicate > 0 && random.chance(faults.duplicate) &&
+        link.undelivered() + 2 <= options.max_queued_batches) {
+      ++sender.stats.batches_duplicated;
+      enqueue(key, link, faults, Batch(batch));
+    }
+    enqueue(key, link, faults, std::move(batch));
+  }
+
+  void enqueue(const LinkKey& key, Link& link, const LinkFaults& faults, Batch&& batch) {
+    env::Duration delay = non_negative(faults.delay);
+    const env::Duration jitter = non_negative(faults.jitter);
+    if (jitter > env::Duration::zero()) {
+      delay += env::Duration(random.between(0, static_cast<std::uint64_t>(jitter.count())));
+    }
+    const std::uint64_t id = link.next_id++;
+    const bool due_now = delay == env::Duration::zero();
+    link.in_flight.emplace(id, InFlight{std::move(batch), due_now, jitter == jitter.zero()});
+    if (due_now) {
+      release(key, link);
+    } else {
+      scheduler.after(delay, [weak = weak_from_this(), key, id] {
+        if (auto core = weak.lock()) core->ripen(key, id);
+      });
+    }
+  }
+
+  void ripen(const LinkKey& key, std::uint64_t id) {
+    std::lock_guard lock(mu);
+    Link& link = links[key];
+    auto it = link.in_flight.find(id);
+    if (it == link.in_flight.end()) return;
+    it->second.ripe = true;
+    release(key, link);
+  }
+
+  // Moves every batch that is due and not held back by an earlier ordered batch to the
+  // ready queue, and makes sure a drain task is on its way.
+  void release(const LinkKey& key, Link& link) {
+    for (auto it = link.in_flight.begin(); it != link.in_flight.end();) {
+      if (it->second.ripe) {
+        link.ready.push_back(std::move(it->second.batch));
+        it = link.in_flight.erase(it);
+      } else if (it->second.ordered) {
+        break;
+      } else {
+        ++it;
+      }
+    }
+    if (!link.ready.empty() && !link.draining) {
+      link.draining = true;
+      post_drain(key);
+    }
+  }
+
+  void post_drain(const LinkKey& key) {
+    executor.post([weak = weak_from_this(), key] {
+      if (auto core = weak.lock()) core->drain(key);
+    });
+  }
+
+  // Hands the link's next ready batch to its destination. One batch per task keeps links
+  // fair on a thread pool and gives the simulator the finest interleaving.
+  void drain(const LinkKey& key) {
+    std::unique_lock lock(mu);
+    Link& link = links[key];
+    if (link.ready.empty()) {
+      link.draining = false;
+      return;
+    }
+    Batch batch = std::move(link.ready.front());
+    link.ready.pop_front();
+    deliver(lock, key, std::move(batch));
+    // Only now may the next batch go, so a link's batches are handed over one at a time.
+    if (link.ready.empty()) {
+      link.draining = false;
+    } else {
+      post_drain(key);
+    }
+  }
+
+  void deliver(std::unique_lock<std::mutex>& lock, const LinkKey& key, Batch&& batch) {
+    auto dest = endpoints.find(key.second);
+    if (dest == endpoints.end() || !dest->second.running) {
+      auto sender = endpoints.find(key.first);
+      if (sender != endpoints.end()) {
+        lose(key.first, sender->second, &TransportStats::dropped_peer_down, std::move(batch), true);
+      }
+      return;
+    }
+    Endpoint& receiver = dest->second;
+    if (batch.cluster != receiver.cluster) {
+      ++receiver.stats.refused_foreign_cluster;
+      return;
+    }
+    if (!endpoints.contains(batch.from)) {
+      ++receiver.stats.refused_unknown_sender;
+      return;
+    }
+    ++receiver.stats.batches_received;
+    receiver.stats.messages_received += batch.envelopes.size();
+    if (auto handler = receiver.receiver) {
+      run_handler(lock, receiver, [&] { (*handler)(std::move(batch)); });
+    }
+  }
+
+  void notify_unreachable(NodeId self, std::uint64_t incarnation, NodeId peer,
+                          std::vector<Envelope>& lost) {
+    std::unique_lock lock(mu);
+    auto it = endpoints.find(self);
+    if (it == endpoints.end() || it->second.incarnation != incarnation || !it->second.running) {
+      return;
+    }
+    if (auto handler = it->second.unreachable) {
+      run_handler(lock, it->second, [&] { (*handler)(peer, std::move(lost)); });
+    }
+  }
+
+  // Runs a handler of `endpoint` without the lock, registered as active so stop() can
+  // wait for it. `endpoint` stays valid meanwhile: it is only erased after stop().
+  template <typename Call>
+  void run_handler(std::unique_lock<std::mutex>& lock, Endpoint& endpoint, Call&& call) {
+    struct Active {
+      NetworkCore& core;
+      std::unique_lock<std::mutex>& lock;
+      Endpoint& endpoint;
+      const Endpoint* outer;
+      Active(NetworkCore& c, std::unique_lock<std::mutex>& l, Endpoint& e)
+          : core(c), lock(l), endpoint(e), outer(t_running_handler_of) {
+        ++endpoint.active;
+        t_running_handler_of = &endpoint;
+        lock.unlock();
+      }
+      // Also on an exception, so a throwing handler cannot leave stop() waiting forever.
+      ~Active() {
+        lock.lock();
+        t_running_handler_of = outer;
+        if (--endpoint.active == 0) core.handlers_done.notify_all();
+      }
+    } active(*this, lock, endpoint);
+    call();
+  }
+};
+
+}  // namespace detail
+
+InMemoryNetwork::InMemoryNetwork(env::Scheduler& scheduler, env::Executor& executor,
+                                 env::Random& random, InMemoryNetworkOptions options)
+    : core_(std::make_shared<detail::NetworkCore>(scheduler, executor, random, options)) {}
+
+// Tasks still queued in the env objects hold only weak references and do nothing once the
+// core is gone.
+InMemoryNetwork::~InMemoryNetwork() = default;
+
+void InMemoryNetwork::set_link(NodeId from, NodeId to, const LinkFaults& faults) {
+  std::lock_guard lock(core_->mu);
+  core_->links[{from, to}].faults = faults;
+}
+
+LinkFaults InMemoryNetwork::link(NodeId from, NodeId to) const {
+  std::lock_guard lock(core_->mu);
+  auto it = core_->links.find({from, to});
+  return it == core_->links.end() ? core_->options.default_faults : core_->faults_of(it->second);
+}
+
+void InMemoryNetwork::set_default_faults(const LinkFaults& faults) {
+  std::lock_guard lock(core_->mu);
+  core_->options.default_faults = faults;
+}
+
+void InMemoryNetwork::partition(const std::vector<std::vector<NodeId>>& groups) {
+  std::map<NodeId, std::size_t> group_of;
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    for (NodeId node : groups[i]) group_of[node] = i;
+  }
+  std::lock_guard lock(core_->mu);
+  core_->groups = std::move(group_of);
+}
+
+void InMemoryNetwork::isolate(NodeId node) {
+  std::lock_guard lock(core_->mu);
+  core_->isolated.insert(node);
+}
+
+void InMemoryNetwork::heal() {
+  std::lock_guard lock(core_->mu);
+  core_->groups.reset();
+  core_->isolated.clear();
+  for (auto& [key, link] : core_->links) {
+    if (link.faults) link.faults->cut = false;
+  }
+  core_->options.default_faults.cut = false;
+}
+
+InMemoryTransport::InMemoryTransport(InMemoryNetwork& network, ClusterId cluster, NodeId self)
+    : core_(network.core_), self_(self) {
+  if (self == raft::kNoNode) throw std::invalid_argument("in-memory transport: node id 0");
+  std::lock_guard lock(core_->mu);
+  auto [it, added] = core_->endpoints.try_emplace(self);
+  if (!added) {
+    throw std::invalid_argument("in-memory transport: node " + std::to_string(self) +
+                                " is already registered");
+  }
+  it->second.cluster = cluster;
+  it->second.incarnation = core_->next_incarnation++;
+}
+
+InMemoryTransport::~InMemoryTransport() {
+  stop();
+  std::lock_guard lock(core_->mu);
+  core_->endpoints.erase(self_);
+}
+
+void InMemoryTransport::set_receiver(Receiver receiver) {
+  auto shared = receiver ? std::make_shared<const Receiver>(std::move(receiver)) : nullptr;
+  std::lock_guard lock(core_->mu);
+  core_->endpoint(self_).receiver = std::move(shared);
+}
+
+void InMemoryTransport::set_unreachable_handler(UnreachableHandler handler) {
+  auto shared = handler ? std::make_shared<const UnreachableHandler>(std::move(handler)) : nullptr;
+  std::lock_guard lock(core_->mu);
+  core_->endpoint(self_).unreachable = std::move(shared);
+}
+
+void InMemoryTransport::start() {
+  std::lock_guard lock(core_->mu);
+  auto& endpoint = core_->endpoint(self_);
+  if (!endpoint.stopped) endpoint.running = true;
+}
+
+void InMemoryTransport::stop() {
+  std::unique_lock lock(core_->mu);
+  auto& endpoint = core_->endpoint(self_);
+  endpoint.running = false;
+  endpoint.stopped = true;
+  // A handler of this endpoint calling stop() must not wait for itself (nor for a sibling
+  // handler, which might be waiting for it in turn).
+  if (detail::t_running_handler_of == &endpoint) return;
+  core_->handlers_done.wait(lock, [&] { return endpoint.active == 0; });
+}
+
+void InMemoryTransport::send(Batch batch) { core_->send(self_, std::move(batch)); }
+
+TransportStats InMemoryTransport::stats() const {
+  std::lock_guard lock(core_->mu);
+  return core_->endpoint(self_).stats;
+}
+
+}  // namespace synod::transport

@@ -1,0 +1,115 @@
+// Helpers shared by the transport tests: a recording receiver and batch builders.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "synod/transport/transport.h"
+
+namespace synod::transport::testing {
+
+// Records inbound batches and unreachable reports; its handlers may run on any thread.
+class Inbox {
+ public:
+  struct Lost {
+    NodeId peer;
+    std::vector<Envelope> envelopes;
+  };
+
+  Transport::Receiver receiver() {
+    return [this](Batch&& batch) {
+      std::lock_guard lock(mu_);
+      batches_.push_back(std::move(batch));
+    };
+  }
+  Transport::UnreachableHandler unreachable_handler() {
+    return [this](NodeId peer, std::vector<Envelope>&& lost) {
+      std::lock_guard lock(mu_);
+      lost_.push_back({peer, std::move(lost)});
+    };
+  }
+
+  std::size_t batch_count() const {
+    std::lock_guard lock(mu_);
+    return batches_.size();
+  }
+  std::vector<Batch> batches() const {
+    std::lock_guard lock(mu_);
+    return batches_;
+  }
+  std::size_t lost_count() const {
+    std::lock_guard lock(mu_);
+    return lost_.size();
+  }
+  std::vector<Lost> lost() const {
+    std::lock_guard lock(mu_);
+    return lost_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Batch> batches_;
+  std::vector<Lost> lost_;
+};
+
+// A batch of `envelopes` heartbeats of partitions 0, 1, ...; each message's index is
+// `seq`, so tests can follow a batch through the network.
+inline Batch numbered_batch(ClusterId cluster, NodeId from, NodeId to, std::uint64_t seq,
+                            std::size_t envelopes = 1) {
+  Batch batch{cluster, from, to, {}};
+  for (std::size_t i = 0; i < envelopes; ++i) {
+    raft::Message m;
+    m.type = raft::MessageType::Heartbeat;
+    m.from = from;
+    m.to = to;
+    m.term = 3;
+    m.index = seq;
+    batch.envelopes.push_back({i, std::move(m)});
+  }
+  return batch;
+}
+
+// The sequence number numbered_batch() gave `batch`.
+inline std::uint64_t seq_of(const Batch& batch) { return batch.envelopes.at(0).message.index; }
+
+inline void expect_same_message(const raft::Message& a, const raft::Message& b) {
+  EXPECT_EQ(a.type, b.type);
+  EXPECT_EQ(a.from, b.from);
+  EXPECT_EQ(a.to, b.to);
+  EXPECT_EQ(a.term, b.term);
+  EXPECT_EQ(a.index, b.index);
+  EXPECT_EQ(a.log_term, b.log_term);
+  EXPECT_EQ(a.commit, b.commit);
+  EXPECT_EQ(a.reject, b.reject);
+  EXPECT_EQ(a.reject_hint, b.reject_hint);
+  EXPECT_EQ(a.context, b.context);
+  EXPECT_EQ(a.entries, b.entries);
+  ASSERT_EQ(a.snapshot == nullptr, b.snapshot == nullptr);
+  if (a.snapshot) {
+    EXPECT_EQ(*a.snapshot, *b.snapshot);
+  }
+}
+
+inline void expect_same_batch(const Batch& a, const Batch& b) {
+  EXPECT_EQ(a.cluster, b.cluster);
+  EXPECT_EQ(a.from, b.from);
+  EXPECT_EQ(a.to, b.to);
+  ASSERT_EQ(a.envelopes.size(), b.envelopes.size());
+  for (std::size_t i = 0; i < a.envelopes.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(a.envelopes[i].partition, b.envelopes[i].partition);
+    expect_same_message(a.envelopes[i].message, b.envelopes[i].message);
+  }
+}
+
+// Every dropped_* counter together.
+inline std::uint64_t dropped_total(const TransportStats& s) {
+  return s.dropped_peer_unknown + s.dropped_peer_down + s.dropped_queue_full + s.dropped_link_cut +
+         s.dropped_fault + s.dropped_stopped;
+}
+
+}  // namespace synod::transport::testing
