@@ -1,0 +1,166 @@
+// NodeHost: what a service embeds. It hosts the system partition (0) and the user
+// partitions of one node, one Raft group each, and does the work RawNode leaves to the
+// runtime: ticking, persisting (one storage batch with one sync per cycle across
+// partitions), sending (one transport batch per destination per cycle), applying, and
+// answering every request with a status.
+//
+// Threads: all work runs as tasks on the configured env::Executor; a partition is driven
+// by one task at a time. Handlers (apply, leader change) and completions run on those
+// tasks: they must not block on the NodeHost. In the simulator every task runs on one
+// thread in virtual time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "synod/env/clock.h"
+#include "synod/env/scheduler.h"
+#include "synod/raft/raw_node.h"
+#include "synod/storage/log_store.h"
+#include "synod/transport/transport.h"
+
+namespace synod::node {
+
+using raft::Index;
+using raft::NodeId;
+using raft::Term;
+using PartitionId = std::uint64_t;
+using transport::ClusterId;
+
+inline constexpr PartitionId kSystemPartition = 0;
+
+enum class Status : std::uint8_t {
+  Ok = 0,
+  NotLeader,           // another node leads the partition; see leader_hint
+  NoLeader,            // no leader is known right now; retry later
+  UnknownPartition,    // no such partition on this node
+  PayloadTooLarge,     // over NodeHostConfig::max_payload_bytes
+  QueueFull,           // the partition's bounded request queue is full
+  Timeout,             // no answer within the deadline; the outcome is unknown
+  ShuttingDown,        // the node stopped before the request completed
+  TransferInProgress,  // a leadership transfer is under way
+  Dropped,             // appended, then replaced by a new leader's log: not committed
+  InvalidArgument,     // a malformed request (for example entry type 0)
+  StorageFailure,      // the log store refused a write; the node stops
+};
+const char* to_string(Status status);
+
+struct ReplicationResult {
+  Status status = Status::Ok;
+  Index index = 0;
+  Term term = 0;
+  NodeId leader_hint = raft::kNoNode;
+};
+
+struct ReadResult {
+  Status status = Status::Ok;
+  // The index the host had applied when the read became safe to serve.
+  Index index = 0;
+  NodeId leader_hint = raft::kNoNode;
+};
+
+// A committed entry, delivered to the host in log order per partition.
+struct CommittedEntry {
+  PartitionId partition = 0;
+  Index index = 0;
+  Term term = 0;
+  std::uint32_t type = 0;
+  raft::Bytes payload;
+};
+
+struct LeaderChange {
+  PartitionId partition = 0;
+  NodeId leader = raft::kNoNode;  // kNoNode: leadership was lost and is not yet known
+  Term term = 0;
+};
+
+struct PartitionStatus {
+  PartitionId partition = 0;
+  raft::RaftState raft;
+};
+
+struct NodeHostConfig {
+  NodeId node_id = raft::kNoNode;
+  ClusterId cluster_id = 1;
+  // The voters of a new cluster (this node included). Used only when the store is empty.
+  std::vector<NodeId> initial_members;
+  // User partitions created with a new cluster, numbered 1..user_partitions.
+  std::uint32_t user_partitions = 1;
+  std::chrono::milliseconds tick_interval{10};
+  int heartbeat_ticks = 1;
+  int election_ticks = 10;
+  std::size_t max_payload_bytes = 1 << 20;
+  // Queued requests per partition before QueueFull.
+  std::size_t max_queued_requests = 4096;
+  std::chrono::milliseconds request_timeout{5000};
+  // Partitions one worker task drives per cycle.
+  std::size_t partitions_per_cycle = 64;
+  // Worker tasks in flight at once (at most one per pool thread makes sense).
+  std::size_t max_parallel_cycles = 2;
+  // Sync every cycle's writes (the default). Off only for tests and benchmarks.
+  bool sync = true;
+  std::uint64_t seed = 0;
+
+  // The environment, owned by the caller and outliving the NodeHost.
+  storage::LogStore* store = nullptr;
+  transport::Transport* transport = nullptr;
+  env::Clock* clock = nullptr;
+  env::Scheduler* scheduler = nullptr;
+  env::Executor* executor = nullptr;
+};
+
+class NodeHost {
+ public:
+  using ReplicationCallback = std::function<void(const ReplicationResult&)>;
+  using ReadCallback = std::function<void(const ReadResult&)>;
+  using ApplyHandler = std::function<void(const CommittedEntry&)>;
+  using LeaderHandler = std::function<void(const LeaderChange&)>;
+
+  // Opens (or, with an empty store, bootstraps) every partition. Returns nullptr and sets
+  // `error` for an unusable configuration or stored state.
+  static std::unique_ptr<NodeHost> create(const NodeHostConfig& config, std::string* error);
+  ~NodeHost();
+  NodeHost(const NodeHost&) = delete;
+  NodeHost& operator=(const NodeHost&) = delete;
+
+  // Set before start(). Committed entries of host types (>= 1) reach the apply handler.
+  void set_apply_handler(ApplyHandler handler);
+  void set_leader_handler(LeaderHandler handler);
+
+  void start();
+  // Stops ticking and receiving, waits for running cycles, and completes every pending
+  // request with ShuttingDown. Idempotent; the destructor calls it.
+  void stop();
+
+  // Proposes one entry; `done` runs once it is committed (or failed). Type 0 is reserved
+  // for the engine.
+  void replicate(PartitionId partition, std::uint32_t type, raft::Bytes payload,
+                 ReplicationCallback done);
+  std::future<ReplicationResult> replicate(PartitionId partition, std::uint32_t type,
+                                           raft::Bytes payload);
+  // Completes once this node's state machine may serve a linearizable read.
+  void read_index(PartitionId partition, ReadCallback done);
+  Status transfer_leadership(PartitionId partition, NodeId target);
+  // The host has durably applied everything through `index`; after a restart only the
+  // entries above it are delivered again.
+  Status report_applied(PartitionId partition, Index index);
+
+  bool is_leader(PartitionId partition) const;
+  NodeId leader_of(PartitionId partition) const;
+  std::vector<PartitionId> partitions() const;
+  std::vector<PartitionStatus> status() const;
+  NodeId id() const;
+
+ private:
+  class Impl;
+  explicit NodeHost(std::shared_ptr<Impl> impl);
+  // Shared with the tasks it posts, which hold it weakly and skip work once it is gone.
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace synod::node

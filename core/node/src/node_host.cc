@@ -1,0 +1,750 @@
+#include "synod/node/node_host.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+
+namespace synod::node {
+namespace {
+
+Status from_raft(raft::RaftStatus status) {
+  switch (status) {
+    case raft::RaftStatus::Ok:
+      return Status::Ok;
+    case raft::RaftStatus::NotLeader:
+      return Status::NotLeader;
+    case raft::RaftStatus::NoLeader:
+      return Status::NoLeader;
+    case raft::RaftStatus::TransferInProgress:
+      return Status::TransferInProgress;
+    case raft::RaftStatus::UncommittedLimit:
+      return Status::QueueFull;
+    case raft::RaftStatus::ConfChangePending:
+    case raft::RaftStatus::InvalidConfChange:
+    case raft::RaftStatus::InvalidArgument:
+      return Status::InvalidArgument;
+  }
+  return Status::InvalidArgument;
+}
+
+// Everything one partition needs. The inbox is filled by any thread under `mu`; the rest
+// belongs to the worker cycle that has claimed the partition (`scheduled`).
+struct Partition {
+  struct QueuedProposal {
+    std::uint32_t type;
+    raft::Bytes payload;
+    NodeHost::ReplicationCallback done;
+    env::TimePoint deadline;
+  };
+  struct QueuedRead {
+    NodeHost::ReadCallback done;
+    env::TimePoint deadline;
+  };
+  struct WaitingProposal {
+    Term term;
+    NodeHost::ReplicationCallback done;
+    env::TimePoint deadline;
+  };
+  struct WaitingRead {
+    NodeHost::ReadCallback done;
+    env::TimePoint deadline;
+    std::optional<Index> read_index;
+  };
+
+  PartitionId id = 0;
+  std::shared_ptr<raft::LogStorage> storage;
+  std::unique_ptr<raft::RawNode> raft;
+
+  mutable std::mutex mu;
+  bool closed = false;  // stop() swept this partition; no new requests
+  std::vector<raft::Message> messages;
+  std::deque<QueuedProposal> proposals;
+  std::deque<QueuedRead> reads;
+  std::vector<NodeId> transfers;
+  std::vector<NodeId> unreachable;
+  std::optional<Index> applied_report;
+  bool tick = false;
+  raft::RaftState published;
+
+  bool scheduled = false;  // guarded by the host's run_mu
+
+  std::map<Index, WaitingProposal> waiting;
+  std::map<std::string, WaitingRead> reads_in_flight;
+  Index applied = 0;
+  NodeId leader = raft::kNoNode;
+  std::atomic<NodeId> published_leader{raft::kNoNode};
+  std::atomic<bool> published_is_leader{false};
+
+  bool inbox_empty_locked() const {
+    return messages.empty() && proposals.empty() && reads.empty() && transfers.empty() &&
+           unreachable.empty() && !applied_report && !tick;
+  }
+};
+
+void complete(const NodeHost::ReplicationCallback& done, Status status, Index index = 0,
+              Term term = 0, NodeId hint = raft::kNoNode) {
+  if (done) done(ReplicationResult{status, index, term, hint});
+}
+
+void complete(const NodeHost::ReadCallback& done, Status status, Index index = 0,
+              NodeId hint = raft::kNoNode) {
+  if (done) done(ReadResult{status, index, hint});
+}
+
+}  // namespace
+
+const char* to_string(Status status) {
+  switch (status) {
+    case Status::Ok:
+      return "ok";
+    case Status::NotLeader:
+      return "not leader";
+    case Status::NoLeader:
+      return "no leader";
+    case Status::UnknownPartition:
+      return "unknown partition";
+    case Status::PayloadTooLarge:
+      return "payload too large";
+    case Status::QueueFull:
+      return "queue full";
+    case Status::Timeout:
+      return "timeout";
+    case Status::ShuttingDown:
+      return "shutting down";
+    case Status::TransferInProgress:
+      return "leadership transfer in progress";
+    case Status::Dropped:
+      return "dropped by a leader change";
+    case Status::InvalidArgument:
+      return "invalid argument";
+    case Status::StorageFailure:
+      return "storage failure";
+  }
+  return "unknown";
+}
+
+class NodeHost::Impl : public std::enable_shared_from_this<NodeHost::Impl> {
+ public:
+  explicit Impl(const NodeHostConfig& config) : config_(config) {}
+
+  bool open(std::string& error);
+  void start();
+  void stop();
+  void replicate(PartitionId partition, std::uint32_t type, raft::Bytes payload,
+                 ReplicationCallback done);
+  void read_index(PartitionId partition, ReadCallback done);
+  Status transfer_leadership(PartitionId partition, NodeId target);
+  Status report_applied(PartitionId partition, Index index);
+  bool is_leader(PartitionId partition) const;
+  NodeId leader_of(PartitionId partition) const;
+  std::vector<PartitionId> partition_ids() const;
+  std::vector<PartitionStatus> status() const;
+  NodeId id() const { return config_.node_id; }
+
+  ApplyHandler apply_handler;
+  LeaderHandler leader_handler;
+
+ private:
+  Partition* find(PartitionId id) const;
+  // Makes a partition with work runnable; posts a cycle if the pool has room.
+  void schedule(Partition& p);
+  void schedule_locked(Partition& p);
+  void post_cycle_locked();
+  void run_cycle();
+  void drain_inbox(Partition& p, env::TimePoint now);
+  void expire(Partition& p, env::TimePoint now);
+  void apply_ready(Partition& p, raft::Ready& rd);
+  void fail_storage(const std::string& why);
+  void arm_tick();
+  void on_tick();
+  void on_batch(transport::Batch&& batch);
+  void on_unreachable(NodeId peer, std::vector<transport::Envelope>&& lost);
+  void close_partition(Partition& p, Status status);
+
+  NodeHostConfig config_;
+  std::map<PartitionId, std::unique_ptr<Partition>> partitions_;
+
+  std::mutex run_mu_;
+  std::condition_variable idle_;
+  std::deque<Partition*> run_queue_;
+  std::size_t cycles_posted_ = 0;
+  std::size_t cycles_executing_ = 0;
+  bool running_ = false;
+  bool stopped_ = false;
+  Status stop_status_ = Status::ShuttingDown;
+  env::TimerId tick_timer_ = 0;
+  std::atomic<std::uint64_t> next_read_id_{1};
+};
+
+bool NodeHost::Impl::open(std::string& error) {
+  const auto& c = config_;
+  if (c.node_id == raft::kNoNode) {
+    error = "node id 0 is reserved";
+    return false;
+  }
+  if (!c.store || !c.transport || !c.clock || !c.scheduler || !c.executor) {
+    error = "store, transport, clock, scheduler and executor are all required";
+    return false;
+  }
+  if (c.tick_interval.count() <= 0 || c.partitions_per_cycle == 0 || c.max_parallel_cycles == 0 ||
+      c.max_queued_requests == 0) {
+    error =
+        "tick_interval, partitions_per_cycle, max_parallel_cycles and max_queued_requests "
+        "must be positive";
+    return false;
+  }
+  std::vector<PartitionId> ids = c.store->partitions();
+  if (ids.empty()) {
+    if (std::find(c.initial_members.begin(), c.initial_members.end(), c.node_id) ==
+        c.initial_members.end()) {
+      error = "a new cluster's initial_members must include this node";
+      return false;
+    }
+    storage::WriteBatch batch;
+    for (PartitionId id = 0; id <= c.user_partitions; ++id) {
+      batch.add(storage::bootstrap_write(id, c.initial_members));
+      ids.push_back(id);
+    }
+    if (auto st = c.store->write(batch, true); !st.ok()) {
+      error = "bootstrap write failed: " + st.to_string();
+      return false;
+    }
+  }
+  for (PartitionId id : ids) {
+    auto p = std::make_unique<Partition>();
+    p->id = id;
+    p->storage = c.store->open_partition(id);
+    raft::Config rc;
+    rc.id = c.node_id;
+    rc.election_ticks = c.election_ticks;
+    rc.heartbeat_ticks = c.heartbeat_ticks;
+    rc.seed = c.seed ^ (id * 0x9e3779b97f4a7c15ULL);
+    rc.applied = c.store->applied_floor(id);
+    std::string why;
+    p->raft = raft::RawNode::create(rc, *p->storage, &why);
+    if (!p->raft) {
+      error = "partition " + std::to_string(id) + ": " + why;
+      return false;
+    }
+    p->applied = p->raft->state().applied;
+    p->published = p->raft->state();
+    partitions_.emplace(id, std::move(p));
+  }
+  return true;
+}
+
+void NodeHost::Impl::start() {
+  std::weak_ptr<Impl> weak = weak_from_this();
+  config_.transport->set_receiver([weak](transport::Batch&& batch) {
+    if (auto self = weak.lock()) self->on_batch(std::move(batch));
+  });
+  config_.transport->set_unreachable_handler(
+      [weak](NodeId peer, std::vector<transport::Envelope>&& lost) {
+        if (auto self = weak.lock()) self->on_unreachable(peer, std::move(lost));
+      });
+  {
+    std::lock_guard lock(run_mu_);
+    if (running_ || stopped_) return;
+    running_ = true;
+  }
+  config_.transport->start();
+  arm_tick();
+}
+
+void NodeHost::Impl::arm_tick() {
+  std::weak_ptr<Impl> weak = weak_from_this();
+  std::lock_guard lock(run_mu_);
+  if (!running_) return;
+  tick_timer_ = config_.scheduler->after(config_.tick_interval, [weak] {
+    if (auto self = weak.lock()) self->on_tick();
+  });
+}
+
+void NodeHost::Impl::on_tick() {
+  for (auto& [id, p] : partitions_) {
+    {
+      std::lock_guard lock(p->mu);
+      p->tick = true;
+    }
+    schedule(*p);
+  }
+  arm_tick();
+}
+
+void NodeHost::Impl::stop() {
+  {
+    std::unique_lock lock(run_mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    running_ = false;
+    config_.scheduler->cancel(tick_timer_);
+    run_queue_.clear();
+    idle_.wait(lock, [this] { return cycles_executing_ == 0; });
+  }
+  config_.transport->stop();
+  for (auto& [id, p] : partitions_) close_partition(*p, stop_status_);
+}
+
+void NodeHost::Impl::close_partition(Partition& p, Status status) {
+  std::deque<Partition::QueuedProposal> proposals;
+  std::deque<Partition::QueuedRead> reads;
+  {
+    std::lock_guard lock(p.mu);
+    p.closed = true;
+    proposals.swap(p.proposals);
+    reads.swap(p.reads);
+  }
+  for (auto& q : proposals) complete(q.done, status);
+  for (auto& q : reads) complete(q.done, status);
+  for (auto& [index, w] : std::exchange(p.waiting, {})) complete(w.done, status);
+  for (auto& [ctx, r] : std::exchange(p.reads_in_flight, {})) complete(r.done, status);
+}
+
+Partition* NodeHost::Impl::find(PartitionId id) const {
+  auto it = partitions_.find(id);
+  return it == partitions_.end() ? nullptr : it->second.get();
+}
+
+void NodeHost::Impl::replicate(PartitionId partition, std::uint32_t type, raft::Bytes payload,
+                               ReplicationCallback done) {
+  Partition* p = find(partition);
+  if (!p) return complete(done, Status::UnknownPartition);
+  if (type == 0) return complete(done, Status::InvalidArgument);
+  if (payload.size() > config_.max_payload_bytes) return complete(done, Status::PayloadTooLarge);
+  {
+    std::unique_lock lock(p->mu);
+    if (p->closed) {
+      lock.unlock();
+      return complete(done, Status::ShuttingDown);
+    }
+    if (p->proposals.size() + p->reads.size() >= config_.max_queued_requests) {
+      lock.unlock();
+      return complete(done, Status::QueueFull);
+    }
+    p->proposals.push_back({type, std::move(payload), std::move(done),
+                            config_.clock->now() + config_.request_timeout});
+  }
+  schedule(*p);
+}
+
+void NodeHost::Impl::read_index(PartitionId partition, ReadCallback done) {
+  Partition* p = find(partition);
+  if (!p) return complete(done, Status::UnknownPartition);
+  {
+    std::unique_lock lock(p->mu);
+    if (p->closed) {
+      lock.unlock();
+      return complete(done, Status::ShuttingDown);
+    }
+    if (p->proposals.size() + p->reads.size() >= config_.max_queued_requests) {
+      lock.unlock();
+      return complete(done, Status::QueueFull);
+    }
+    p->reads.push_back({std::move(done), config_.clock->now() + config_.request_timeout});
+  }
+  schedule(*p);
+}
+
+Status NodeHost::Impl::transfer_leadership(PartitionId partition, NodeId target) {
+  Partition* p = find(partition);
+  if (!p) return Status::UnknownPartition;
+  if (target == raft::kNoNode) return Status::InvalidArgument;
+  if (!p->published_is_leader.load()) {
+    return p->published_leader.load() == raft::kNoNode ? Status::NoLeader : Status::NotLeader;
+  }
+  {
+    std::lock_guard lock(p->mu);
+    if (p->closed) return Status::ShuttingDown;
+    p->transfers.push_back(target);
+  }
+  schedule(*p);
+  return Status::Ok;
+}
+
+Status NodeHost::Impl::report_applied(PartitionId partition, Index index) {
+  Partition* p = find(partition);
+  if (!p) return Status::UnknownPartition;
+  {
+    std::lock_guard lock(p->mu);
+    if (p->closed) return Status::ShuttingDown;
+    if (index > p->published.applied) return Status::InvalidArgument;
+    p->applied_report = std::max(p->applied_report.value_or(0), index);
+  }
+  schedule(*p);
+  return Status::Ok;
+}
+
+bool NodeHost::Impl::is_leader(PartitionId partition) const {
+  Partition* p = find(partition);
+  return p && p->published_is_leader.load();
+}
+
+NodeId NodeHost::Impl::leader_of(PartitionId partition) const {
+  Partition* p = find(partition);
+  return p ? p->published_leader.load() : raft::kNoNode;
+}
+
+std::vector<PartitionId> NodeHost::Impl::partition_ids() const {
+  std::vector<PartitionId> out;
+  for (const auto& [id, p] : partitions_) out.push_back(id);
+  return out;
+}
+
+std::vector<PartitionStatus> NodeHost::Impl::status() const {
+  std::vector<PartitionStatus> out;
+  for (const auto& [id, p] : partitions_) {
+    std::lock_guard lock(p->mu);
+    out.push_back({id, p->published});
+  }
+  return out;
+}
+
+void NodeHost::Impl::schedule(Partition& p) {
+  std::lock_guard lock(run_mu_);
+  schedule_locked(p);
+}
+
+void NodeHost::Impl::schedule_locked(Partition& p) {
+  if (!running_ || p.scheduled) return;
+  p.scheduled = true;
+  run_queue_.push_back(&p);
+  if (cycles_posted_ < config_.max_parallel_cycles) post_cycle_locked();
+}
+
+void NodeHost::Impl::post_cycle_locked() {
+  ++cycles_posted_;
+  std::weak_ptr<Impl> weak = weak_from_this();
+  config_.executor->post([weak] {
+    if (auto self = weak.lock()) self->run_cycle();
+  });
+}
+
+void NodeHost::Impl::run_cycle() {
+  std::vector<Partition*> claimed;
+  {
+    std::lock_guard lock(run_mu_);
+    --cycles_posted_;
+    if (!running_) return;
+    ++cycles_executing_;
+    // Round-robin: a partition that still has work goes to the back of the queue.
+    while (!run_queue_.empty() && claimed.size() < config_.partitions_per_cycle) {
+      claimed.push_back(run_queue_.front());
+      run_queue_.pop_front();
+    }
+    // More runnable partitions than one cycle takes: let another worker start on them.
+    if (!run_queue_.empty() && cycles_posted_ < config_.max_parallel_cycles) {
+      post_cycle_locked();
+    }
+  }
+
+  const env::TimePoint now = config_.clock->now();
+  struct Work {
+    Partition* p;
+    raft::Ready rd;
+  };
+  std::vector<Work> work;
+  storage::WriteBatch batch;
+  bool must_sync = false;
+  for (Partition* p : claimed) {
+    std::optional<Index> floor = std::nullopt;
+    drain_inbox(*p, now);
+    {
+      std::lock_guard lock(p->mu);
+      floor = std::exchange(p->applied_report, std::nullopt);
+    }
+    if (floor) batch.add(p->id).applied_floor = *floor;
+    if (p->raft->has_ready()) work.push_back({p, p->raft->ready()});
+  }
+
+  // 1. Messages that do not wait for the disk, one batch per destination.
+  std::map<NodeId, transport::Batch> out;
+  auto queue_messages = [&](Partition& p, std::vector<raft::Message>& messages) {
+    for (auto& m : messages) {
+      auto& b = out[m.to];
+      b.envelopes.push_back({p.id, std::move(m)});
+    }
+    messages.clear();
+  };
+  auto flush = [&] {
+    for (auto& [to, b] : out) {
+      b.cluster = config_.cluster_id;
+      b.from = config_.node_id;
+      b.to = to;
+      config_.transport->send(std::move(b));
+    }
+    out.clear();
+  };
+  for (auto& w : work) {
+    for (const auto& m : w.rd.messages) {
+      // The transport reports losses it sees; a silent loss is recovered by probing.
+      if (m.type == raft::MessageType::InstallSnapshot) w.p->raft->report_snapshot(m.to, true);
+    }
+    queue_messages(*w.p, w.rd.messages);
+  }
+  flush();
+
+  // 2. One storage batch, one sync, for every partition of this cycle.
+  for (auto& w : work) {
+    if (!w.rd.snapshot && w.rd.entries.empty() && !w.rd.hard_state) continue;
+    auto& pw = batch.add(w.p->id);
+    pw.hard_state = w.rd.hard_state;
+    pw.snapshot = w.rd.snapshot;
+    pw.entries = w.rd.entries;
+    must_sync |= w.rd.must_sync;
+  }
+  if (!batch.empty()) {
+    auto st = config_.store->write(batch, config_.sync && must_sync);
+    if (!st.ok()) {
+      {
+        std::lock_guard lock(run_mu_);
+        for (Partition* p : claimed) p->scheduled = false;
+        --cycles_executing_;
+        idle_.notify_all();
+      }
+      fail_storage(st.to_string());
+      return;
+    }
+  }
+
+  // 3. Messages that vouch for what is now durable.
+  for (auto& w : work) queue_messages(*w.p, w.rd.messages_after_persist);
+  flush();
+
+  // 4. Apply, answer, advance.
+  for (auto& w : work) {
+    apply_ready(*w.p, w.rd);
+    w.p->raft->advance();
+  }
+  for (Partition* p : claimed) {
+    auto state = p->raft->state();
+    const bool leads = state.soft_state.role == raft::Role::Leader;
+    p->published_is_leader.store(leads);
+    p->published_leader.store(state.soft_state.leader);
+    std::lock_guard lock(p->mu);
+    p->published = std::move(state);
+  }
+
+  std::vector<bool> more(claimed.size());
+  for (std::size_t i = 0; i < claimed.size(); ++i) more[i] = claimed[i]->raft->has_ready();
+  std::lock_guard lock(run_mu_);
+  for (std::size_t i = 0; i < claimed.size(); ++i) {
+    Partition& p = *claimed[i];
+    p.scheduled = false;
+    bool pending = more[i];
+    if (!pending) {
+      std::lock_guard inbox(p.mu);
+      pending = !p.inbox_empty_locked();
+    }
+    if (pending) schedule_locked(p);
+  }
+  --cycles_executing_;
+  if (!run_queue_.empty() && cycles_posted_ < config_.max_parallel_cycles && running_) {
+    post_cycle_locked();
+  }
+  idle_.notify_all();
+}
+
+void NodeHost::Impl::drain_inbox(Partition& p, env::TimePoint now) {
+  std::vector<raft::Message> messages;
+  std::deque<Partition::QueuedProposal> proposals;
+  std::deque<Partition::QueuedRead> reads;
+  std::vector<NodeId> transfers;
+  std::vector<NodeId> unreachable;
+  bool tick = false;
+  {
+    std::lock_guard lock(p.mu);
+    messages.swap(p.messages);
+    proposals.swap(p.proposals);
+    reads.swap(p.reads);
+    transfers.swap(p.transfers);
+    unreachable.swap(p.unreachable);
+    tick = std::exchange(p.tick, false);
+  }
+  for (const auto& m : messages) p.raft->step(m);
+  for (NodeId peer : unreachable) p.raft->report_unreachable(peer);
+  if (tick) {
+    p.raft->tick();
+    expire(p, now);
+  }
+  if (!proposals.empty()) {
+    std::vector<raft::Proposal> batch;
+    batch.reserve(proposals.size());
+    for (const auto& q : proposals) batch.push_back({q.type, q.payload});
+    const raft::ProposeResult r = p.raft->propose(batch);
+    if (r.status == raft::RaftStatus::Ok) {
+      for (std::size_t i = 0; i < proposals.size(); ++i) {
+        p.waiting.emplace(r.first_index + i,
+                          Partition::WaitingProposal{r.term, std::move(proposals[i].done),
+                                                     proposals[i].deadline});
+      }
+    } else {
+      for (auto& q : proposals) complete(q.done, from_raft(r.status), 0, 0, r.leader_hint);
+    }
+  }
+  for (auto& q : reads) {
+    const std::string context = std::to_string(next_read_id_.fetch_add(1));
+    const raft::ProposeResult r = p.raft->read_index(context);
+    if (r.status != raft::RaftStatus::Ok) {
+      complete(q.done, from_raft(r.status), 0, r.leader_hint);
+      continue;
+    }
+    p.reads_in_flight.emplace(context,
+                              Partition::WaitingRead{std::move(q.done), q.deadline, std::nullopt});
+  }
+  for (NodeId target : transfers) p.raft->transfer_leadership(target);
+}
+
+void NodeHost::Impl::expire(Partition& p, env::TimePoint now) {
+  for (auto it = p.waiting.begin(); it != p.waiting.end();) {
+    if (it->second.deadline <= now) {
+      complete(it->second.done, Status::Timeout, it->first, it->second.term);
+      it = p.waiting.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = p.reads_in_flight.begin(); it != p.reads_in_flight.end();) {
+    if (it->second.deadline <= now) {
+      complete(it->second.done, Status::Timeout);
+      it = p.reads_in_flight.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void NodeHost::Impl::apply_ready(Partition& p, raft::Ready& rd) {
+  if (rd.snapshot) p.applied = std::max(p.applied, rd.snapshot->meta.index);
+  for (const auto& e : rd.committed_entries) {
+    if (e.type == raft::EntryType::Normal && e.tag != 0 && apply_handler) {
+      apply_handler(CommittedEntry{p.id, e.index, e.term, e.tag, e.data});
+    }
+    p.applied = e.index;
+    // Everything at or below a committed index is decided: this entry's proposal
+    // succeeded if the terms match; any older waiter lost its slot to a new leader.
+    while (!p.waiting.empty() && p.waiting.begin()->first <= e.index) {
+      auto node = p.waiting.extract(p.waiting.begin());
+      const bool mine = node.key() == e.index && node.mapped().term == e.term;
+      complete(node.mapped().done, mine ? Status::Ok : Status::Dropped, node.key(),
+               node.mapped().term);
+    }
+  }
+  for (const auto& rs : rd.read_states) {
+    auto it = p.reads_in_flight.find(rs.context);
+    if (it != p.reads_in_flight.end()) it->second.read_index = rs.index;
+  }
+  for (auto it = p.reads_in_flight.begin(); it != p.reads_in_flight.end();) {
+    if (it->second.read_index && *it->second.read_index <= p.applied) {
+      complete(it->second.done, Status::Ok, p.applied);
+      it = p.reads_in_flight.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (rd.soft_state && rd.soft_state->leader != p.leader) {
+    p.leader = rd.soft_state->leader;
+    if (leader_handler) leader_handler(LeaderChange{p.id, p.leader, p.raft->term()});
+  }
+}
+
+void NodeHost::Impl::fail_storage(const std::string&) {
+  {
+    std::lock_guard lock(run_mu_);
+    stop_status_ = Status::StorageFailure;
+  }
+  // Nothing more may be acknowledged once the disk refused a write.
+  std::weak_ptr<Impl> weak = weak_from_this();
+  config_.executor->post([weak] {
+    if (auto self = weak.lock()) self->stop();
+  });
+  std::lock_guard lock(run_mu_);
+  running_ = false;
+}
+
+void NodeHost::Impl::on_batch(transport::Batch&& batch) {
+  std::vector<Partition*> touched;
+  for (auto& envelope : batch.envelopes) {
+    Partition* p = find(envelope.partition);
+    // A message for a partition this node does not host is dropped alone.
+    if (!p) continue;
+    {
+      std::lock_guard lock(p->mu);
+      p->messages.push_back(std::move(envelope.message));
+    }
+    touched.push_back(p);
+  }
+  for (Partition* p : touched) schedule(*p);
+}
+
+void NodeHost::Impl::on_unreachable(NodeId peer, std::vector<transport::Envelope>&& lost) {
+  std::vector<Partition*> touched;
+  for (const auto& envelope : lost) {
+    Partition* p = find(envelope.partition);
+    if (!p) continue;
+    {
+      std::lock_guard lock(p->mu);
+      p->unreachable.push_back(peer);
+    }
+    touched.push_back(p);
+  }
+  for (Partition* p : touched) schedule(*p);
+}
+
+// --- NodeHost -------------------------------------------------------------------
+
+std::unique_ptr<NodeHost> NodeHost::create(const NodeHostConfig& config, std::string* error) {
+  auto impl = std::make_shared<Impl>(config);
+  std::string why;
+  if (!impl->open(why)) {
+    if (error) *error = why;
+    return nullptr;
+  }
+  return std::unique_ptr<NodeHost>(new NodeHost(std::move(impl)));
+}
+
+NodeHost::NodeHost(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+NodeHost::~NodeHost() { impl_->stop(); }
+
+void NodeHost::set_apply_handler(ApplyHandler handler) {
+  impl_->apply_handler = std::move(handler);
+}
+void NodeHost::set_leader_handler(LeaderHandler handler) {
+  impl_->leader_handler = std::move(handler);
+}
+void NodeHost::start() { impl_->start(); }
+void NodeHost::stop() { impl_->stop(); }
+
+void NodeHost::replicate(PartitionId partition, std::uint32_t type, raft::Bytes payload,
+                         ReplicationCallback done) {
+  impl_->replicate(partition, type, std::move(payload), std::move(done));
+}
+
+std::future<ReplicationResult> NodeHost::replicate(PartitionId partition, std::uint32_t type,
+                                                   raft::Bytes payload) {
+  auto promise = std::make_shared<std::promise<ReplicationResult>>();
+  auto future = promise->get_future();
+  impl_->replicate(partition, type, std::move(payload),
+                   [promise](const ReplicationResult& r) { promise->set_value(r); });
+  return future;
+}
+
+void NodeHost::read_index(PartitionId partition, ReadCallback done) {
+  impl_->read_index(partition, std::move(done));
+}
+Status NodeHost::transfer_leadership(PartitionId partition, NodeId target) {
+  return impl_->transfer_leadership(partition, target);
+}
+Status NodeHost::report_applied(PartitionId partition, Index index) {
+  return impl_->report_applied(partition, index);
+}
+bool NodeHost::is_leader(PartitionId partition) const { return impl_->is_leader(partition); }
+NodeId NodeHost::leader_of(PartitionId partition) const { return impl_->leader_of(partition); }
+std::vector<PartitionId> NodeHost::partitions() const { return impl_->partition_ids(); }
+std::vector<PartitionStatus> NodeHost::status() const { return impl_->status(); }
+NodeId NodeHost::id() const { return impl_->id(); }
+
+}  // namespace synod::node
