@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 
 namespace synod::node {
 namespace {
@@ -71,6 +72,9 @@ struct Partition {
   raft::RaftState published;
 
   bool scheduled = false;  // guarded by the host's run_mu
+  bool quiescent = false;  // guarded by the host's active_mu
+  bool activity = false;   // in the inbox: work arrived that is more than a heartbeat
+  int idle_ticks = 0;      // owned by the driving worker
 
   std::map<Index, WaitingProposal> waiting;
   std::map<std::string, WaitingRead> reads_in_flight;
@@ -84,6 +88,12 @@ struct Partition {
            unreachable.empty() && !applied_report && !tick;
   }
 };
+
+// Heartbeats keep a partition's leadership alive; they are not work, so they neither wake
+// a quiescent partition nor keep one from quiescing.
+bool is_heartbeat(const raft::Message& m) {
+  return m.type == raft::MessageType::Heartbeat || m.type == raft::MessageType::HeartbeatResp;
+}
 
 void complete(const NodeHost::ReplicationCallback& done, Status status, Index index = 0,
               Term term = 0, NodeId hint = raft::kNoNode) {
@@ -164,6 +174,10 @@ class NodeHost::Impl : public std::enable_shared_from_this<NodeHost::Impl> {
   void on_batch(transport::Batch&& batch);
   void on_unreachable(NodeId peer, std::vector<transport::Envelope>&& lost);
   void close_partition(Partition& p, Status status);
+  // Makes a quiescent partition tick again.
+  void wake(Partition& p);
+  void maybe_quiesce(Partition& p, const raft::RaftState& state);
+  void exchange_liveness(env::TimePoint now);
 
   NodeHostConfig config_;
   std::map<PartitionId, std::unique_ptr<Partition>> partitions_;
@@ -178,6 +192,18 @@ class NodeHost::Impl : public std::enable_shared_from_this<NodeHost::Impl> {
   Status stop_status_ = Status::ShuttingDown;
   env::TimerId tick_timer_ = 0;
   std::atomic<std::uint64_t> next_read_id_{1};
+  int quiesce_after_ticks_ = 0;
+
+  // Partitions that tick; the others are quiescent.
+  mutable std::mutex active_mu_;
+  std::set<Partition*> active_;
+
+  // Per-node liveness, used only by the tick timer's task.
+  std::vector<NodeId> peers_;
+  std::map<NodeId, env::TimePoint> last_heard_;
+  std::set<NodeId> silent_peers_;
+  std::mutex heard_mu_;
+  std::uint64_t ticks_ = 0;
 };
 
 bool NodeHost::Impl::open(std::string& error) {
@@ -232,7 +258,16 @@ bool NodeHost::Impl::open(std::string& error) {
     }
     p->applied = p->raft->state().applied;
     p->published = p->raft->state();
+    active_.insert(p.get());
     partitions_.emplace(id, std::move(p));
+  }
+  quiesce_after_ticks_ = c.quiesce_after_ticks > 0 ? c.quiesce_after_ticks : 10 * c.election_ticks;
+  for (const auto& [id, p] : partitions_) {
+    for (NodeId peer : p->published.conf.voters) {
+      if (peer != c.node_id && std::find(peers_.begin(), peers_.end(), peer) == peers_.end()) {
+        peers_.push_back(peer);
+      }
+    }
   }
   return true;
 }
@@ -265,14 +300,87 @@ void NodeHost::Impl::arm_tick() {
 }
 
 void NodeHost::Impl::on_tick() {
-  for (auto& [id, p] : partitions_) {
+  std::vector<Partition*> ticking;
+  {
+    std::lock_guard lock(active_mu_);
+    ticking.assign(active_.begin(), active_.end());
+  }
+  for (Partition* p : ticking) {
     {
       std::lock_guard lock(p->mu);
       p->tick = true;
     }
     schedule(*p);
   }
+  if (config_.quiesce) exchange_liveness(config_.clock->now());
   arm_tick();
+}
+
+void NodeHost::Impl::exchange_liveness(env::TimePoint now) {
+  if (++ticks_ % static_cast<std::uint64_t>(config_.heartbeat_ticks) == 0) {
+    // One empty batch per peer stands in for the heartbeats of every quiescent partition.
+    for (NodeId peer : peers_) {
+      config_.transport->send(transport::Batch{config_.cluster_id, config_.node_id, peer, {}});
+    }
+  }
+  const auto timeout = config_.tick_interval * config_.election_ticks;
+  std::vector<NodeId> newly_silent;
+  {
+    std::lock_guard lock(heard_mu_);
+    for (NodeId peer : peers_) {
+      auto [it, fresh] = last_heard_.emplace(peer, now);
+      if (fresh || now - it->second <= timeout) {
+        silent_peers_.erase(peer);
+      } else if (silent_peers_.insert(peer).second) {
+        newly_silent.push_back(peer);
+      }
+    }
+  }
+  if (newly_silent.empty()) return;
+  // Partitions led by the silent node must elect another leader, and partitions this node
+  // leads must notice (check-quorum) if it is the one cut off.
+  for (auto& [id, p] : partitions_) {
+    const NodeId leader = p->published_leader.load();
+    if (leader == raft::kNoNode || leader == config_.node_id ||
+        std::find(newly_silent.begin(), newly_silent.end(), leader) != newly_silent.end()) {
+      wake(*p);
+    }
+  }
+}
+
+void NodeHost::Impl::wake(Partition& p) {
+  bool woke = false;
+  {
+    std::lock_guard lock(active_mu_);
+    if (p.quiescent) {
+      p.quiescent = false;
+      active_.insert(&p);
+      woke = true;
+    }
+  }
+  if (woke) {
+    std::lock_guard lock(p.mu);
+    p.activity = true;
+  }
+}
+
+void NodeHost::Impl::maybe_quiesce(Partition& p, const raft::RaftState& state) {
+  if (!config_.quiesce || p.idle_ticks < quiesce_after_ticks_) return;
+  const bool settled = state.soft_state.leader != raft::kNoNode && p.waiting.empty() &&
+                       p.reads_in_flight.empty() && state.hard_state.commit == state.last_index &&
+                       state.applied == state.hard_state.commit &&
+                       state.transfer_target == raft::kNoNode;
+  if (!settled) return;
+  for (const auto& peer : state.peers) {
+    if (peer.match != state.last_index) return;  // a follower still needs entries
+  }
+  std::lock_guard lock(active_mu_);
+  {
+    std::lock_guard inbox(p.mu);
+    if (!p.inbox_empty_locked()) return;
+  }
+  p.quiescent = true;
+  active_.erase(&p);
 }
 
 void NodeHost::Impl::stop() {
@@ -328,6 +436,7 @@ void NodeHost::Impl::replicate(PartitionId partition, std::uint32_t type, raft::
     p->proposals.push_back({type, std::move(payload), std::move(done),
                             config_.clock->now() + config_.request_timeout});
   }
+  wake(*p);
   schedule(*p);
 }
 
@@ -346,6 +455,7 @@ void NodeHost::Impl::read_index(PartitionId partition, ReadCallback done) {
     }
     p->reads.push_back({std::move(done), config_.clock->now() + config_.request_timeout});
   }
+  wake(*p);
   schedule(*p);
 }
 
@@ -361,6 +471,7 @@ Status NodeHost::Impl::transfer_leadership(PartitionId partition, NodeId target)
     if (p->closed) return Status::ShuttingDown;
     p->transfers.push_back(target);
   }
+  wake(*p);
   schedule(*p);
   return Status::Ok;
 }
@@ -396,9 +507,10 @@ std::vector<PartitionId> NodeHost::Impl::partition_ids() const {
 
 std::vector<PartitionStatus> NodeHost::Impl::status() const {
   std::vector<PartitionStatus> out;
+  std::lock_guard active(active_mu_);
   for (const auto& [id, p] : partitions_) {
     std::lock_guard lock(p->mu);
-    out.push_back({id, p->published});
+    out.push_back({id, p->published, p->quiescent});
   }
   return out;
 }
@@ -516,6 +628,9 @@ void NodeHost::Impl::run_cycle() {
 
   // 4. Apply, answer, advance.
   for (auto& w : work) {
+    if (!w.rd.entries.empty() || !w.rd.committed_entries.empty() || w.rd.soft_state) {
+      w.p->idle_ticks = 0;
+    }
     apply_ready(*w.p, w.rd);
     w.p->raft->advance();
   }
@@ -524,6 +639,7 @@ void NodeHost::Impl::run_cycle() {
     const bool leads = state.soft_state.role == raft::Role::Leader;
     p->published_is_leader.store(leads);
     p->published_leader.store(state.soft_state.leader);
+    maybe_quiesce(*p, state);
     std::lock_guard lock(p->mu);
     p->published = std::move(state);
   }
@@ -563,10 +679,18 @@ void NodeHost::Impl::drain_inbox(Partition& p, env::TimePoint now) {
     transfers.swap(p.transfers);
     unreachable.swap(p.unreachable);
     tick = std::exchange(p.tick, false);
+    if (std::exchange(p.activity, false) || !proposals.empty() || !reads.empty() ||
+        !transfers.empty()) {
+      p.idle_ticks = 0;
+    }
+  }
+  for (const auto& m : messages) {
+    if (!is_heartbeat(m)) p.idle_ticks = 0;
   }
   for (const auto& m : messages) p.raft->step(m);
   for (NodeId peer : unreachable) p.raft->report_unreachable(peer);
   if (tick) {
+    ++p.idle_ticks;
     p.raft->tick();
     expire(p, now);
   }
@@ -666,15 +790,21 @@ void NodeHost::Impl::fail_storage(const std::string&) {
 }
 
 void NodeHost::Impl::on_batch(transport::Batch&& batch) {
+  {
+    std::lock_guard lock(heard_mu_);
+    last_heard_[batch.from] = config_.clock->now();
+  }
   std::vector<Partition*> touched;
   for (auto& envelope : batch.envelopes) {
     Partition* p = find(envelope.partition);
     // A message for a partition this node does not host is dropped alone.
     if (!p) continue;
+    const bool work = !is_heartbeat(envelope.message);
     {
       std::lock_guard lock(p->mu);
       p->messages.push_back(std::move(envelope.message));
     }
+    if (work) wake(*p);
     touched.push_back(p);
   }
   for (Partition* p : touched) schedule(*p);

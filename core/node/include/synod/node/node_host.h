@@ -82,6 +82,8 @@ struct LeaderChange {
 struct PartitionStatus {
   PartitionId partition = 0;
   raft::RaftState raft;
+  // Idle: not ticking, no per-partition traffic until work or a silent peer wakes it.
+  bool quiescent = false;
 };
 
 struct NodeHostConfig {
@@ -102,6 +104,12 @@ struct NodeHostConfig {
   std::size_t partitions_per_cycle = 64;
   // Worker tasks in flight at once (at most one per pool thread makes sense).
   std::size_t max_parallel_cycles = 2;
+  // Idle partitions stop ticking (no per-partition traffic) after this many ticks without
+  // activity; 0 means ten election timeouts. While any partition is quiescent the nodes
+  // exchange one liveness heartbeat per node pair, and a node silent for an election
+  // timeout wakes the partitions it led. Lease reads are never used with quiescence.
+  bool quiesce = true;
+  int quiesce_after_ticks = 0;
   // Sync every cycle's writes (the default). Off only for tests and benchmarks.
   bool sync = true;
   std::uint64_t seed = 0;
