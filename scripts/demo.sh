@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ./scripts/setup.sh
 ./scripts/build.sh build
 
-demo=build/examples/raft_demo/synod-raft-demo
+demo=build/examples/node_demo/synod-demo
 if [[ ! -x "$demo" ]]; then
   echo "demo.sh: $demo was not built (is SYNOD_BUILD_EXAMPLES off in build/?)" >&2
   exit 1
