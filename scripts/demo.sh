@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's demo command (README): installs dependencies, builds build/ and runs
-# the Raft demo. Extra arguments are passed to the demo program.
+# the NodeHost demo (three nodes in one process). Extra arguments are passed to it.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
