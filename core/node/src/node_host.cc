@@ -186,7 +186,8 @@ class NodeHost::Impl : public std::enable_shared_from_this<NodeHost::Impl> {
   std::condition_variable idle_;
   std::deque<Partition*> run_queue_;
   std::size_t cycles_posted_ = 0;
-  std::size_t cycles_executing_ = 0;
+  // Cycles and tick tasks running now; stop() waits for none.
+  std::size_t tasks_executing_ = 0;
   bool running_ = false;
   bool stopped_ = false;
   Status stop_status_ = Status::ShuttingDown;
@@ -300,6 +301,12 @@ void NodeHost::Impl::arm_tick() {
 }
 
 void NodeHost::Impl::on_tick() {
+  {
+    // Counted like a cycle, so that stop() waits for it: it uses the transport.
+    std::lock_guard lock(run_mu_);
+    if (!running_) return;
+    ++tasks_executing_;
+  }
   std::vector<Partition*> ticking;
   {
     std::lock_guard lock(active_mu_);
@@ -314,6 +321,9 @@ void NodeHost::Impl::on_tick() {
   }
   if (config_.quiesce) exchange_liveness(config_.clock->now());
   arm_tick();
+  std::lock_guard lock(run_mu_);
+  --tasks_executing_;
+  idle_.notify_all();
 }
 
 void NodeHost::Impl::exchange_liveness(env::TimePoint now) {
@@ -391,7 +401,7 @@ void NodeHost::Impl::stop() {
     running_ = false;
     config_.scheduler->cancel(tick_timer_);
     run_queue_.clear();
-    idle_.wait(lock, [this] { return cycles_executing_ == 0; });
+    idle_.wait(lock, [this] { return tasks_executing_ == 0; });
   }
   config_.transport->stop();
   for (auto& [id, p] : partitions_) close_partition(*p, stop_status_);
@@ -541,7 +551,7 @@ void NodeHost::Impl::run_cycle() {
     std::lock_guard lock(run_mu_);
     --cycles_posted_;
     if (!running_) return;
-    ++cycles_executing_;
+    ++tasks_executing_;
     // Round-robin: a partition that still has work goes to the back of the queue.
     while (!run_queue_.empty() && claimed.size() < config_.partitions_per_cycle) {
       claimed.push_back(run_queue_.front());
@@ -614,7 +624,7 @@ void NodeHost::Impl::run_cycle() {
       {
         std::lock_guard lock(run_mu_);
         for (Partition* p : claimed) p->scheduled = false;
-        --cycles_executing_;
+        --tasks_executing_;
         idle_.notify_all();
       }
       fail_storage(st.to_string());
@@ -657,7 +667,7 @@ void NodeHost::Impl::run_cycle() {
     }
     if (pending) schedule_locked(p);
   }
-  --cycles_executing_;
+  --tasks_executing_;
   if (!run_queue_.empty() && cycles_posted_ < config_.max_parallel_cycles && running_) {
     post_cycle_locked();
   }
