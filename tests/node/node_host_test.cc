@@ -284,3 +284,55 @@ TEST(NodeHost, RejectsAnUnusableConfiguration) {
 
 }  // namespace
 }  // namespace synod::node::testing
+
+namespace synod::node::testing {
+namespace {
+
+TEST(NodeHostBatch, AnswersEveryEntryOfABatchInOrder) {
+  SimCluster cluster({1, 2, 3}, 1);
+  ASSERT_TRUE(cluster.run_until([&] { return cluster.all_partitions_led(); }));
+  const NodeId leader = cluster.agreed_leader(1);
+  std::vector<NodeHost::BatchEntry> entries;
+  for (int i = 0; i < 5; ++i) entries.push_back({1, raft::Bytes("b" + std::to_string(i))});
+  std::vector<ReplicationResult> results;
+  cluster.host(leader).replicate_batch(
+      1, std::move(entries), [&](const std::vector<ReplicationResult>& r) { results = r; });
+  ASSERT_TRUE(cluster.run_until([&] { return !results.empty(); }));
+  ASSERT_EQ(results.size(), 5u);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    EXPECT_EQ(results[i].status, Status::Ok);
+    if (i > 0) {
+      EXPECT_EQ(results[i].index, results[i - 1].index + 1);
+    }
+  }
+  ASSERT_TRUE(cluster.run_until([&] { return cluster.node(leader).applied[1].size() == 5; }));
+  EXPECT_EQ(payloads(cluster.node(leader).applied[1]),
+            (std::vector<std::string>{"b0", "b1", "b2", "b3", "b4"}));
+}
+
+TEST(NodeHostBatch, RefusesAWholeBatchThatDoesNotFitOrIsMalformed) {
+  SimCluster cluster({1, 2, 3}, 1, 1, [](NodeHostConfig& c) { c.max_queued_requests = 3; });
+  ASSERT_TRUE(cluster.run_until([&] { return cluster.all_partitions_led(); }));
+  const NodeId leader = cluster.agreed_leader(1);
+  auto run = [&](std::vector<NodeHost::BatchEntry> entries, PartitionId partition = 1) {
+    std::vector<ReplicationResult> results;
+    cluster.host(leader).replicate_batch(
+        partition, std::move(entries),
+        [&](const std::vector<ReplicationResult>& r) { results = r; });
+    return results;
+  };
+  auto too_many = run(std::vector<NodeHost::BatchEntry>(4, {1, raft::Bytes("x")}));
+  ASSERT_EQ(too_many.size(), 4u);
+  for (const auto& r : too_many) EXPECT_EQ(r.status, Status::QueueFull);
+  auto reserved = run({{1, raft::Bytes("x")}, {0, raft::Bytes("y")}});
+  ASSERT_EQ(reserved.size(), 2u);
+  EXPECT_EQ(reserved[0].status, Status::InvalidArgument) << "nothing of a bad batch is queued";
+  auto unknown = run({{1, raft::Bytes("x")}}, 42);
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_EQ(unknown[0].status, Status::UnknownPartition);
+  cluster.run_for(milliseconds(200));
+  EXPECT_TRUE(cluster.node(leader).applied[1].empty());
+}
+
+}  // namespace
+}  // namespace synod::node::testing

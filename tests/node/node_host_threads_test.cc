@@ -110,6 +110,7 @@ TEST(NodeHostThreads, ConcurrentProposalsFromSeveralThreadsAllCommitEverywhere) 
   ThreadedCluster cluster;
   std::map<PartitionId, NodeId> leaders;
   for (PartitionId p = 1; p <= 4; ++p) {
+    EXPECT_NE(cluster.host(1).wait_for_leader(p, milliseconds(60000)), raft::kNoNode);
     leaders[p] = cluster.wait_for_leader(p);
     ASSERT_NE(leaders[p], raft::kNoNode) << "partition " << p;
   }

@@ -30,11 +30,10 @@ ReplicationResult replicate_and_wait(SimCluster& cluster, PartitionId partition,
   const NodeId leader = cluster.agreed_leader(partition);
   EXPECT_NE(leader, raft::kNoNode);
   if (leader == raft::kNoNode) return result;
-  cluster.host(leader).replicate(partition, 1, raft::Bytes(data),
-                                 [&](const ReplicationResult& r) {
-                                   result = r;
-                                   done = true;
-                                 });
+  cluster.host(leader).replicate(partition, 1, raft::Bytes(data), [&](const ReplicationResult& r) {
+    result = r;
+    done = true;
+  });
   EXPECT_TRUE(cluster.run_until([&] { return done; }));
   return result;
 }
@@ -85,9 +84,8 @@ TEST(Quiescence, ALeaderCutOffWhileQuiescentStepsDownAndTheMajorityMovesOn) {
   ASSERT_TRUE(cluster.run_until([&] { return all_quiescent(cluster); }));
   const NodeId old_leader = cluster.agreed_leader(1);
   cluster.network().isolate(old_leader);
-  ASSERT_TRUE(cluster.run_until([&] {
-    return !cluster.host(old_leader).is_leader(1);
-  })) << "the cut-off leader wakes, fails check-quorum and steps down";
+  ASSERT_TRUE(cluster.run_until([&] { return !cluster.host(old_leader).is_leader(1); }))
+      << "the cut-off leader wakes, fails check-quorum and steps down";
   NodeId majority_leader = raft::kNoNode;
   ASSERT_TRUE(cluster.run_until([&] {
     for (NodeId id : cluster.members()) {

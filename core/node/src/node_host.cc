@@ -146,7 +146,9 @@ class NodeHost::Impl : public std::enable_shared_from_this<NodeHost::Impl> {
   void stop();
   void replicate(PartitionId partition, std::uint32_t type, raft::Bytes payload,
                  ReplicationCallback done);
+  void replicate_batch(PartitionId partition, std::vector<BatchEntry> entries, BatchCallback done);
   void read_index(PartitionId partition, ReadCallback done);
+  NodeId wait_for_leader(PartitionId partition, std::chrono::milliseconds timeout);
   Status transfer_leadership(PartitionId partition, NodeId target);
   Status report_applied(PartitionId partition, Index index);
   bool is_leader(PartitionId partition) const;
@@ -194,6 +196,10 @@ class NodeHost::Impl : public std::enable_shared_from_this<NodeHost::Impl> {
   env::TimerId tick_timer_ = 0;
   std::atomic<std::uint64_t> next_read_id_{1};
   int quiesce_after_ticks_ = 0;
+
+  // Signalled whenever a cycle publishes a partition's leader.
+  std::mutex leader_mu_;
+  std::condition_variable leader_known_;
 
   // Partitions that tick; the others are quiescent.
   mutable std::mutex active_mu_;
@@ -450,6 +456,67 @@ void NodeHost::Impl::replicate(PartitionId partition, std::uint32_t type, raft::
   schedule(*p);
 }
 
+void NodeHost::Impl::replicate_batch(PartitionId partition, std::vector<BatchEntry> entries,
+                                     BatchCallback done) {
+  struct Gather {
+    std::mutex mu;
+    std::vector<ReplicationResult> results;
+    std::size_t left;
+    BatchCallback done;
+  };
+  auto fail_all = [&](Status status) {
+    if (done) done(std::vector<ReplicationResult>(entries.size(), ReplicationResult{status}));
+  };
+  Partition* p = find(partition);
+  if (!p) return fail_all(Status::UnknownPartition);
+  if (entries.empty()) return fail_all(Status::InvalidArgument);
+  for (const auto& e : entries) {
+    if (e.type == 0) return fail_all(Status::InvalidArgument);
+    if (e.payload.size() > config_.max_payload_bytes) return fail_all(Status::PayloadTooLarge);
+  }
+  auto gather = std::make_shared<Gather>();
+  gather->results.resize(entries.size());
+  gather->left = entries.size();
+  gather->done = std::move(done);
+  {
+    std::unique_lock lock(p->mu);
+    if (p->closed ||
+        p->proposals.size() + p->reads.size() + entries.size() > config_.max_queued_requests) {
+      const Status status = p->closed ? Status::ShuttingDown : Status::QueueFull;
+      lock.unlock();
+      if (gather->done) {
+        gather->done(std::vector<ReplicationResult>(entries.size(), ReplicationResult{status}));
+      }
+      return;
+    }
+    const env::TimePoint deadline = config_.clock->now() + config_.request_timeout;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      p->proposals.push_back({entries[i].type, std::move(entries[i].payload),
+                              [gather, i](const ReplicationResult& r) {
+                                BatchCallback finished;
+                                {
+                                  std::lock_guard guard(gather->mu);
+                                  gather->results[i] = r;
+                                  if (--gather->left == 0) finished = std::move(gather->done);
+                                }
+                                if (finished) finished(gather->results);
+                              },
+                              deadline});
+    }
+  }
+  wake(*p);
+  schedule(*p);
+}
+
+NodeId NodeHost::Impl::wait_for_leader(PartitionId partition, std::chrono::milliseconds timeout) {
+  Partition* p = find(partition);
+  if (!p) return raft::kNoNode;
+  std::unique_lock lock(leader_mu_);
+  leader_known_.wait_for(lock, timeout,
+                         [p] { return p->published_leader.load() != raft::kNoNode; });
+  return p->published_leader.load();
+}
+
 void NodeHost::Impl::read_index(PartitionId partition, ReadCallback done) {
   Partition* p = find(partition);
   if (!p) return complete(done, Status::UnknownPartition);
@@ -648,7 +715,10 @@ void NodeHost::Impl::run_cycle() {
     auto state = p->raft->state();
     const bool leads = state.soft_state.role == raft::Role::Leader;
     p->published_is_leader.store(leads);
-    p->published_leader.store(state.soft_state.leader);
+    if (p->published_leader.exchange(state.soft_state.leader) != state.soft_state.leader) {
+      std::lock_guard lock(leader_mu_);
+      leader_known_.notify_all();
+    }
     maybe_quiesce(*p, state);
     std::lock_guard lock(p->mu);
     p->published = std::move(state);
@@ -872,6 +942,13 @@ std::future<ReplicationResult> NodeHost::replicate(PartitionId partition, std::u
   return future;
 }
 
+void NodeHost::replicate_batch(PartitionId partition, std::vector<BatchEntry> entries,
+                               BatchCallback done) {
+  impl_->replicate_batch(partition, std::move(entries), std::move(done));
+}
+NodeId NodeHost::wait_for_leader(PartitionId partition, std::chrono::milliseconds timeout) {
+  return impl_->wait_for_leader(partition, timeout);
+}
 void NodeHost::read_index(PartitionId partition, ReadCallback done) {
   impl_->read_index(partition, std::move(done));
 }

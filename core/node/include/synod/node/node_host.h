@@ -151,6 +151,15 @@ class NodeHost {
                  ReplicationCallback done);
   std::future<ReplicationResult> replicate(PartitionId partition, std::uint32_t type,
                                            raft::Bytes payload);
+  // Proposes several entries of one partition together; `done` receives one result per
+  // entry, in order, once every entry is answered. The batch is queued whole or refused
+  // whole (QueueFull).
+  struct BatchEntry {
+    std::uint32_t type = 0;
+    raft::Bytes payload;
+  };
+  using BatchCallback = std::function<void(const std::vector<ReplicationResult>&)>;
+  void replicate_batch(PartitionId partition, std::vector<BatchEntry> entries, BatchCallback done);
   // Completes once this node's state machine may serve a linearizable read.
   void read_index(PartitionId partition, ReadCallback done);
   Status transfer_leadership(PartitionId partition, NodeId target);
@@ -158,6 +167,10 @@ class NodeHost {
   // entries above it are delivered again.
   Status report_applied(PartitionId partition, Index index);
 
+  // Blocks the calling thread until some node is known to lead `partition` or `timeout`
+  // of real time passes; returns the leader or kNoNode. For hosts on real threads: in a
+  // simulated world time does not pass while a thread blocks.
+  NodeId wait_for_leader(PartitionId partition, std::chrono::milliseconds timeout);
   bool is_leader(PartitionId partition) const;
   NodeId leader_of(PartitionId partition) const;
   std::vector<PartitionId> partitions() const;
