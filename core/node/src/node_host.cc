@@ -76,7 +76,9 @@ struct Partition {
   bool activity = false;   // in the inbox: work arrived that is more than a heartbeat
   int idle_ticks = 0;      // owned by the driving worker
 
-  std::map<Index, WaitingProposal> waiting;
+  // A multimap: a node that leads again may propose at an index where its proposal of an
+  // older term still waits (that entry may yet commit), and each must get its answer.
+  std::multimap<Index, WaitingProposal> waiting;
   std::map<std::string, WaitingRead> reads_in_flight;
   Index applied = 0;
   NodeId leader = raft::kNoNode;
@@ -636,6 +638,7 @@ void NodeHost::Impl::run_cycle() {
     raft::Ready rd;
   };
   std::vector<Work> work;
+  work.reserve(claimed.size());  // a Ready is large: growing would move every one of them
   storage::WriteBatch batch;
   bool must_sync = false;
   for (Partition* p : claimed) {
