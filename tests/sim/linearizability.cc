@@ -15,7 +15,7 @@ using Value = std::optional<std::string>;
 // operation out of the history and put it back in O(1) ("dancing links").
 struct Event {
   bool is_call = false;
-  std::size_t op = 0;     // index into the key's operations
+  std::size_t op = 0;      // index into the key's operations
   Event* match = nullptr;  // a call's answer, an answer's call
   Event* prev = nullptr;
   Event* next = nullptr;
@@ -199,8 +199,7 @@ CheckResult check_key(const std::string& key, const std::vector<const Operation*
 
 }  // namespace
 
-CheckResult check_history(const std::vector<Operation>& history,
-                          std::size_t max_steps_per_key) {
+CheckResult check_history(const std::vector<Operation>& history, std::size_t max_steps_per_key) {
   std::map<std::string, std::vector<const Operation*>> by_key;
   for (const auto& op : history) by_key[op.key].push_back(&op);
   CheckResult overall;

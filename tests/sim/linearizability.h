@@ -18,10 +18,10 @@
 namespace synod::sim {
 
 enum class OpKind : std::uint8_t {
-  Put,              // value := argument
-  Get,              // answers the current value (nullopt: absent)
-  CompareAndSwap,   // if value == expected then value := argument; answers whether it did
-  Delete,           // value := absent
+  Put,             // value := argument
+  Get,             // answers the current value (nullopt: absent)
+  CompareAndSwap,  // if value == expected then value := argument; answers whether it did
+  Delete,          // value := absent
 };
 
 struct Operation {

@@ -33,9 +33,8 @@ Operation get(std::string key, std::optional<std::string> read, std::uint64_t fr
   return op;
 }
 
-Operation cas(std::string key, std::optional<std::string> expected, std::string value,
-              bool swapped, std::uint64_t from, std::optional<std::uint64_t> to,
-              std::uint64_t client = 3) {
+Operation cas(std::string key, std::optional<std::string> expected, std::string value, bool swapped,
+              std::uint64_t from, std::optional<std::uint64_t> to, std::uint64_t client = 3) {
   Operation op;
   op.key = std::move(key);
   op.kind = OpKind::CompareAndSwap;
@@ -50,27 +49,24 @@ Operation cas(std::string key, std::optional<std::string> expected, std::string 
 
 Verdict verdict(const std::vector<Operation>& history) { return check_history(history).verdict; }
 
-TEST(Linearizability, EmptyHistoryIsLinearizable) {
-  EXPECT_EQ(verdict({}), Verdict::Linearizable);
-}
+TEST(Linearizability, EmptyHistoryIsLinearizable) { EXPECT_EQ(verdict({}), Verdict::Linearizable); }
 
 TEST(Linearizability, SequentialReadsSeeTheLatestWrite) {
-  EXPECT_EQ(verdict({put("k", "a", 1, 2), get("k", "a", 3, 4), put("k", "b", 5, 6),
-                     get("k", "b", 7, 8)}),
-            Verdict::Linearizable);
+  EXPECT_EQ(
+      verdict({put("k", "a", 1, 2), get("k", "a", 3, 4), put("k", "b", 5, 6), get("k", "b", 7, 8)}),
+      Verdict::Linearizable);
 }
 
 TEST(Linearizability, AReadOfAValueOverwrittenBeforeItStartedIsAViolation) {
-  const auto result = check_history(
-      {put("k", "a", 1, 2), put("k", "b", 3, 4), get("k", "a", 5, 6)});
+  const auto result =
+      check_history({put("k", "a", 1, 2), put("k", "b", 3, 4), get("k", "a", 5, 6)});
   EXPECT_EQ(result.verdict, Verdict::NotLinearizable);
   EXPECT_EQ(result.key, "k");
   EXPECT_NE(result.explanation.find("get -> \"a\""), std::string::npos) << result.explanation;
 }
 
 TEST(Linearizability, AReadBeforeAnyWriteSeesAbsent) {
-  EXPECT_EQ(verdict({get("k", std::nullopt, 1, 2), put("k", "a", 3, 4)}),
-            Verdict::Linearizable);
+  EXPECT_EQ(verdict({get("k", std::nullopt, 1, 2), put("k", "a", 3, 4)}), Verdict::Linearizable);
   EXPECT_EQ(verdict({get("k", "a", 1, 2), put("k", "a", 3, 4)}), Verdict::NotLinearizable)
       << "the read answered before the write was invoked";
 }
@@ -133,8 +129,8 @@ TEST(Linearizability, AWriteWithUnknownOutcomeCannotTakeEffectBeforeItWasInvoked
 }
 
 TEST(Linearizability, KeysAreCheckedIndependentlyAndTheFailingOneIsNamed) {
-  const auto result = check_history({put("x", "1", 1, 2), get("x", "1", 3, 4),
-                                     put("y", "1", 1, 2), get("y", "2", 3, 4)});
+  const auto result = check_history(
+      {put("x", "1", 1, 2), get("x", "1", 3, 4), put("y", "1", 1, 2), get("y", "2", 3, 4)});
   EXPECT_EQ(result.verdict, Verdict::NotLinearizable);
   EXPECT_EQ(result.key, "y");
 }

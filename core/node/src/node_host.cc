@@ -203,9 +203,13 @@ class NodeHost::Impl : public std::enable_shared_from_this<NodeHost::Impl> {
   std::mutex leader_mu_;
   std::condition_variable leader_known_;
 
-  // Partitions that tick; the others are quiescent.
+  // Partitions that tick; the others are quiescent. Ordered by id, not address, so that a
+  // simulation seed replays the same way in every build.
+  struct ById {
+    bool operator()(const Partition* a, const Partition* b) const { return a->id < b->id; }
+  };
   mutable std::mutex active_mu_;
-  std::set<Partition*> active_;
+  std::set<Partition*, ById> active_;
 
   // Per-node liveness, used only by the tick timer's task.
   std::vector<NodeId> peers_;
