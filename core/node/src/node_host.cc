@@ -164,6 +164,8 @@ class NodeHost::Impl : public std::enable_shared_from_this<NodeHost::Impl> {
 
  private:
   Partition* find(PartitionId id) const;
+  // Under p.mu: whether `count` more requests may queue (Ok, ShuttingDown or QueueFull).
+  Status admission_locked(const Partition& p, std::size_t count) const;
   // Makes a partition with work runnable; posts a cycle if the pool has room.
   void schedule(Partition& p);
   void schedule_locked(Partition& p);
@@ -434,6 +436,14 @@ void NodeHost::Impl::close_partition(Partition& p, Status status) {
   for (auto& [ctx, r] : std::exchange(p.reads_in_flight, {})) complete(r.done, status);
 }
 
+Status NodeHost::Impl::admission_locked(const Partition& p, std::size_t count) const {
+  if (p.closed) return Status::ShuttingDown;
+  if (p.proposals.size() + p.reads.size() + count > config_.max_queued_requests) {
+    return Status::QueueFull;
+  }
+  return Status::Ok;
+}
+
 Partition* NodeHost::Impl::find(PartitionId id) const {
   auto it = partitions_.find(id);
   return it == partitions_.end() ? nullptr : it->second.get();
@@ -447,13 +457,9 @@ void NodeHost::Impl::replicate(PartitionId partition, std::uint32_t type, raft::
   if (payload.size() > config_.max_payload_bytes) return complete(done, Status::PayloadTooLarge);
   {
     std::unique_lock lock(p->mu);
-    if (p->closed) {
+    if (const Status admitted = admission_locked(*p, 1); admitted != Status::Ok) {
       lock.unlock();
-      return complete(done, Status::ShuttingDown);
-    }
-    if (p->proposals.size() + p->reads.size() >= config_.max_queued_requests) {
-      lock.unlock();
-      return complete(done, Status::QueueFull);
+      return complete(done, admitted);
     }
     p->proposals.push_back({type, std::move(payload), std::move(done),
                             config_.clock->now() + config_.request_timeout});
@@ -486,9 +492,7 @@ void NodeHost::Impl::replicate_batch(PartitionId partition, std::vector<BatchEnt
   gather->done = std::move(done);
   {
     std::unique_lock lock(p->mu);
-    if (p->closed ||
-        p->proposals.size() + p->reads.size() + entries.size() > config_.max_queued_requests) {
-      const Status status = p->closed ? Status::ShuttingDown : Status::QueueFull;
+    if (const Status status = admission_locked(*p, entries.size()); status != Status::Ok) {
       lock.unlock();
       if (gather->done) {
         gather->done(std::vector<ReplicationResult>(entries.size(), ReplicationResult{status}));
@@ -528,13 +532,9 @@ void NodeHost::Impl::read_index(PartitionId partition, ReadCallback done) {
   if (!p) return complete(done, Status::UnknownPartition);
   {
     std::unique_lock lock(p->mu);
-    if (p->closed) {
+    if (const Status admitted = admission_locked(*p, 1); admitted != Status::Ok) {
       lock.unlock();
-      return complete(done, Status::ShuttingDown);
-    }
-    if (p->proposals.size() + p->reads.size() >= config_.max_queued_requests) {
-      lock.unlock();
-      return complete(done, Status::QueueFull);
+      return complete(done, admitted);
     }
     p->reads.push_back({std::move(done), config_.clock->now() + config_.request_timeout});
   }
