@@ -164,6 +164,9 @@ class NodeHost::Impl : public std::enable_shared_from_this<NodeHost::Impl> {
 
  private:
   Partition* find(PartitionId id) const;
+  // The status for a request to a partition this node does not run: StorageFailure for
+  // one whose stored state is damaged, UnknownPartition otherwise.
+  Status missing(PartitionId id) const;
   // Under p.mu: whether `count` more requests may queue (Ok, ShuttingDown or QueueFull).
   Status admission_locked(const Partition& p, std::size_t count) const;
   // Makes a partition with work runnable; posts a cycle if the pool has room.
@@ -187,6 +190,8 @@ class NodeHost::Impl : public std::enable_shared_from_this<NodeHost::Impl> {
 
   NodeHostConfig config_;
   std::map<PartitionId, std::unique_ptr<Partition>> partitions_;
+  // Stored partitions not run because the store found their state damaged, with why.
+  std::map<PartitionId, std::string> damaged_;
 
   std::mutex run_mu_;
   std::condition_variable idle_;
@@ -256,6 +261,10 @@ bool NodeHost::Impl::open(std::string& error) {
     }
   }
   for (PartitionId id : ids) {
+    if (auto damage = c.store->partition_error(id); !damage.ok()) {
+      damaged_.emplace(id, damage.to_string());
+      continue;
+    }
     auto p = std::make_unique<Partition>();
     p->id = id;
     p->storage = c.store->open_partition(id);
@@ -449,10 +458,14 @@ Partition* NodeHost::Impl::find(PartitionId id) const {
   return it == partitions_.end() ? nullptr : it->second.get();
 }
 
+Status NodeHost::Impl::missing(PartitionId id) const {
+  return damaged_.count(id) ? Status::StorageFailure : Status::UnknownPartition;
+}
+
 void NodeHost::Impl::replicate(PartitionId partition, std::uint32_t type, raft::Bytes payload,
                                ReplicationCallback done) {
   Partition* p = find(partition);
-  if (!p) return complete(done, Status::UnknownPartition);
+  if (!p) return complete(done, missing(partition));
   if (type == 0) return complete(done, Status::InvalidArgument);
   if (payload.size() > config_.max_payload_bytes) return complete(done, Status::PayloadTooLarge);
   {
@@ -480,7 +493,7 @@ void NodeHost::Impl::replicate_batch(PartitionId partition, std::vector<BatchEnt
     if (done) done(std::vector<ReplicationResult>(entries.size(), ReplicationResult{status}));
   };
   Partition* p = find(partition);
-  if (!p) return fail_all(Status::UnknownPartition);
+  if (!p) return fail_all(missing(partition));
   if (entries.empty()) return fail_all(Status::InvalidArgument);
   for (const auto& e : entries) {
     if (e.type == 0) return fail_all(Status::InvalidArgument);
@@ -529,7 +542,7 @@ NodeId NodeHost::Impl::wait_for_leader(PartitionId partition, std::chrono::milli
 
 void NodeHost::Impl::read_index(PartitionId partition, ReadCallback done) {
   Partition* p = find(partition);
-  if (!p) return complete(done, Status::UnknownPartition);
+  if (!p) return complete(done, missing(partition));
   {
     std::unique_lock lock(p->mu);
     if (const Status admitted = admission_locked(*p, 1); admitted != Status::Ok) {
@@ -544,7 +557,7 @@ void NodeHost::Impl::read_index(PartitionId partition, ReadCallback done) {
 
 Status NodeHost::Impl::transfer_leadership(PartitionId partition, NodeId target) {
   Partition* p = find(partition);
-  if (!p) return Status::UnknownPartition;
+  if (!p) return missing(partition);
   if (target == raft::kNoNode) return Status::InvalidArgument;
   if (!p->published_is_leader.load()) {
     return p->published_leader.load() == raft::kNoNode ? Status::NoLeader : Status::NotLeader;
@@ -561,7 +574,7 @@ Status NodeHost::Impl::transfer_leadership(PartitionId partition, NodeId target)
 
 Status NodeHost::Impl::report_applied(PartitionId partition, Index index) {
   Partition* p = find(partition);
-  if (!p) return Status::UnknownPartition;
+  if (!p) return missing(partition);
   {
     std::lock_guard lock(p->mu);
     if (p->closed) return Status::ShuttingDown;
@@ -593,8 +606,17 @@ std::vector<PartitionStatus> NodeHost::Impl::status() const {
   std::lock_guard active(active_mu_);
   for (const auto& [id, p] : partitions_) {
     std::lock_guard lock(p->mu);
-    out.push_back({id, p->published, p->quiescent});
+    out.push_back({id, p->published, p->quiescent, {}});
   }
+  for (const auto& [id, why] : damaged_) {
+    PartitionStatus damaged;
+    damaged.partition = id;
+    damaged.storage_error = why;
+    out.push_back(std::move(damaged));
+  }
+  std::sort(out.begin(), out.end(), [](const PartitionStatus& a, const PartitionStatus& b) {
+    return a.partition < b.partition;
+  });
   return out;
 }
 

@@ -33,6 +33,8 @@ std::size_t WriteBatch::entry_count() const {
   return n;
 }
 
+StorageStatus LogStore::partition_error(PartitionId) const { return {}; }
+
 void LogStore::count_write(const WriteBatch& batch, bool synced) {
   if (!batch.empty()) {
     batches_.fetch_add(1, std::memory_order_relaxed);

@@ -46,7 +46,8 @@ enum class Status : std::uint8_t {
   TransferInProgress,  // a leadership transfer is under way
   Dropped,             // appended, then replaced by a new leader's log: not committed
   InvalidArgument,     // a malformed request (for example entry type 0)
-  StorageFailure,      // the log store refused a write; the node stops
+  StorageFailure,      // the log store failed (the node stops), or the partition's stored
+                       // state is damaged (that partition is not run)
 };
 const char* to_string(Status status);
 
@@ -84,6 +85,10 @@ struct PartitionStatus {
   raft::RaftState raft;
   // Idle: not ticking, no per-partition traffic until work or a silent peer wakes it.
   bool quiescent = false;
+  // Set when the store found this partition's state damaged on open: the partition is
+  // not run (requests answer StorageFailure) and `raft` is empty. Repairing it is the
+  // operator's decision, for example removing the partition and letting it catch up.
+  std::string storage_error;
 };
 
 struct NodeHostConfig {

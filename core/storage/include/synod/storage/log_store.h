@@ -121,6 +121,9 @@ class LogStore {
   // Deletes everything stored for `partition`. Durable on return, with every earlier
   // write. Removing a partition without stored state succeeds.
   virtual StorageStatus remove_partition(PartitionId partition) = 0;
+  // Ok, or why the partition's stored state cannot be served (a durable store found it
+  // damaged on open or on a read). A damaged partition must not be run.
+  virtual StorageStatus partition_error(PartitionId partition) const;
 
   // Statistics since the store was opened, for benchmarks and metrics.
   // Syncs performed: writes with sync=true, sync(), create_snapshot(), remove_partition().

@@ -1,0 +1,172 @@
+#include "synod/storage/rocksdb_log_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <limits>
+
+#include "data_directory.h"
+#include "durable_store_impl.h"
+#include "record_engine.h"
+#include "records.h"
+
+namespace synod::storage {
+namespace {
+
+constexpr const char* kEngineName = "rocksdb";
+constexpr const char* kEntriesFamily = "entries";
+constexpr const char* kStateFamily = "state";
+
+StorageStatus from_rocksdb(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return {};
+  const std::string message = what + ": " + s.ToString();
+  if (s.IsCorruption()) return StorageStatus::corruption(message);
+  if (s.IsNotFound()) return StorageStatus::not_found(message);
+  if (s.IsNotSupported()) return StorageStatus::unsupported(message);
+  if (s.IsInvalidArgument()) return StorageStatus::invalid_argument(message);
+  return StorageStatus::io_error(message);
+}
+
+rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
+std::string_view view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+
+class RocksDBBatch final : public EngineBatch {
+ public:
+  RocksDBBatch(rocksdb::ColumnFamilyHandle* entries, rocksdb::ColumnFamilyHandle* state)
+      : entries_(entries), state_(state) {}
+
+  void put_entry(std::string_view key, std::string_view value) override {
+    batch_.Put(entries_, slice(key), slice(value));
+  }
+  void delete_entries(PartitionId partition, raft::Index lo, raft::Index hi) override {
+    batch_.DeleteRange(entries_, records::entry_key(partition, lo),
+                       records::entry_key(partition, hi));
+  }
+  void put_state(std::string_view key, std::string_view value) override {
+    batch_.Put(state_, slice(key), slice(value));
+  }
+  void delete_partition(PartitionId partition) override {
+    constexpr raft::Index kLast = std::numeric_limits<raft::Index>::max();
+    batch_.DeleteRange(entries_, records::entry_key(partition, 0),
+                       records::entry_key(partition, kLast));
+    batch_.Delete(entries_, records::entry_key(partition, kLast));
+    for (auto kind : {records::StateKind::HardState, records::StateKind::Snapshot,
+                      records::StateKind::AppliedFloor, records::StateKind::Compaction}) {
+      batch_.Delete(state_, records::state_key(partition, kind));
+    }
+  }
+
+  rocksdb::WriteBatch& batch() { return batch_; }
+
+ private:
+  rocksdb::ColumnFamilyHandle* entries_;
+  rocksdb::ColumnFamilyHandle* state_;
+  rocksdb::WriteBatch batch_;
+};
+
+class RocksDBEngine final : public RecordEngine {
+ public:
+  ~RocksDBEngine() override {
+    if (!db_) return;
+    for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    db_->Close().PermitUncheckedError();
+  }
+
+  StorageStatus open(const std::string& path) {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    options.paranoid_checks = true;
+    // A torn tail after the last sync is dropped; damage before it fails the open.
+    options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+    options.max_background_jobs = 2;
+    options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+    options.keep_log_file_num = 4;
+
+    rocksdb::ColumnFamilyOptions family;
+    family.compression = rocksdb::kNoCompression;  // payloads are the host's, often compressed
+    std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+        {rocksdb::kDefaultColumnFamilyName, family},
+        {kEntriesFamily, family},
+        {kStateFamily, family},
+    };
+    rocksdb::DB* db = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(options, path, families, &handles_, &db);
+    if (!s.ok()) return from_rocksdb(s, "cannot open the RocksDB database in " + path);
+    db_.reset(db);
+    return {};
+  }
+
+  std::unique_ptr<EngineBatch> new_batch() override {
+    return std::make_unique<RocksDBBatch>(entries(), state());
+  }
+
+  StorageStatus write(EngineBatch& batch) override {
+    rocksdb::WriteOptions options;
+    options.sync = false;
+    return from_rocksdb(db_->Write(options, &static_cast<RocksDBBatch&>(batch).batch()),
+                        "RocksDB write failed");
+  }
+
+  StorageStatus sync() override { return from_rocksdb(db_->SyncWAL(), "RocksDB sync failed"); }
+
+  StorageStatus read_entries(PartitionId partition, raft::Index lo, raft::Index hi,
+                             const Visitor& visit) override {
+    const std::string upper = records::entry_key(partition, hi);
+    rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions options;
+    options.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, entries()));
+    for (it->Seek(records::entry_key(partition, lo)); it->Valid(); it->Next()) {
+      if (!visit(view(it->key()), view(it->value()))) break;
+    }
+    return from_rocksdb(it->status(), "RocksDB read failed");
+  }
+
+  StorageStatus read_state(std::string_view key, std::string& value) override {
+    return from_rocksdb(db_->Get(rocksdb::ReadOptions(), state(), slice(key), &value),
+                        "RocksDB read failed");
+  }
+
+  StorageStatus scan_entries(const Visitor& visit) override { return scan(entries(), visit); }
+  StorageStatus scan_states(const Visitor& visit) override { return scan(state(), visit); }
+
+ private:
+  rocksdb::ColumnFamilyHandle* entries() const { return handles_[1]; }
+  rocksdb::ColumnFamilyHandle* state() const { return handles_[2]; }
+
+  StorageStatus scan(rocksdb::ColumnFamilyHandle* family, const Visitor& visit) {
+    rocksdb::ReadOptions options;
+    options.fill_cache = false;
+    options.readahead_size = 4 << 20;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, family));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (!visit(view(it->key()), view(it->value()))) break;
+    }
+    return from_rocksdb(it->status(), "RocksDB scan failed");
+  }
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+};
+
+}  // namespace
+
+StorageStatus RocksDBLogStore::open(const std::string& directory,
+                                    const DurableStoreOptions& options,
+                                    std::unique_ptr<RocksDBLogStore>& out) {
+  DataDirectory dir;
+  if (auto st = DataDirectory::open(directory, kEngineName, kFormatVersion, dir); !st.ok()) {
+    return st;
+  }
+  auto engine = std::make_unique<RocksDBEngine>();
+  if (auto st = engine->open(directory + "/rocksdb"); !st.ok()) return st;
+  auto impl = std::make_unique<Impl>(std::move(dir), std::move(engine), options);
+  if (auto st = impl->recover(); !st.ok()) return st;
+  out.reset(new RocksDBLogStore(std::move(impl)));
+  return {};
+}
+
+}  // namespace synod::storage
