@@ -3,7 +3,11 @@
 #   1. installs dependencies (scripts/setup.sh)
 #   2. builds build/ and runs its CTest suite
 #   3. builds build-asan/ with AddressSanitizer + UBSan and runs the suite again
-# Usage: scripts/test.sh [--quick]     (--quick skips step 3; CI never passes it)
+#   4. builds the libFuzzer targets in build-fuzz/ with clang (ASan + UBSan) and fuzzes the
+#      stored-record decoders for 30 seconds, starting from a seed corpus the build writes
+# Usage: scripts/test.sh [--quick]
+#   --quick skips step 3 and, in step 4, only replays the seed corpus (no fuzzing);
+#   CI never passes it.
 # Exits non-zero if any step fails.
 set -euo pipefail
 
@@ -12,7 +16,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
     -h|--help)
-      sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -65,6 +69,34 @@ else
   fi
 fi
 
+# Fuzzing: a clang build of the fuzz targets only (they compile the few sources they need,
+# so this does not build core with clang). The corpus directory keeps what earlier runs
+# found; a crashing input is written to artifacts/ and fails the step.
+fuzz_dir=build-fuzz/tests/fuzz
+section "build: build-fuzz/ (clang, libFuzzer + ASan + UBSan, fuzz targets only)"
+if CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja --no-warn-unused-cli \
+     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSYNOD_BUILD_FUZZERS=ON -DSYNOD_BUILD_TESTS=OFF \
+     -DSYNOD_BUILD_BENCH=OFF -DSYNOD_BUILD_EXAMPLES=OFF &&
+   cmake --build build-fuzz -j2 --target synod_record_decode_fuzzer; then
+  mkdir -p "$fuzz_dir/record_decode_corpus" "$fuzz_dir/artifacts"
+  fuzz_args=(-timeout=10 -malloc_limit_mb=64 -artifact_prefix="$fuzz_dir/artifacts/")
+  if [[ $quick -eq 1 ]]; then
+    section "fuzz: record decoders, seed corpus only (--quick)"
+    fuzz_args+=(-runs=0)
+  else
+    section "fuzz: record decoders, 30 seconds"
+    fuzz_args+=(-max_total_time=30 -print_final_stats=1)
+  fi
+  if ! "$fuzz_dir/synod_record_decode_fuzzer" "${fuzz_args[@]}" \
+       "$fuzz_dir/record_decode_corpus" "$fuzz_dir/record_decode_seeds"; then
+    echo "fuzz: the input that failed is in $fuzz_dir/artifacts/; replay it with"
+    echo "  $fuzz_dir/synod_record_decode_fuzzer $fuzz_dir/artifacts/<file>"
+    failures+=("fuzzing of the record decoders in build-fuzz/")
+  fi
+else
+  failures+=("build of build-fuzz/")
+fi
+
 section "summary"
 if [[ ${#failures[@]} -ne 0 ]]; then
   for f in "${failures[@]}"; do
@@ -73,7 +105,7 @@ if [[ ${#failures[@]} -ne 0 ]]; then
   exit 1
 fi
 if [[ $quick -eq 1 ]]; then
-  echo "OK: build/ passed (sanitizer build skipped with --quick)"
+  echo "OK: build/ and the fuzz seeds passed (sanitizer build and fuzzing skipped with --quick)"
 else
-  echo "OK: build/ and build-asan/ passed"
+  echo "OK: build/, build-asan/ and 30 seconds of fuzzing passed"
 fi

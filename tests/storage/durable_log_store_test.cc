@@ -2,8 +2,6 @@
 // disk has: the directory lock, the format file, record checksums, damaged partitions,
 // damaged and truncated files, and recovery of many partitions.
 #include <gtest/gtest.h>
-#include <rocksdb/db.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -100,48 +98,8 @@ class DurableLogStoreTest : public ::testing::TestWithParam<std::string> {
   const std::string& kind() const { return GetParam(); }
   std::string other_kind() const { return kind() == "RocksDB" ? "SQLite" : "RocksDB"; }
 
-  // Rewrites one stored record through the database itself, bypassing the store, so that
-  // only the store's own checksum can notice. `change` edits the value in place.
   void tamper_entry(PartitionId p, Index i, const std::function<void(std::string&)>& change) {
-    const std::string key = records::entry_key(p, i);
-    if (kind() == "RocksDB") {
-      std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-          {rocksdb::kDefaultColumnFamilyName, {}}, {"entries", {}}, {"state", {}}};
-      std::vector<rocksdb::ColumnFamilyHandle*> handles;
-      rocksdb::DB* raw = nullptr;
-      ASSERT_TRUE(rocksdb::DB::Open({}, dir_ + "/rocksdb", families, &handles, &raw).ok());
-      std::unique_ptr<rocksdb::DB> db(raw);
-      std::string value;
-      ASSERT_TRUE(db->Get({}, handles[1], key, &value).ok());
-      change(value);
-      rocksdb::WriteOptions sync;
-      sync.sync = true;
-      ASSERT_TRUE(db->Put(sync, handles[1], key, value).ok());
-      for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-      ASSERT_TRUE(db->Close().ok());
-    } else {
-      sqlite3* db = nullptr;
-      ASSERT_EQ(sqlite3_open((dir_ + "/synod.sqlite").c_str(), &db), SQLITE_OK);
-      sqlite3_stmt* get = nullptr;
-      ASSERT_EQ(
-          sqlite3_prepare_v2(db, "SELECT record FROM entries WHERE key = ?", -1, &get, nullptr),
-          SQLITE_OK);
-      sqlite3_bind_blob(get, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
-      ASSERT_EQ(sqlite3_step(get), SQLITE_ROW);
-      std::string value(static_cast<const char*>(sqlite3_column_blob(get, 0)),
-                        static_cast<std::size_t>(sqlite3_column_bytes(get, 0)));
-      sqlite3_finalize(get);
-      change(value);
-      sqlite3_stmt* put = nullptr;
-      ASSERT_EQ(
-          sqlite3_prepare_v2(db, "UPDATE entries SET record = ? WHERE key = ?", -1, &put, nullptr),
-          SQLITE_OK);
-      sqlite3_bind_blob(put, 1, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
-      sqlite3_bind_blob(put, 2, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
-      ASSERT_EQ(sqlite3_step(put), SQLITE_DONE);
-      sqlite3_finalize(put);
-      ASSERT_EQ(sqlite3_close(db), SQLITE_OK);
-    }
+    testing::tamper_entry(kind(), dir_, p, i, change);
   }
 
   std::string dir_;

@@ -2,6 +2,7 @@
 // tests: open, reopen (a process restart) and, where a store can model one, crash.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +20,12 @@ std::unique_ptr<DurableLogStore> open_durable(const std::string& kind, const std
 StorageStatus try_open_durable(const std::string& kind, const std::string& dir,
                                std::unique_ptr<DurableLogStore>* out = nullptr,
                                std::vector<std::string>* warnings = nullptr);
+
+// Rewrites entry `index` of `partition` through the database itself, bypassing the
+// store (which must be closed), so that only the store's own checksum can notice.
+// `change` edits the stored value in place.
+void tamper_entry(const std::string& kind, const std::string& dir, PartitionId partition,
+                  raft::Index index, const std::function<void(std::string&)>& change);
 
 // The store on a PowerCutStore: a restart closes the store and opens the directory
 // again; a crash also puts back the directory as it was at the last sync.

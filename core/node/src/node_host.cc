@@ -84,6 +84,9 @@ struct Partition {
   NodeId leader = raft::kNoNode;
   std::atomic<NodeId> published_leader{raft::kNoNode};
   std::atomic<bool> published_is_leader{false};
+  // The highest index handed to the host (or covered by a snapshot): the bound for
+  // report_applied, which the apply handler itself may call for the entry it was given.
+  std::atomic<Index> delivered{0};
 
   bool inbox_empty_locked() const {
     return messages.empty() && proposals.empty() && reads.empty() && transfers.empty() &&
@@ -281,6 +284,7 @@ bool NodeHost::Impl::open(std::string& error) {
       return false;
     }
     p->applied = p->raft->state().applied;
+    p->delivered.store(p->applied);
     p->published = p->raft->state();
     active_.insert(p.get());
     partitions_.emplace(id, std::move(p));
@@ -578,7 +582,7 @@ Status NodeHost::Impl::report_applied(PartitionId partition, Index index) {
   {
     std::lock_guard lock(p->mu);
     if (p->closed) return Status::ShuttingDown;
-    if (index > p->published.applied) return Status::InvalidArgument;
+    if (index > p->delivered.load()) return Status::InvalidArgument;
     p->applied_report = std::max(p->applied_report.value_or(0), index);
   }
   schedule(*p);
@@ -851,8 +855,12 @@ void NodeHost::Impl::expire(Partition& p, env::TimePoint now) {
 }
 
 void NodeHost::Impl::apply_ready(Partition& p, raft::Ready& rd) {
-  if (rd.snapshot) p.applied = std::max(p.applied, rd.snapshot->meta.index);
+  if (rd.snapshot) {
+    p.applied = std::max(p.applied, rd.snapshot->meta.index);
+    p.delivered.store(p.applied);
+  }
   for (const auto& e : rd.committed_entries) {
+    p.delivered.store(e.index);
     if (e.type == raft::EntryType::Normal && e.tag != 0 && apply_handler) {
       apply_handler(CommittedEntry{p.id, e.index, e.term, e.tag, e.data});
     }
