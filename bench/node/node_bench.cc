@@ -1,10 +1,14 @@
 // synod-bench: the NodeHost runtime end to end. Three NodeHosts run in one process on real
-// threads, connected by the in-memory transport and backed by memory stores. A closed loop
-// keeps a fixed number of proposals in flight at the partitions' leaders and measures
-// commits per second, commit latency, batching and the process's CPU time and memory.
-// With --idle it proposes nothing and measures what an idle cluster costs.
+// threads, connected by the in-memory transport and backed by memory, RocksDB or SQLite
+// stores. A closed loop keeps a fixed number of proposals in flight at the partitions'
+// leaders and measures commits per second, commit latency, batching, syncs and the
+// process's CPU time and memory. With --idle it proposes nothing and measures what an
+// idle cluster costs; with --restart N it commits N entries, stops every node and measures
+// how long the restart from the data directories takes.
 //
 //   build/bench/node/synod-bench --partitions 64 --payload 256 --outstanding 1024
+//   build/bench/node/synod-bench --store rocksdb --partitions 1 --outstanding 1
+//   build/bench/node/synod-bench --store rocksdb --partitions 64 --restart 1000000
 //   build/bench/node/synod-bench --partitions 10000 --idle --pools per-node --warmup 10
 #include <sys/resource.h>
 #include <unistd.h>
@@ -19,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -33,7 +38,7 @@
 #include "synod/env/random.h"
 #include "synod/env/thread_pool.h"
 #include "synod/node/node_host.h"
-#include "synod/storage/memory_log_store.h"
+#include "synod/storage/open_log_store.h"
 #include "synod/transport/in_memory.h"
 
 namespace {
@@ -63,7 +68,12 @@ Three NodeHosts in one process over the in-memory transport, on real threads.
                    that proposes again on each completion (default 1024)
   --duration S     seconds measured (default 10)
   --warmup S       seconds run before measuring (default 2)
-  --store KIND     log store; only "memory" for now (default memory)
+  --store KIND     log store: memory, rocksdb or sqlite (default memory)
+  --dir PATH       where the durable stores keep each node's directory (default: a new
+                   temporary directory, removed at exit)
+  --no-sync        do not sync storage writes (durable stores only; unsafe, for comparison)
+  --restart N      commit N entries (no log trimming), stop every node, then measure the
+                   restart: opening each store, creating each NodeHost, electing leaders
   --pools KIND     "shared": one worker pool for every node and the network;
                    "per-node": a pool and a timer thread per node, and one more
                    for the network (default shared)
@@ -81,6 +91,10 @@ struct Options {
   bool per_node_pools = false;
   std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
   bool idle = false;
+  std::string store = "memory";
+  std::string dir;
+  bool sync = true;
+  std::uint64_t restart_entries = 0;
 };
 
 // Returns false (after printing why) for anything it does not understand.
@@ -98,6 +112,10 @@ bool parse(int argc, char** argv, Options& o, bool& help) {
     }
     if (flag == "--idle") {
       o.idle = true;
+      continue;
+    }
+    if (flag == "--no-sync") {
+      o.sync = false;
       continue;
     }
     if (i + 1 >= argc) {
@@ -128,7 +146,13 @@ bool parse(int argc, char** argv, Options& o, bool& help) {
       ok = whole && v >= 1;
       o.threads = static_cast<std::size_t>(v);
     } else if (flag == "--store") {
-      ok = std::strcmp(value, "memory") == 0;
+      o.store = value;
+      ok = o.store == "memory" || o.store == "rocksdb" || o.store == "sqlite";
+    } else if (flag == "--dir") {
+      o.dir = value;
+    } else if (flag == "--restart") {
+      ok = whole && v >= 1;
+      o.restart_entries = static_cast<std::uint64_t>(v);
     } else if (flag == "--pools") {
       ok = std::strcmp(value, "shared") == 0 || std::strcmp(value, "per-node") == 0;
       o.per_node_pools = std::strcmp(value, "per-node") == 0;
@@ -245,10 +269,25 @@ class Cluster {
 
   ~Cluster() { stop(); }
 
+  // Opens (or reopens) every node's store and creates its NodeHost, timing both.
   bool create(std::string& error) {
     for (NodeId id : kNodes) {
       auto& n = nodes_[id];
       n = std::make_unique<Node>();
+      const auto opening = std::chrono::steady_clock::now();
+      synod::storage::DurableStoreOptions store_options;
+      if (auto st = synod::storage::open_log_store(options_.store,
+                                                   options_.dir + "/node-" + std::to_string(id),
+                                                   store_options, n->store);
+          !st.ok()) {
+        error = "node " + std::to_string(id) + ": " + st.to_string();
+        return false;
+      }
+      n->open_s = elapsed_since(opening);
+      for (PartitionId p : n->store->partitions()) {
+        auto view = n->store->open_partition(p);
+        n->recovered_entries += view->last_index() + 1 - view->first_index();
+      }
       n->transport = std::make_unique<synod::transport::InMemoryTransport>(network_, 1, id);
       if (options_.per_node_pools) {
         n->pool = std::make_unique<synod::env::ThreadPool>(options_.threads);
@@ -259,13 +298,16 @@ class Cluster {
       c.initial_members = {kNodes.begin(), kNodes.end()};
       c.user_partitions = options_.partitions;
       c.seed = id;
-      c.store = &n->store;
+      c.sync = options_.sync;
+      c.store = n->store.get();
       c.transport = n->transport.get();
       c.clock = &clock_;
       c.scheduler = n->timers ? static_cast<synod::env::Scheduler*>(n->timers.get()) : &timers_;
       c.executor = n->pool ? static_cast<synod::env::Executor*>(n->pool.get()) : &pool_;
+      const auto creating = std::chrono::steady_clock::now();
       n->host = NodeHost::create(c, &error);
       if (!n->host) return false;
+      n->create_s = elapsed_since(creating);
       n->host->set_leader_handler([this, id](const synod::node::LeaderChange& change) {
         if (change.leader == id) elections_.fetch_add(1, std::memory_order_relaxed);
       });
@@ -285,6 +327,11 @@ class Cluster {
   }
 
   NodeHost& host(NodeId id) { return *nodes_.at(id)->host; }
+  // Seconds node `id` took to open its store and to create its NodeHost, and the log
+  // entries its store held when opened.
+  double open_seconds(NodeId id) const { return nodes_.at(id)->open_s; }
+  double create_seconds(NodeId id) const { return nodes_.at(id)->create_s; }
+  std::uint64_t recovered_entries(NodeId id) const { return nodes_.at(id)->recovered_entries; }
   synod::env::Scheduler& timers() { return timers_; }
   const synod::env::Clock& clock() const { return clock_; }
 
@@ -330,9 +377,11 @@ class Cluster {
   Counters counters() const {
     Counters c;
     for (const auto& [id, n] : nodes_) {
-      c.store_batches += n->store.batches();
-      c.entries += n->store.entries_written();
-      c.syncs += n->store.syncs();
+      c.store_batches += n->store->batches();
+      c.entries += n->store->entries_written();
+      // A durable store counts the syncs that reached the disk (concurrent writers share).
+      const auto* durable = dynamic_cast<const synod::storage::DurableLogStore*>(n->store.get());
+      c.syncs += durable ? durable->engine_syncs() : n->store->syncs();
       const auto t = n->transport->stats();
       c.net_batches += t.batches_sent;
       c.messages += t.messages_sent;
@@ -374,7 +423,7 @@ class Cluster {
         const Index through = upto - kMargin;
         Index& trimmed = n.trimmed[ps.partition];
         if (through <= trimmed) continue;
-        if (!n.store.create_snapshot(ps.partition, through, ps.raft.conf, {}).ok()) continue;
+        if (!n.store->create_snapshot(ps.partition, through, ps.raft.conf, {}).ok()) continue;
         ++trim_syncs_;
         batch.add(ps.partition).compact_through = through;
         trimmed = through;
@@ -382,7 +431,7 @@ class Cluster {
       if (batch.empty()) continue;
       // Synced, so that the durable layer drops the entries here, on this thread, and not
       // inside the runtime's next write.
-      if (n.store.write(batch, true).ok()) {
+      if (n.store->write(batch, true).ok()) {
         ++trim_batches_;
         ++trim_syncs_;
       }
@@ -390,13 +439,20 @@ class Cluster {
   }
 
  private:
+  static double elapsed_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
   struct Node {
-    synod::storage::MemoryLogStore store;
+    std::unique_ptr<synod::storage::LogStore> store;
     std::unique_ptr<synod::transport::InMemoryTransport> transport;
     std::unique_ptr<synod::env::ThreadPool> pool;  // per-node pools only
     std::unique_ptr<synod::env::TimerThread> timers;
     std::unique_ptr<NodeHost> host;  // last: stops before anything it uses goes
     std::unordered_map<PartitionId, Index> trimmed;
+    double open_s = 0;
+    double create_s = 0;
+    std::uint64_t recovered_entries = 0;
   };
 
   const Options& options_;
@@ -553,41 +609,90 @@ void print_resources(const Window& begin, const Window& end) {
   std::printf("memory:     peak RSS %.0f MiB, RSS now %.0f MiB\n", peak_rss_mib(), rss_mib());
 }
 
+// Creates and starts the cluster and waits for every partition's leader; prints how long
+// each step took. Returns the leaders, or nothing after printing why.
+std::vector<NodeId> start_cluster(Cluster& cluster, const char* what) {
+  const TimePoint t0 = cluster.clock().now();
+  std::string error;
+  if (!cluster.create(error)) {
+    std::fprintf(stderr, "synod-bench: %s\n", error.c_str());
+    return {};
+  }
+  const TimePoint t1 = cluster.clock().now();
+  cluster.start();
+  auto leaders = cluster.wait_for_leaders(std::chrono::minutes(5));
+  if (leaders.empty()) {
+    std::fprintf(stderr, "synod-bench: not every partition had a leader after 5 minutes\n");
+    return {};
+  }
+  const TimePoint t2 = cluster.clock().now();
+  std::map<NodeId, std::size_t> led;
+  for (std::size_t p = 1; p < leaders.size(); ++p) ++led[leaders[p]];
+  std::printf(
+      "%-11s created in %.2f s, every partition led %.2f s later (%.2f s); "
+      "user partitions led by node 1/2/3: %zu/%zu/%zu\n",
+      what, to_seconds(t1 - t0), to_seconds(t2 - t1), to_seconds(t2 - t0), led[1], led[2], led[3]);
+  for (NodeId id : kNodes) {
+    std::printf(
+        "            node %llu: store opened in %.3f s (%llu log entries recovered), "
+        "NodeHost created in %.3f s\n",
+        static_cast<unsigned long long>(id), cluster.open_seconds(id),
+        static_cast<unsigned long long>(cluster.recovered_entries(id)), cluster.create_seconds(id));
+  }
+  std::fflush(stdout);
+  return leaders;
+}
+
+// --restart: fills the logs through the runtime, stops every node, restarts them all.
+int run_restart(const Options& o) {
+  std::vector<NodeId> leaders;
+  {
+    Cluster cluster(o);
+    leaders = start_cluster(cluster, "startup:");
+    if (leaders.empty()) return 1;
+    Load load(cluster, o, leaders);
+    load.set_measuring(true);
+    const TimePoint begin = cluster.clock().now();
+    load.start();
+    while (load.committed() < o.restart_entries) {
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    const TimePoint end = cluster.clock().now();
+    load.drain(std::chrono::seconds(30));
+    std::printf("fill:       %llu entries committed in %.1f s (%.0f commits/s)\n",
+                static_cast<unsigned long long>(load.committed()), to_seconds(end - begin),
+                static_cast<double>(load.committed()) / to_seconds(end - begin));
+    std::fflush(stdout);
+  }
+  Cluster cluster(o);
+  return start_cluster(cluster, "restart:").empty() ? 1 : 0;
+}
+
 int run(const Options& o) {
-  std::printf("synod-bench: 3 NodeHosts in one process, in-memory transport, memory store\n");
+  std::printf("synod-bench: 3 NodeHosts in one process, in-memory transport, %s store\n",
+              o.store.c_str());
   std::printf(
       "setup:      %u partitions per node, payload %zu B, outstanding %zu, %s of %zu "
-      "threads (%zu threads in all), %u cores, sync on (the default; the memory store has no "
-      "sync cost)\n",
+      "threads (%zu threads in all), %u cores, %s\n",
       o.partitions, o.payload, o.outstanding,
       o.per_node_pools ? "a pool per node and one for the network" : "one shared pool", o.threads,
-      thread_count(o), std::thread::hardware_concurrency());
+      thread_count(o), std::thread::hardware_concurrency(),
+      !o.sync               ? "sync OFF (writes are not made durable)"
+      : o.store == "memory" ? "sync on (the default; the memory store has no sync cost)"
+                            : "sync on (the default)");
+  if (o.store != "memory") std::printf("data:       %s\n", o.dir.c_str());
+  if (o.restart_entries > 0) {
+    std::printf("mode:       restart after %llu entries\n",
+                static_cast<unsigned long long>(o.restart_entries));
+    return run_restart(o);
+  }
   std::printf("mode:       %s, warmup %.1f s, duration %.1f s\n", o.idle ? "idle" : "load",
               o.warmup_s, o.duration_s);
   std::fflush(stdout);
 
   auto cluster = std::make_unique<Cluster>(o);
-  const TimePoint t0 = cluster->clock().now();
-  std::string error;
-  if (!cluster->create(error)) {
-    std::fprintf(stderr, "synod-bench: %s\n", error.c_str());
-    return 1;
-  }
-  const TimePoint t1 = cluster->clock().now();
-  cluster->start();
-  const auto leaders = cluster->wait_for_leaders(std::chrono::minutes(5));
-  if (leaders.empty()) {
-    std::fprintf(stderr, "synod-bench: not every partition had a leader after 5 minutes\n");
-    return 1;
-  }
-  const TimePoint t2 = cluster->clock().now();
-  std::map<NodeId, std::size_t> led;
-  for (std::size_t p = 1; p < leaders.size(); ++p) ++led[leaders[p]];
-  std::printf(
-      "startup:    created in %.2f s, every partition led %.2f s later (%.2f s); "
-      "user partitions led by node 1/2/3: %zu/%zu/%zu\n",
-      to_seconds(t1 - t0), to_seconds(t2 - t1), to_seconds(t2 - t0), led[1], led[2], led[3]);
-  std::fflush(stdout);
+  const auto leaders = start_cluster(*cluster, "startup:");
+  if (leaders.empty()) return 1;
 
   if (o.idle) {
     run_for(*cluster, seconds(o.warmup_s), false);
@@ -639,5 +744,20 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  return run(options);
+  // The durable stores need a directory: a fresh temporary one unless --dir names one.
+  std::string temporary;
+  if (options.store != "memory" && options.dir.empty()) {
+    temporary = (std::filesystem::temp_directory_path() / "synod-bench-XXXXXX").string();
+    if (mkdtemp(temporary.data()) == nullptr) {
+      std::perror("synod-bench: mkdtemp");
+      return 1;
+    }
+    options.dir = temporary;
+  }
+  const int status = run(options);
+  if (!temporary.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(temporary, ec);
+  }
+  return status;
 }

@@ -349,6 +349,58 @@ TEST_P(DurableLogStoreTest, RecoversManyPartitionsWithCompactionAndSnapshots) {
   }
 }
 
+// A starting RawNode reads the configuration entries through conf_entries() instead of
+// the whole log; the list must follow appends, overwrites, compaction and restarts.
+TEST_P(DurableLogStoreTest, ListsTheConfigurationEntriesOfTheLog) {
+  auto conf_at = [](Index i, Term t) {
+    Entry e = entry(i, t, "conf-" + std::to_string(i));
+    e.type = raft::EntryType::ConfChange;
+    return e;
+  };
+  auto listed = [](LogStore& store, Index lo, Index hi) {
+    std::vector<Entry> out;
+    EXPECT_TRUE(store.open_partition(1)->conf_entries(lo, hi, out));
+    std::vector<Index> indexes;
+    for (const Entry& e : out) {
+      EXPECT_EQ(e.type, raft::EntryType::ConfChange);
+      EXPECT_EQ(e.data.view(), "conf-" + std::to_string(e.index));
+      indexes.push_back(e.index);
+    }
+    return indexes;
+  };
+  {
+    auto store = open_durable(kind(), dir_);
+    ASSERT_NE(store, nullptr);
+    std::vector<Entry> log = log_of(1, 1, 10, 1);
+    log[1] = conf_at(2, 1);
+    log[5] = conf_at(6, 1);
+    log[8] = conf_at(9, 1);
+    WriteBatch batch;
+    batch.add(1).entries = log;
+    ASSERT_OK(store->write(batch, true));
+    EXPECT_EQ(listed(*store, 1, 11), (std::vector<Index>{2, 6, 9}));
+    EXPECT_EQ(listed(*store, 3, 9), (std::vector<Index>{6}));
+    // A new leader's entries from 8 on drop the change at 9 and bring one at 8.
+    batch.clear();
+    batch.add(1).entries = {conf_at(8, 2), entry(9, 2, "x")};
+    ASSERT_OK(store->write(batch, true));
+    EXPECT_EQ(listed(*store, 1, 11), (std::vector<Index>{2, 6, 8}));
+    // Compaction through 3 takes the change at 2 with it.
+    batch.clear();
+    batch.add(1).hard_state = HardState{2, 0, 5};
+    ASSERT_OK(store->write(batch, true));
+    ASSERT_OK(store->create_snapshot(1, 3, {}, Bytes()));
+    batch.clear();
+    batch.add(1).compact_through = 3;
+    ASSERT_OK(store->write(batch, true));
+    EXPECT_EQ(listed(*store, 4, 10), (std::vector<Index>{6, 8}));
+  }
+  auto store = open_durable(kind(), dir_);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(listed(*store, 4, 10), (std::vector<Index>{6, 8}));
+  EXPECT_EQ(listed(*store, 7, 10), (std::vector<Index>{8}));
+}
+
 TEST_P(DurableLogStoreTest, ARefusedWriteLeavesTheStoreWorking) {
   auto store = open_durable(kind(), dir_);
   ASSERT_NE(store, nullptr);

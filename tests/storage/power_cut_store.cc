@@ -33,6 +33,7 @@ bool PowerCutStore::reopen() {
 }
 
 void PowerCutStore::save_image() {
+  unsynced_writes_ = 0;
   std::error_code ec;
   fs::remove_all(image_dir_, ec);
   fs::create_directories(image_dir_);
@@ -66,10 +67,15 @@ bool PowerCutStore::restart() {
 }
 
 StorageStatus PowerCutStore::write(const WriteBatch& batch, bool sync) {
+  std::lock_guard lock(write_mu_);
   StorageStatus st = store_->write(batch, sync);
   if (st.ok()) {
     count_write(batch, sync);
-    if (sync) save_image();
+    if (sync) {
+      save_image();
+    } else {
+      for (const PartitionWrite& w : batch.writes()) unsynced_writes_ += !w.empty();
+    }
   }
   return st;
 }
@@ -86,6 +92,7 @@ raft::Index PowerCutStore::applied_floor(PartitionId partition) const {
 
 StorageStatus PowerCutStore::create_snapshot(PartitionId partition, raft::Index index,
                                              const raft::ConfState& conf, raft::Bytes data) {
+  std::lock_guard lock(write_mu_);
   StorageStatus st = store_->create_snapshot(partition, index, conf, std::move(data));
   if (st.ok()) {
     count_sync();
@@ -95,6 +102,7 @@ StorageStatus PowerCutStore::create_snapshot(PartitionId partition, raft::Index 
 }
 
 StorageStatus PowerCutStore::remove_partition(PartitionId partition) {
+  std::lock_guard lock(write_mu_);
   StorageStatus st = store_->remove_partition(partition);
   if (st.ok()) {
     count_sync();

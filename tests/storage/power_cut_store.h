@@ -8,7 +8,10 @@
 // cheap for the small stores of tests and the simulator; it is a test device only.
 #pragma once
 
+#include <atomic>
+#include <cstddef>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "synod/storage/durable_log_store.h"
@@ -36,6 +39,8 @@ class PowerCutStore final : public LogStore {
   bool cut_power();
   // A clean restart: close and reopen, keeping every write.
   bool restart();
+  // Partition writes accepted since the last sync: what cut_power() would lose.
+  std::size_t unsynced_writes() const { return unsynced_writes_.load(); }
 
  private:
   PowerCutStore(std::string kind, std::string dir);
@@ -46,6 +51,9 @@ class PowerCutStore final : public LogStore {
   std::string dir_;
   std::string image_dir_;
   std::unique_ptr<DurableLogStore> store_;
+  // Serializes the operations that write, so that each image is taken whole.
+  std::mutex write_mu_;
+  std::atomic<std::size_t> unsynced_writes_{0};
 };
 
 }  // namespace synod::storage::testing

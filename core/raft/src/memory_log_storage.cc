@@ -5,6 +5,8 @@
 
 namespace synod::raft {
 
+bool LogStorage::conf_entries(Index, Index, std::vector<Entry>&) const { return false; }
+
 HardState MemoryLogStorage::hard_state() const {
   std::lock_guard lock(mu_);
   return hard_state_;

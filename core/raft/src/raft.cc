@@ -70,7 +70,10 @@ bool Raft::load(std::string& error) {
   base_conf_index_ = snap.index;
   // Configuration entries after the snapshot are in force from the moment they were
   // appended, committed or not.
-  for (Index lo = snap.index + 1; lo <= last;) {
+  std::vector<Entry> listed;
+  const bool storage_lists = storage_.conf_entries(snap.index + 1, last + 1, listed);
+  if (storage_lists) track_conf_entries(listed);
+  for (Index lo = snap.index + 1; !storage_lists && lo <= last;) {
     std::vector<Entry> page;
     if (storage_.entries(lo, last + 1, 8 << 20, page) != StorageError::None || page.empty()) {
       error = "cannot read log entries from index " + std::to_string(lo);

@@ -40,6 +40,7 @@ std::optional<raft::Term> PartitionIndex::term_at(raft::Index index) const {
 void PartitionIndex::truncate_from(raft::Index index) {
   if (index > last_index) return;
   while (!runs.empty() && runs.back().first >= index) runs.pop_back();
+  while (!conf_indexes.empty() && conf_indexes.back() >= index) conf_indexes.pop_back();
   while (!tail.empty() && tail.back().index >= index) {
     tail_bytes -= tail.back().byte_size();
     tail.pop_back();
@@ -49,6 +50,7 @@ void PartitionIndex::truncate_from(raft::Index index) {
 
 void PartitionIndex::append(const raft::Entry& entry) {
   if (runs.empty() || runs.back().term != entry.term) runs.push_back({entry.index, entry.term});
+  if (entry.type == raft::EntryType::ConfChange) conf_indexes.push_back(entry.index);
   last_index = entry.index;
   tail.push_back(entry);
   tail_bytes += entry.byte_size();
@@ -73,6 +75,8 @@ void PartitionIndex::compact_to(const CompactionPoint& point) {
     tail_bytes -= tail.front().byte_size();
     tail.pop_front();
   }
+  conf_indexes.erase(conf_indexes.begin(),
+                     std::upper_bound(conf_indexes.begin(), conf_indexes.end(), point.index));
 }
 
 void PartitionIndex::reset_to_snapshot(const raft::SnapshotMeta& meta) {
@@ -80,6 +84,7 @@ void PartitionIndex::reset_to_snapshot(const raft::SnapshotMeta& meta) {
   compacted = {meta.index, meta.term};
   last_index = meta.index;
   runs.clear();
+  conf_indexes.clear();
   tail.clear();
   tail_bytes = 0;
 }
@@ -381,7 +386,29 @@ raft::StorageError DurableLogStore::Impl::entries(PartitionId partition, raft::I
   if (lo < first) return raft::StorageError::Compacted;
   if (hi > last + 1) return raft::StorageError::Unavailable;
   if (lo >= hi) return raft::StorageError::None;
+  return read_locked(partition, *pi, lo, hi, max_bytes, out);
+}
 
+bool DurableLogStore::Impl::conf_entries(PartitionId partition, raft::Index lo, raft::Index hi,
+                                         std::vector<raft::Entry>& out) const {
+  std::shared_lock lock(mu_);
+  const PartitionIndex* pi = find(partition);
+  if (!pi) return true;
+  auto it = std::lower_bound(pi->conf_indexes.begin(), pi->conf_indexes.end(), lo);
+  for (; it != pi->conf_indexes.end() && *it < hi; ++it) {
+    if (read_locked(partition, *pi, *it, *it + 1, SIZE_MAX, out) != raft::StorageError::None) {
+      return false;
+    }
+  }
+  return true;
+}
+
+raft::StorageError DurableLogStore::Impl::read_locked(PartitionId partition,
+                                                      const PartitionIndex& index, raft::Index lo,
+                                                      raft::Index hi, std::size_t max_bytes,
+                                                      std::vector<raft::Entry>& out) const {
+  const PartitionIndex* pi = &index;
+  const raft::Index last = pi->last_index;
   std::size_t bytes = 0;
   raft::Index next = lo;
   bool full = false;
@@ -521,7 +548,8 @@ StorageStatus DurableLogStore::Impl::recover() {
       return true;
     }
     raft::Term term = 0;
-    if (auto bad = records::decode_entry_term(p, i, value, term); !bad.ok()) {
+    raft::EntryType type = raft::EntryType::Normal;
+    if (auto bad = records::decode_entry_term(p, i, value, term, &type); !bad.ok()) {
       damage_once(p, bad);
       return true;
     }
@@ -531,6 +559,7 @@ StorageStatus DurableLogStore::Impl::recover() {
       return true;
     }
     if (pi.runs.empty() || pi.runs.back().term != term) pi.runs.push_back({i, term});
+    if (type == raft::EntryType::ConfChange) pi.conf_indexes.push_back(i);
     pi.last_index = i;
     return true;
   });
@@ -587,6 +616,9 @@ class DurableView final : public raft::LogStorage {
   raft::Index last_index() const override { return impl_->last_index(partition_); }
   raft::StorageError snapshot(raft::Snapshot& out) const override {
     return impl_->snapshot(partition_, out);
+  }
+  bool conf_entries(raft::Index lo, raft::Index hi, std::vector<raft::Entry>& out) const override {
+    return impl_->conf_entries(partition_, lo, hi, out);
   }
 
  private:

@@ -36,6 +36,9 @@ struct PartitionIndex {
   raft::Index last_index = 0;
   // Cover (compacted.index, last_index], ascending.
   std::vector<TermRun> runs;
+  // Indexes of the ConfChange entries in the log, ascending: a starting member reads
+  // these instead of its whole log.
+  std::vector<raft::Index> conf_indexes;
   raft::Index applied_floor = 0;
   // The newest entries, consecutive and ending at last_index.
   std::deque<raft::Entry> tail;
@@ -81,9 +84,15 @@ class DurableLogStore::Impl {
   raft::Index first_index(PartitionId partition) const;
   raft::Index last_index(PartitionId partition) const;
   raft::StorageError snapshot(PartitionId partition, raft::Snapshot& out) const;
+  bool conf_entries(PartitionId partition, raft::Index lo, raft::Index hi,
+                    std::vector<raft::Entry>& out) const;
 
  private:
   const PartitionIndex* find(PartitionId partition) const;
+  // entries() with mu_ held (shared) and the range checked against `index`.
+  raft::StorageError read_locked(PartitionId partition, const PartitionIndex& index, raft::Index lo,
+                                 raft::Index hi, std::size_t max_bytes,
+                                 std::vector<raft::Entry>& out) const;
   void apply(PartitionId partition, PartitionIndex& index, const PartitionWrite& write,
              EngineBatch& batch);
   // Writes `batch` to the engine in order; returns its sequence number.

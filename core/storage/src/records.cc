@@ -7,6 +7,10 @@ namespace {
 
 constexpr std::size_t kHeaderSize = 5;  // crc32c + version
 
+void write_be64(char* out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(v >> (56 - 8 * i));
+}
+
 void put_be64(std::string& out, std::uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
 }
@@ -101,9 +105,17 @@ std::string what_of(PartitionId partition, std::string_view what) {
   return "partition " + std::to_string(partition) + ": " + std::string(what);
 }
 
-// Checks the header and checksum; on success `body` is what follows the version.
+// Checks the header and checksum; on success `body` is what follows the version. `what`
+// names the record in an error; it is called only when there is one.
+template <typename What>
 StorageStatus open_value(std::string_view key, std::string_view value, std::string_view& body,
-                         PartitionId partition, std::string_view what) {
+                         PartitionId partition, const What& describe) {
+  if (value.size() >= kHeaderSize && get_le32(value) == record_crc(key, value.substr(4)) &&
+      static_cast<std::uint8_t>(value[4]) == kRecordVersion) {
+    body = value.substr(kHeaderSize);
+    return {};
+  }
+  const std::string what = describe();
   if (value.size() < kHeaderSize) {
     return StorageStatus::corruption(what_of(partition, what) + " record is truncated (" +
                                      std::to_string(value.size()) + " bytes)");
@@ -117,8 +129,12 @@ StorageStatus open_value(std::string_view key, std::string_view value, std::stri
                                       ", this build reads version " +
                                       std::to_string(kRecordVersion));
   }
-  body = value.substr(kHeaderSize);
   return {};
+}
+
+StorageStatus open_value(std::string_view key, std::string_view value, std::string_view& body,
+                         PartitionId partition, const char* what) {
+  return open_value(key, value, body, partition, [what] { return std::string(what); });
 }
 
 StorageStatus malformed(PartitionId partition, std::string_view what) {
@@ -155,9 +171,15 @@ bool read_snapshot_meta(Reader& r, raft::SnapshotMeta& meta) {
 
 StorageStatus decode_entry_body(PartitionId partition, raft::Index index, std::string_view value,
                                 raft::Entry& out, bool with_data) {
-  const std::string key = entry_key(partition, index);
+  char key[kEntryKeySize];
+  write_be64(key, partition);
+  write_be64(key + 8, index);
   std::string_view body;
-  if (auto st = open_value(key, value, body, partition, entry_what(index)); !st.ok()) return st;
+  if (auto st = open_value(std::string_view(key, sizeof key), value, body, partition,
+                           [index] { return entry_what(index); });
+      !st.ok()) {
+    return st;
+  }
   Reader r(body);
   std::uint8_t type = 0;
   if (!r.u64(out.term) || !r.u8(type) || !r.u32(out.tag) ||
@@ -260,10 +282,13 @@ StorageStatus decode_entry(PartitionId partition, raft::Index index, std::string
 }
 
 StorageStatus decode_entry_term(PartitionId partition, raft::Index index, std::string_view value,
-                                raft::Term& out) {
+                                raft::Term& out, raft::EntryType* type) {
   raft::Entry e;
   auto st = decode_entry_body(partition, index, value, e, false);
-  if (st.ok()) out = e.term;
+  if (st.ok()) {
+    out = e.term;
+    if (type) *type = e.type;
+  }
   return st;
 }
 

@@ -59,9 +59,10 @@ std::string encode_compaction(PartitionId partition, const CompactionPoint& poin
 // value fails its checksum or does not decode.
 StorageStatus decode_entry(PartitionId partition, raft::Index index, std::string_view value,
                            raft::Entry& out);
-// Only the term of an entry record, checksum verified.
+// Only the term (and, when `type` is given, the type) of an entry record, checksum
+// verified; copies nothing.
 StorageStatus decode_entry_term(PartitionId partition, raft::Index index, std::string_view value,
-                                raft::Term& out);
+                                raft::Term& out, raft::EntryType* type = nullptr);
 StorageStatus decode_hard_state(PartitionId partition, std::string_view value,
                                 raft::HardState& out);
 StorageStatus decode_snapshot(PartitionId partition, std::string_view value, raft::Snapshot& out);

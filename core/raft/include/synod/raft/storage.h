@@ -48,6 +48,10 @@ class LogStorage {
   virtual Index last_index() const = 0;
   // The latest snapshot, for sending to a follower behind the compacted prefix.
   virtual StorageError snapshot(Snapshot& out) const = 0;
+  // Appends the ConfChange entries with lo <= index < hi to `out` and returns true, when
+  // the storage can find them without reading the whole range; false otherwise (the
+  // default), and the core scans the range itself. Used once, when a member starts.
+  virtual bool conf_entries(Index lo, Index hi, std::vector<Entry>& out) const;
 };
 
 // A thread-safe in-memory LogStorage. Writes are immediate; the owner decides when they
