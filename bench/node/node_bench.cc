@@ -72,6 +72,8 @@ Three NodeHosts in one process over the in-memory transport, on real threads.
   --dir PATH       where the durable stores keep each node's directory (default: a new
                    temporary directory, removed at exit)
   --no-sync        do not sync storage writes (durable stores only; unsafe, for comparison)
+  --no-sync-thread sync on the worker that wrote (by default a durable store's node
+                   syncs on a thread of its own: NodeHostConfig::sync_executor)
   --restart N      commit N entries (no log trimming), stop every node, then measure the
                    restart: opening each store, creating each NodeHost, electing leaders
   --pools KIND     "shared": one worker pool for every node and the network;
@@ -94,6 +96,7 @@ struct Options {
   std::string store = "memory";
   std::string dir;
   bool sync = true;
+  bool sync_thread = true;
   std::uint64_t restart_entries = 0;
 };
 
@@ -116,6 +119,10 @@ bool parse(int argc, char** argv, Options& o, bool& help) {
     }
     if (flag == "--no-sync") {
       o.sync = false;
+      continue;
+    }
+    if (flag == "--no-sync-thread") {
+      o.sync_thread = false;
       continue;
     }
     if (i + 1 >= argc) {
@@ -303,6 +310,10 @@ class Cluster {
       c.transport = n->transport.get();
       c.clock = &clock_;
       c.scheduler = n->timers ? static_cast<synod::env::Scheduler*>(n->timers.get()) : &timers_;
+      if (options_.store != "memory" && options_.sync_thread) {
+        n->sync_thread = std::make_unique<synod::env::ThreadPool>(1);
+        c.sync_executor = n->sync_thread.get();
+      }
       c.executor = n->pool ? static_cast<synod::env::Executor*>(n->pool.get()) : &pool_;
       const auto creating = std::chrono::steady_clock::now();
       n->host = NodeHost::create(c, &error);
@@ -448,6 +459,7 @@ class Cluster {
     std::unique_ptr<synod::transport::InMemoryTransport> transport;
     std::unique_ptr<synod::env::ThreadPool> pool;  // per-node pools only
     std::unique_ptr<synod::env::TimerThread> timers;
+    std::unique_ptr<synod::env::ThreadPool> sync_thread;  // durable stores only
     std::unique_ptr<NodeHost> host;  // last: stops before anything it uses goes
     std::unordered_map<PartitionId, Index> trimmed;
     double open_s = 0;

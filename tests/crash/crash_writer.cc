@@ -92,6 +92,7 @@ int write_until_killed(const std::string& engine, const std::string& dir, const 
   env::SteadyClock clock;
   env::ThreadPool pool(2);
   env::TimerThread timers(clock, pool);
+  env::ThreadPool sync_thread(1);
   env::Random random(1);
   transport::InMemoryNetwork network(timers, pool, random);
   transport::InMemoryTransport transport(network, 1, 1);
@@ -106,6 +107,7 @@ int write_until_killed(const std::string& engine, const std::string& dir, const 
   c.clock = &clock;
   c.scheduler = &timers;
   c.executor = &pool;
+  c.sync_executor = &sync_thread;
   std::string error;
   auto host = node::NodeHost::create(c, &error);
   if (!host) die(error);

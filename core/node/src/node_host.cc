@@ -176,7 +176,20 @@ class NodeHost::Impl : public std::enable_shared_from_this<NodeHost::Impl> {
   void schedule(Partition& p);
   void schedule_locked(Partition& p);
   void post_cycle_locked();
+  // The partitions of one worker cycle and their Readys, from claiming to release.
+  struct Work {
+    Partition* p;
+    raft::Ready rd;
+  };
+  struct Cycle {
+    std::vector<Partition*> claimed;
+    std::vector<Work> work;
+  };
   void run_cycle();
+  // Steps 3 to 5 of a cycle, once its storage write is durable (or failed).
+  void finish_cycle(const std::shared_ptr<Cycle>& cycle, const storage::StorageStatus& written);
+  // Sends one kind of message of every Ready of the cycle, one batch per destination.
+  void send_messages(Cycle& cycle, std::vector<raft::Message> raft::Ready::*which);
   void drain_inbox(Partition& p, env::TimePoint now);
   void expire(Partition& p, env::TimePoint now);
   void apply_ready(Partition& p, raft::Ready& rd);
@@ -663,15 +676,13 @@ void NodeHost::Impl::run_cycle() {
   }
 
   const env::TimePoint now = config_.clock->now();
-  struct Work {
-    Partition* p;
-    raft::Ready rd;
-  };
-  std::vector<Work> work;
-  work.reserve(claimed.size());  // a Ready is large: growing would move every one of them
+  auto cycle = std::make_shared<Cycle>();
+  cycle->claimed = std::move(claimed);
+  // A Ready is large: growing the vector would move every one of them.
+  cycle->work.reserve(cycle->claimed.size());
   storage::WriteBatch batch;
   bool must_sync = false;
-  for (Partition* p : claimed) {
+  for (Partition* p : cycle->claimed) {
     std::optional<Index> floor = std::nullopt;
     drain_inbox(*p, now);
     {
@@ -679,38 +690,20 @@ void NodeHost::Impl::run_cycle() {
       floor = std::exchange(p->applied_report, std::nullopt);
     }
     if (floor) batch.add(p->id).applied_floor = *floor;
-    if (p->raft->has_ready()) work.push_back({p, p->raft->ready()});
+    if (p->raft->has_ready()) cycle->work.push_back({p, p->raft->ready()});
   }
 
   // 1. Messages that do not wait for the disk, one batch per destination.
-  std::map<NodeId, transport::Batch> out;
-  auto queue_messages = [&](Partition& p, std::vector<raft::Message>& messages) {
-    for (auto& m : messages) {
-      auto& b = out[m.to];
-      b.envelopes.push_back({p.id, std::move(m)});
-    }
-    messages.clear();
-  };
-  auto flush = [&] {
-    for (auto& [to, b] : out) {
-      b.cluster = config_.cluster_id;
-      b.from = config_.node_id;
-      b.to = to;
-      config_.transport->send(std::move(b));
-    }
-    out.clear();
-  };
-  for (auto& w : work) {
+  for (auto& w : cycle->work) {
     for (const auto& m : w.rd.messages) {
       // The transport reports losses it sees; a silent loss is recovered by probing.
       if (m.type == raft::MessageType::InstallSnapshot) w.p->raft->report_snapshot(m.to, true);
     }
-    queue_messages(*w.p, w.rd.messages);
   }
-  flush();
+  send_messages(*cycle, &raft::Ready::messages);
 
   // 2. One storage batch, one sync, for every partition of this cycle.
-  for (auto& w : work) {
+  for (auto& w : cycle->work) {
     if (!w.rd.snapshot && w.rd.entries.empty() && !w.rd.hard_state) continue;
     auto& pw = batch.add(w.p->id);
     pw.hard_state = w.rd.hard_state;
@@ -718,26 +711,56 @@ void NodeHost::Impl::run_cycle() {
     pw.entries = w.rd.entries;
     must_sync |= w.rd.must_sync;
   }
-  if (!batch.empty()) {
-    auto st = config_.store->write(batch, config_.sync && must_sync);
-    if (!st.ok()) {
-      {
-        std::lock_guard lock(run_mu_);
-        for (Partition* p : claimed) p->scheduled = false;
-        --tasks_executing_;
-        idle_.notify_all();
-      }
-      fail_storage(st.to_string());
-      return;
+  const bool sync = config_.sync && must_sync;
+  if (batch.empty()) return finish_cycle(cycle, {});
+  if (!sync || !config_.sync_executor) {
+    return finish_cycle(cycle, config_.store->write(batch, sync));
+  }
+  // The write goes to the store in this cycle's order; the sync, which blocks for the
+  // disk, runs on the sync executor and so does the rest of the cycle, while this worker
+  // moves on. The claimed partitions stay claimed until then.
+  if (auto st = config_.store->write(batch, false); !st.ok()) return finish_cycle(cycle, st);
+  std::shared_ptr<Impl> self = shared_from_this();
+  config_.sync_executor->post(
+      [self, cycle] { self->finish_cycle(cycle, self->config_.store->sync()); });
+}
+
+void NodeHost::Impl::send_messages(Cycle& cycle, std::vector<raft::Message> raft::Ready::*which) {
+  std::map<NodeId, transport::Batch> out;
+  for (auto& w : cycle.work) {
+    for (auto& m : w.rd.*which) {
+      auto& b = out[m.to];
+      b.envelopes.push_back({w.p->id, std::move(m)});
     }
+    (w.rd.*which).clear();
+  }
+  for (auto& [to, b] : out) {
+    b.cluster = config_.cluster_id;
+    b.from = config_.node_id;
+    b.to = to;
+    config_.transport->send(std::move(b));
+  }
+}
+
+void NodeHost::Impl::finish_cycle(const std::shared_ptr<Cycle>& cycle,
+                                  const storage::StorageStatus& written) {
+  const std::vector<Partition*>& claimed = cycle->claimed;
+  if (!written.ok()) {
+    {
+      std::lock_guard lock(run_mu_);
+      for (Partition* p : claimed) p->scheduled = false;
+      --tasks_executing_;
+      idle_.notify_all();
+    }
+    fail_storage(written.to_string());
+    return;
   }
 
   // 3. Messages that vouch for what is now durable.
-  for (auto& w : work) queue_messages(*w.p, w.rd.messages_after_persist);
-  flush();
+  send_messages(*cycle, &raft::Ready::messages_after_persist);
 
   // 4. Apply, answer, advance.
-  for (auto& w : work) {
+  for (auto& w : cycle->work) {
     if (!w.rd.entries.empty() || !w.rd.committed_entries.empty() || w.rd.soft_state) {
       w.p->idle_ticks = 0;
     }

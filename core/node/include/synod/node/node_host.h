@@ -4,10 +4,10 @@
 // partitions), sending (one transport batch per destination per cycle), applying, and
 // answering every request with a status.
 //
-// Threads: all work runs as tasks on the configured env::Executor; a partition is driven
-// by one task at a time. Handlers (apply, leader change) and completions run on those
-// tasks: they must not block on the NodeHost. In the simulator every task runs on one
-// thread in virtual time.
+// Threads: all work runs as tasks on the configured env::Executor (and, when one is set,
+// the sync executor); a partition is driven by one task at a time. Handlers (apply,
+// leader change) and completions run on those tasks: they must not block on the
+// NodeHost. In the simulator every task runs on one thread in virtual time.
 #pragma once
 
 #include <chrono>
@@ -125,6 +125,12 @@ struct NodeHostConfig {
   env::Clock* clock = nullptr;
   env::Scheduler* scheduler = nullptr;
   env::Executor* executor = nullptr;
+  // Optional: where a cycle's storage sync runs, with the rest of that cycle (sending what
+  // waited for the disk, applying, completing requests). A sync blocks its thread for the
+  // disk; with a sync executor (one thread is enough: concurrent syncs of one store are
+  // shared anyway) the workers go on with other partitions meanwhile. Null: the sync
+  // blocks the worker. Handlers and completions then also run on this executor.
+  env::Executor* sync_executor = nullptr;
 };
 
 class NodeHost {
