@@ -1,8 +1,11 @@
-// The simulator: 3 and 5 real NodeHosts (Raft core, runtime, memory log stores, in-memory
+// The simulator: 3 and 5 real NodeHosts (Raft core, runtime, log stores, in-memory
 // network) in one SimulatedWorld on virtual time, serving a replicated key-value store
 // spread over several user partitions to a few clients. One seed chooses the settings,
 // the network's weather (loss, delay, jitter, duplication), partitions and healing,
 // crashes that lose unsynced writes, restarts, leadership transfers and the workload.
+// Every node's store is a MemoryLogStore, or (in the RocksDB and SQLite cases) a real
+// durable store on a PowerCutStore in a fresh temporary directory per node and seed: a
+// crash cuts its power and the restarted node runs on the store as recovered from disk.
 //
 // Checked every 10 ms of virtual time: at most one leader per term per partition; a
 // leader's log reaches every entry committed before its term; commit never decreases
@@ -15,9 +18,13 @@
 // its whole log.
 //
 // Environment (the names follow tests/raft/randomized):
-//   SYNOD_SIM_SEEDS=<count>        seeds per cluster size (default kDefaultSeeds)
+//   SYNOD_SIM_SEEDS=<count>        seeds per cluster size and store (default: the store's
+//                                  default_seeds, below)
 //   SYNOD_SIM_SEED=<n>             run only seed n (the replay line of a failure sets it)
 //   SYNOD_SIM_NODES=3|5            run only that cluster size
+//   SYNOD_SIM_STORE=memory|rocksdb|sqlite
+//                                  run only the cases of that store (the replay line of a
+//                                  failure on a durable store sets it)
 //   SYNOD_SIM_DURATION_MS=<ms>     virtual time of faults and workload per seed
 //   SYNOD_SIM_TRACE=1              print every event (with one seed, to study a replay)
 //   SYNOD_SIM_KEEP_GOING=1         run every seed after a failure and list the failing ones
@@ -36,10 +43,12 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kv_model.h"
 #include "linearizability.h"
+#include "power_cut_store.h"
 #include "synod/env/random.h"
 #include "synod/env/simulated_world.h"
 #include "synod/node/node_host.h"
@@ -60,9 +69,23 @@ using raft::NodeId;
 using raft::Term;
 using std::chrono::milliseconds;
 
-constexpr std::uint64_t kDefaultSeeds = 500;
-// Sized for CI on 2 cores: 2 x 500 seeds take about 15 s in RelWithDebInfo and about
-// 3.5 minutes under ASan+UBSan. The long mode raises SYNOD_SIM_SEEDS (and the duration).
+// The store under every node of a run.
+struct SimStore {
+  const char* name;          // as SYNOD_SIM_STORE names it
+  const char* durable_kind;  // PowerCutStore's kind; nullptr for the memory store
+  // Sized for CI on 2 cores. Memory: 2 x 500 seeds take about 15 s in RelWithDebInfo and
+  // about 3.5 minutes under ASan+UBSan. A durable store fsyncs for real and copies its
+  // directory at every sync (SQLite's write-ahead log grows to 32 MiB between checkpoints),
+  // so one seed takes from 0.1 s to a minute: 3 seeds keep each of its cases within about
+  // 30 s, under ASan+UBSan too (the time goes to the kernel). The long mode raises
+  // SYNOD_SIM_SEEDS (and the duration); TMPDIR=/dev/shm spares the disk.
+  std::uint64_t default_seeds;
+};
+constexpr SimStore kMemory{"memory", nullptr, 500};
+constexpr SimStore kRocksDB{"rocksdb", "RocksDB", 3};
+constexpr SimStore kSQLite{"sqlite", "SQLite", 3};
+constexpr std::array kStores{kMemory, kRocksDB, kSQLite};
+
 constexpr std::uint64_t kDefaultDurationMs = 3000;
 constexpr milliseconds kStep{10};
 // Bounds for the end of a seed: the cluster must settle, and answer the final reads.
@@ -124,7 +147,9 @@ struct Applied {
 };
 
 struct SimNode {
-  std::unique_ptr<storage::MemoryLogStore> store = std::make_unique<storage::MemoryLogStore>();
+  // The node's disk: one of the two is set, until a durable store fails to (re)open.
+  std::unique_ptr<storage::MemoryLogStore> memory_store;
+  std::unique_ptr<storage::testing::PowerCutStore> durable_store;
   std::unique_ptr<transport::InMemoryTransport> transport;
   std::unique_ptr<NodeHost> host;
   // Everything below belongs to the current incarnation and is rebuilt by replay.
@@ -133,6 +158,15 @@ struct SimNode {
   std::map<PartitionId, std::vector<Applied>> applied;
   std::map<PartitionId, Index> commit_seen;
   milliseconds restart_at{0};
+
+  storage::LogStore* store() const {
+    if (memory_store) return memory_store.get();
+    return durable_store.get();
+  }
+  std::size_t unsynced_writes() const {
+    if (memory_store) return memory_store->unsynced_writes();
+    return durable_store->unsynced_writes();
+  }
 };
 
 // A client operation and what the checks need beyond the history.
@@ -153,8 +187,9 @@ struct Client {
 
 class Simulation {
  public:
-  Simulation(int nodes, std::uint64_t seed, milliseconds duration)
-      : seed_(seed),
+  Simulation(int nodes, const SimStore& store, std::uint64_t seed, milliseconds duration)
+      : store_(store),
+        seed_(seed),
         duration_(duration),
         rng_(seed * 1000003 + static_cast<std::uint64_t>(nodes)),
         world_(seed ^ 0x5eed5eed5eedULL),
@@ -172,6 +207,7 @@ class Simulation {
     s_.fault_rate = std::array{0.01, 0.03, 0.06, 0.1}[rng_.below(4)];
     for (std::size_t i = 0; i < s_.keys; ++i) keys_.push_back("k" + std::to_string(i));
     for (std::size_t i = 0; i < s_.clients; ++i) clients_.push_back(Client{i + 1, {}, {}});
+    open_stores();
   }
 
   ~Simulation() {
@@ -180,6 +216,12 @@ class Simulation {
     for (auto& [id, n] : nodes_) {
       n.host.reset();
       n.transport.reset();
+      n.durable_store.reset();
+    }
+    if (!dir_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir_, ec);
+      EXPECT_FALSE(ec) << "cannot remove " << dir_ << ": " << ec.message();
     }
   }
 
@@ -239,6 +281,7 @@ class Simulation {
     std::string out = "at " + std::to_string(elapsed().count()) + " ms: " + failure;
     out += "\nreplay: SYNOD_SIM_SEED=" + std::to_string(seed_) +
            " SYNOD_SIM_NODES=" + std::to_string(members_.size());
+    if (store_.durable_kind) out += " SYNOD_SIM_STORE=" + std::string(store_.name);
     if (env_number("SYNOD_SIM_DURATION_MS")) {
       out += " SYNOD_SIM_DURATION_MS=" + std::to_string(duration_.count());
     }
@@ -281,6 +324,25 @@ class Simulation {
   }
 
   // --- nodes --------------------------------------------------------------------------
+  // Every node's disk: a memory store, or a durable store in a fresh directory of its own.
+  void open_stores() {
+    if (!store_.durable_kind) {
+      for (NodeId id : members_) {
+        nodes_[id].memory_store = std::make_unique<storage::MemoryLogStore>();
+      }
+      return;
+    }
+    std::string dir = (std::filesystem::temp_directory_path() / "synod-sim-XXXXXX").string();
+    if (!mkdtemp(dir.data())) return fail("cannot create a directory like " + dir);
+    dir_ = dir;
+    for (NodeId id : members_) {
+      const std::string node_dir = dir_ + "/node" + std::to_string(id);
+      SimNode& n = nodes_[id];
+      n.durable_store = storage::testing::PowerCutStore::open(store_.durable_kind, node_dir);
+      if (!n.durable_store) fail("node " + std::to_string(id) + ": no store in " + node_dir);
+    }
+  }
+
   NodeHostConfig config_for(NodeId id, SimNode& n) {
     NodeHostConfig c;
     c.node_id = id;
@@ -294,7 +356,7 @@ class Simulation {
     c.quiesce_after_ticks = s_.quiesce_after_ticks;
     // Each incarnation draws other election timeouts, as a restarted process would.
     c.seed = seed_ * 131 + id * 17 + n.incarnation;
-    c.store = n.store.get();
+    c.store = n.store();
     c.transport = n.transport.get();
     c.clock = &world_;
     c.scheduler = &world_;
@@ -330,10 +392,15 @@ class Simulation {
   void crash(NodeId id) {
     SimNode& n = nodes_.at(id);
     note("node %llu crashes (%zu unsynced writes lost)", static_cast<unsigned long long>(id),
-         n.store->unsynced_writes());
+         n.unsynced_writes());
     n.host.reset();
     n.transport.reset();
-    n.store->crash();
+    if (n.memory_store) {
+      n.memory_store->crash();
+    } else if (!n.durable_store->cut_power()) {
+      fail("node " + std::to_string(id) + ": the store does not reopen after a power cut");
+      n.durable_store.reset();  // start() then finds no store, and gives up
+    }
     n.kv = KvStateMachine();
     n.applied.clear();
     n.commit_seen.clear();
@@ -903,6 +970,7 @@ class Simulation {
     return {};
   }
 
+  SimStore store_;
   std::uint64_t seed_;
   milliseconds duration_;
   env::Random rng_;
@@ -912,6 +980,7 @@ class Simulation {
   env::SimulatedWorld world_;
   transport::InMemoryNetwork network_;
   std::map<NodeId, SimNode> nodes_;
+  std::string dir_;  // the durable stores' directories, one per node; removed at the end
   std::set<std::pair<NodeId, NodeId>> faulty_links_;
 
   std::vector<Client> clients_;
@@ -932,15 +1001,23 @@ class Simulation {
   bool print_trace_ = env_number("SYNOD_SIM_TRACE").value_or(0) != 0;
 };
 
-void run_sweep(int nodes) {
+void run_sweep(int nodes, const SimStore& store) {
   const auto only = env_number("SYNOD_SIM_NODES");
   if (only && *only != static_cast<std::uint64_t>(nodes)) {
     GTEST_SKIP() << "SYNOD_SIM_NODES=" << *only;
   }
+  if (const char* only_store = std::getenv("SYNOD_SIM_STORE");
+      only_store && *only_store && std::string_view(only_store) != store.name) {
+    if (std::none_of(kStores.begin(), kStores.end(),
+                     [&](const SimStore& s) { return std::string_view(only_store) == s.name; })) {
+      FAIL() << "SYNOD_SIM_STORE=" << only_store << ": expected memory, rocksdb or sqlite";
+    }
+    GTEST_SKIP() << "SYNOD_SIM_STORE=" << only_store;
+  }
   const milliseconds duration(env_number("SYNOD_SIM_DURATION_MS").value_or(kDefaultDurationMs));
   const bool keep_going = env_number("SYNOD_SIM_KEEP_GOING").value_or(0) != 0;
   std::uint64_t first = 1;
-  std::uint64_t count = env_number("SYNOD_SIM_SEEDS").value_or(kDefaultSeeds);
+  std::uint64_t count = env_number("SYNOD_SIM_SEEDS").value_or(store.default_seeds);
   if (auto seed = env_number("SYNOD_SIM_SEED")) {
     first = *seed;
     count = 1;
@@ -951,7 +1028,7 @@ void run_sweep(int nodes) {
   for (std::uint64_t seed = first; seed < first + count; ++seed) {
     std::string failure;
     {
-      Simulation sim(nodes, seed, duration);
+      Simulation sim(nodes, store, seed, duration);
       failure = sim.run();
       const Stats& s = sim.stats();
       total.acked_writes += s.acked_writes;
@@ -965,18 +1042,22 @@ void run_sweep(int nodes) {
       total.gave_up += s.gave_up;
     }
     if (failure.empty()) continue;
-    if (failed.empty()) ADD_FAILURE() << nodes << " nodes, seed " << seed << ": " << failure;
+    if (failed.empty()) {
+      ADD_FAILURE() << nodes << " nodes, " << store.name << " store, seed " << seed << ": "
+                    << failure;
+    }
     failed.push_back(seed);
     if (!keep_going) break;
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf(
-      "[ summary  ] %d nodes: %llu seeds x %lld ms in %.1f s; %llu writes acknowledged, %llu "
-      "reads, %llu unknown outcomes, %llu refused, %llu leaders elected, %llu crashes, %llu "
-      "partitions, %llu transfers; checker gave up on %llu\n",
-      nodes, static_cast<unsigned long long>(count), static_cast<long long>(duration.count()),
-      seconds, static_cast<unsigned long long>(total.acked_writes),
+      "[ summary  ] %d nodes, %s store: %llu seeds x %lld ms in %.1f s; %llu writes "
+      "acknowledged, %llu reads, %llu unknown outcomes, %llu refused, %llu leaders elected, %llu "
+      "crashes, %llu partitions, %llu transfers; checker gave up on %llu\n",
+      nodes, store.name, static_cast<unsigned long long>(count),
+      static_cast<long long>(duration.count()), seconds,
+      static_cast<unsigned long long>(total.acked_writes),
       static_cast<unsigned long long>(total.reads), static_cast<unsigned long long>(total.unknown),
       static_cast<unsigned long long>(total.refused),
       static_cast<unsigned long long>(total.leaders),
@@ -994,8 +1075,12 @@ void run_sweep(int nodes) {
   }
 }
 
-TEST(Simulator, ThreeNodes) { run_sweep(3); }
-TEST(Simulator, FiveNodes) { run_sweep(5); }
+TEST(Simulator, ThreeNodes) { run_sweep(3, kMemory); }
+TEST(Simulator, FiveNodes) { run_sweep(5, kMemory); }
+TEST(Simulator, ThreeNodesRocksDB) { run_sweep(3, kRocksDB); }
+TEST(Simulator, FiveNodesRocksDB) { run_sweep(5, kRocksDB); }
+TEST(Simulator, ThreeNodesSQLite) { run_sweep(3, kSQLite); }
+TEST(Simulator, FiveNodesSQLite) { run_sweep(5, kSQLite); }
 
 }  // namespace
 }  // namespace synod::sim

@@ -349,6 +349,42 @@ TEST_P(DurableLogStoreTest, RecoversManyPartitionsWithCompactionAndSnapshots) {
   }
 }
 
+// A crash in the middle of a log write leaves a torn record at the end of RocksDB's
+// write-ahead log: the store opens with the whole batches before it, and no partition is
+// reported damaged (RocksDB drops such a tail without a word; it cannot tell it from a
+// write that never reached the disk).
+TEST(RocksDBLogStore, ATornWriteAheadLogTailIsDropped) {
+  std::string pattern = (fs::temp_directory_path() / "synod-torn-XXXXXX").string();
+  ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+  const std::string dir = pattern, image = pattern + "-image";
+  {
+    auto store = open_durable("RocksDB", dir);
+    ASSERT_NE(store, nullptr);
+    fill(*store, {1}, 20, 1);
+    // The directory as a machine crash would leave it: the log holds every write.
+    fs::copy(dir, image, fs::copy_options::recursive);
+  }
+  fs::path wal;
+  for (const auto& f : fs::directory_iterator(fs::path(image) / "rocksdb")) {
+    if (f.path().extension() == ".log" && fs::file_size(f.path()) > 0) wal = f.path();
+  }
+  ASSERT_FALSE(wal.empty());
+  fs::resize_file(wal, fs::file_size(wal) - 5);
+  fs::remove(fs::path(image) / "synod.lock");
+
+  std::vector<std::string> warnings;
+  std::unique_ptr<DurableLogStore> store;
+  ASSERT_OK(try_open_durable("RocksDB", image, &store, &warnings));
+  const std::vector<Entry> log = read_all(*store, 1);
+  EXPECT_EQ(log.size(), 19u) << "the last batch was torn; the ones before it are whole";
+  EXPECT_EQ(log, log_of(1, 1, 19, 1));
+  EXPECT_TRUE(store->partition_error(1).ok());
+  EXPECT_TRUE(store->damaged_partitions().empty());
+  store.reset();
+  fs::remove_all(dir);
+  fs::remove_all(image);
+}
+
 // A starting RawNode reads the configuration entries through conf_entries() instead of
 // the whole log; the list must follow appends, overwrites, compaction and restarts.
 TEST_P(DurableLogStoreTest, ListsTheConfigurationEntriesOfTheLog) {

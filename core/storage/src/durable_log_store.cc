@@ -96,12 +96,16 @@ DurableLogStore::Impl::Impl(DataDirectory directory, std::unique_ptr<RecordEngin
                             DurableStoreOptions options)
     : directory_(std::move(directory)), engine_(std::move(engine)), options_(std::move(options)) {}
 
-void DurableLogStore::Impl::warn(const std::string& message) const {
-  if (options_.on_warning) {
-    options_.on_warning(message);
+void emit_warning(const DurableStoreOptions& options, const std::string& message) {
+  if (options.on_warning) {
+    options.on_warning(message);
   } else {
     std::cerr << "synod storage warning: " << message << std::endl;
   }
+}
+
+void DurableLogStore::Impl::warn(const std::string& message) const {
+  emit_warning(options_, message);
 }
 
 StorageStatus DurableLogStore::Impl::failure() const {

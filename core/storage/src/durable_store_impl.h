@@ -22,6 +22,9 @@
 
 namespace synod::storage {
 
+// Hands `message` to options.on_warning, or to stderr when it is unset.
+void emit_warning(const DurableStoreOptions& options, const std::string& message);
+
 // A run of consecutive entries with one term, from `first` up to the next run.
 struct TermRun {
   raft::Index first = 0;

@@ -1,10 +1,13 @@
 #include "synod/storage/rocksdb_log_store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <cstdarg>
+#include <cstdio>
 #include <limits>
 
 #include "data_directory.h"
@@ -31,6 +34,29 @@ StorageStatus from_rocksdb(const rocksdb::Status& s, const std::string& what) {
 
 rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
 std::string_view view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+
+// RocksDB's own warnings and errors (a torn log tail dropped on recovery, write stalls,
+// background errors) go to the store's warning sink instead of a file nobody reads.
+class WarningLogger final : public rocksdb::Logger {
+ public:
+  explicit WarningLogger(DurableStoreOptions options)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL), options_(std::move(options)) {}
+
+  using rocksdb::Logger::Logv;
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char text[1024];
+    std::vsnprintf(text, sizeof text, format, ap);
+    try {
+      emit_warning(options_, std::string("rocksdb: ") + text);
+    } catch (...) {
+      // RocksDB is not exception-safe; a failing sink loses this message only.
+    }
+  }
+
+ private:
+  DurableStoreOptions options_;
+};
 
 class RocksDBBatch final : public EngineBatch {
  public:
@@ -77,15 +103,15 @@ class RocksDBEngine final : public RecordEngine {
     db_->Close().PermitUncheckedError();
   }
 
-  StorageStatus open(const std::string& path) {
+  StorageStatus open(const std::string& path, const DurableStoreOptions& store_options) {
     rocksdb::Options options;
+    options.info_log = std::make_shared<WarningLogger>(store_options);
     options.create_if_missing = true;
     options.create_missing_column_families = true;
     options.paranoid_checks = true;
     // A torn tail after the last sync is dropped; damage before it fails the open.
     options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
     options.max_background_jobs = 2;
-    options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
     options.keep_log_file_num = 4;
     // Tables written by flushes and compactions are synced a megabyte at a time, so a
     // write-ahead log sync never waits behind a large burst of table data.
@@ -168,7 +194,7 @@ StorageStatus RocksDBLogStore::open(const std::string& directory,
     return st;
   }
   auto engine = std::make_unique<RocksDBEngine>();
-  if (auto st = engine->open(directory + "/rocksdb"); !st.ok()) return st;
+  if (auto st = engine->open(directory + "/rocksdb", options); !st.ok()) return st;
   auto impl = std::make_unique<Impl>(std::move(dir), std::move(engine), options);
   if (auto st = impl->recover(); !st.ok()) return st;
   out.reset(new RocksDBLogStore(std::move(impl)));
