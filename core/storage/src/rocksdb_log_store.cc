@@ -8,6 +8,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 
 #include "data_directory.h"
@@ -193,8 +194,13 @@ StorageStatus RocksDBLogStore::open(const std::string& directory,
   if (auto st = DataDirectory::open(directory, kEngineName, kFormatVersion, dir); !st.ok()) {
     return st;
   }
+  // Created here so that RocksDB does not warn that it found no directory to list.
+  const std::string database = directory + "/rocksdb";
+  std::error_code ec;
+  std::filesystem::create_directories(database, ec);
+  if (ec) return StorageStatus::io_error("cannot create " + database + ": " + ec.message());
   auto engine = std::make_unique<RocksDBEngine>();
-  if (auto st = engine->open(directory + "/rocksdb", options); !st.ok()) return st;
+  if (auto st = engine->open(database, options); !st.ok()) return st;
   auto impl = std::make_unique<Impl>(std::move(dir), std::move(engine), options);
   if (auto st = impl->recover(); !st.ok()) return st;
   out.reset(new RocksDBLogStore(std::move(impl)));
