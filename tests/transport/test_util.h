@@ -109,7 +109,7 @@ inline void expect_same_batch(const Batch& a, const Batch& b) {
 // Every dropped_* counter together.
 inline std::uint64_t dropped_total(const TransportStats& s) {
   return s.dropped_peer_unknown + s.dropped_peer_down + s.dropped_queue_full + s.dropped_link_cut +
-         s.dropped_fault + s.dropped_stopped;
+         s.dropped_fault + s.dropped_stopped + s.dropped_too_large;
 }
 
 }  // namespace synod::transport::testing

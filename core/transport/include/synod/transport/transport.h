@@ -56,12 +56,18 @@ struct TransportStats {
   std::uint64_t dropped_link_cut = 0;      // the link is cut (partition)
   std::uint64_t dropped_fault = 0;         // lost by injected faults (simulated loss)
   std::uint64_t dropped_stopped = 0;       // sent while this endpoint was not running
+  std::uint64_t dropped_too_large = 0;     // bigger than the transport's message size limit
   // Messages inside every batch counted by the dropped_* fields above.
   std::uint64_t messages_dropped = 0;
 
   // Refused on arrival, by reason.
   std::uint64_t refused_foreign_cluster = 0;
   std::uint64_t refused_unknown_sender = 0;
+  std::uint64_t refused_wrong_destination = 0;  // the header names another node
+  std::uint64_t refused_malformed = 0;  // undecodable header or unknown wire version
+  // Messages skipped alone, inside batches otherwise handed over, because they could not
+  // be decoded (unknown message type, inconsistent fields); not in messages_received.
+  std::uint64_t messages_malformed = 0;
 
   // Extra copies delivered by injected duplication.
   std::uint64_t batches_duplicated = 0;

@@ -1,0 +1,560 @@
+#include "synod/transport/grpc_transport.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <climits>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "synod/wire.grpc.pb.h"
+#include "wire_codec.h"
+
+namespace synod::transport {
+namespace {
+
+namespace pb = synod::wire::v1;
+using Counter = std::uint64_t TransportStats::*;
+
+// Bounds one dialling attempt to a peer that neither accepts nor refuses (a host that is
+// down drops SYNs); the attempt also looks for stop() this often.
+constexpr auto kConnectTimeout = std::chrono::seconds(5);
+constexpr auto kConnectPoll = std::chrono::milliseconds(50);
+// Pings on an idle stream find a peer whose host vanished without closing the connection.
+constexpr int kKeepaliveTimeMs = 10'000;
+constexpr int kKeepaliveTimeoutMs = 5'000;
+
+std::shared_ptr<grpc::ServerCredentials> server_credentials(const GrpcTransportOptions&) {
+  return grpc::InsecureServerCredentials();
+}
+
+std::shared_ptr<grpc::ChannelCredentials> channel_credentials(const GrpcTransportOptions&) {
+  return grpc::InsecureChannelCredentials();
+}
+
+int clamp_to_int(std::size_t value) {
+  return static_cast<int>(std::min<std::size_t>(value, INT_MAX));
+}
+
+// "host:port" with a numeric port, an IPv6 host in brackets. gRPC itself would bind a
+// missing port as 443 and wrap a port beyond 65535.
+bool is_host_port(std::string_view address) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  const std::string_view host = address.substr(0, colon);
+  const std::string_view port = address.substr(colon + 1);
+  if (host.find(':') != std::string_view::npos && (host.front() != '[' || host.back() != ']')) {
+    return false;
+  }
+  if (port.empty() || port.size() > 5) return false;
+  unsigned value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  return value <= 65535;
+}
+
+std::string check(const GrpcTransportOptions& o) {
+  if (o.self == raft::kNoNode) return "grpc transport: self is node id 0";
+  if (!is_host_port(o.listen_address)) {
+    return "grpc transport: listen address '" + o.listen_address + "' is not host:port";
+  }
+  for (const auto& [id, address] : o.peers) {
+    if (!is_host_port(address)) {
+      return "grpc transport: address '" + address + "' of node " + std::to_string(id) +
+             " is not host:port";
+    }
+  }
+  if (o.max_queued_batches_per_peer == 0) return "grpc transport: max_queued_batches_per_peer is 0";
+  if (o.max_message_bytes == 0 || o.max_message_bytes > INT_MAX) {
+    return "grpc transport: max_message_bytes must be in [1, 2^31)";
+  }
+  if (o.reconnect_min.count() <= 0 || o.reconnect_max < o.reconnect_min) {
+    return "grpc transport: need 0 < reconnect_min <= reconnect_max";
+  }
+  return {};
+}
+
+}  // namespace
+
+struct GrpcTransport::Impl {
+  // One peer we send to. Everything here is guarded by Impl::mu.
+  struct Peer {
+    explicit Peer(std::string address) : address(std::move(address)) {}
+    std::string address;
+    // Accepted by send(), not yet written.
+    std::deque<Batch> queue;
+    // Written to the open stream, not yet acknowledged, oldest first.
+    std::deque<Batch> unacked;
+    // Waiting out a back-off after a failure: send() drops at once.
+    bool down = false;
+    // The address changed: close the stream and dial the new one.
+    bool redial = false;
+    // The open stream failed (seen by the acknowledgement reader).
+    bool broken = false;
+    // The open stream's call, so that stop() and set_peer() can cancel it.
+    grpc::ClientContext* call = nullptr;
+    std::condition_variable wake;
+    std::thread thread;
+  };
+
+  struct Report {
+    NodeId peer;
+    std::vector<Envelope> lost;
+  };
+
+  // The receiving side: one call per inbound stream.
+  class Service final : public pb::Transport::Service {
+   public:
+    explicit Service(Impl& impl) : impl_(impl) {}
+    grpc::Status Stream(grpc::ServerContext*,
+                        grpc::ServerReaderWriter<pb::Ack, pb::Batch>* stream) override {
+      if (!impl_.is_running()) return {grpc::StatusCode::UNAVAILABLE, "not running"};
+      // The greeting tells the dialler that this end accepted the stream.
+      pb::Ack ack;
+      if (!stream->Write(ack)) return grpc::Status::OK;
+      pb::Batch batch;
+      std::uint64_t handled = 0;
+      while (stream->Read(&batch)) {
+        // Not acknowledged when stopping, so the sender counts the batch as lost.
+        if (!impl_.receive(batch)) return {grpc::StatusCode::UNAVAILABLE, "stopping"};
+        ack.set_batches(++handled);
+        if (!stream->Write(ack)) break;
+      }
+      return grpc::Status::OK;
+    }
+
+   private:
+    Impl& impl_;
+  };
+
+  explicit Impl(GrpcTransportOptions o) : options(std::move(o)), service(*this) {
+    for (auto& [id, address] : options.peers) {
+      peers.emplace(id, std::make_unique<Peer>(std::move(address)));
+    }
+    options.peers.clear();
+  }
+
+  // Marks the current thread as running a handler of this transport while it lives, and
+  // counts it so stop() can wait for it; also on an exception.
+  class Active {
+   public:
+    Active(Impl& impl, std::unique_lock<std::mutex>& lock)
+        : impl_(impl), lock_(lock), outer_(running_handler_of) {
+      ++impl_.active;
+      running_handler_of = &impl_;
+      lock_.unlock();
+    }
+    ~Active() {
+      lock_.lock();
+      running_handler_of = outer_;
+      if (--impl_.active == 0) impl_.idle.notify_all();
+    }
+    Active(const Active&) = delete;
+    Active& operator=(const Active&) = delete;
+
+   private:
+    Impl& impl_;
+    std::unique_lock<std::mutex>& lock_;
+    const Impl* outer_;
+  };
+  static thread_local const Impl* running_handler_of;
+
+  bool is_running() {
+    std::lock_guard lock(mu);
+    return running;
+  }
+
+  // Counts a lost batch and, when `report`, queues it for the unreachable handler.
+  void lose(Counter reason, Batch&& batch, bool report) {
+    ++(stats.*reason);
+    stats.messages_dropped += batch.envelopes.size();
+    if (!report || !running) return;
+    reports.push_back({batch.to, std::move(batch.envelopes)});
+    reports_changed.notify_one();
+  }
+
+  void send(Batch&& batch) {
+    const std::size_t size_bound = wire_codec::encoded_size_bound(batch);
+    std::lock_guard lock(mu);
+    if (!running) return lose(&TransportStats::dropped_stopped, std::move(batch), false);
+    auto it = peers.find(batch.to);
+    if (it == peers.end()) {
+      return lose(&TransportStats::dropped_peer_unknown, std::move(batch), true);
+    }
+    if (size_bound > options.max_message_bytes) {
+      return lose(&TransportStats::dropped_too_large, std::move(batch), true);
+    }
+    Peer& peer = *it->second;
+    if (peer.down) return lose(&TransportStats::dropped_peer_down, std::move(batch), true);
+    if (peer.queue.size() + peer.unacked.size() >= options.max_queued_batches_per_peer) {
+      return lose(&TransportStats::dropped_queue_full, std::move(batch), true);
+    }
+    ++stats.batches_sent;
+    stats.messages_sent += batch.envelopes.size();
+    peer.queue.push_back(std::move(batch));
+    peer.wake.notify_one();
+  }
+
+  // Handles one inbound batch; false when this endpoint no longer runs.
+  bool receive(pb::Batch& wire) {
+    wire_codec::Decoded decoded;
+    std::string error;
+    const bool ok = wire_codec::decode(wire, &decoded, &error);
+    std::mutex* order = nullptr;
+    {
+      std::lock_guard lock(mu);
+      if (!running) return false;
+      if (!ok) {
+        ++stats.refused_malformed;
+        return true;
+      }
+      const Batch& batch = decoded.batch;
+      if (batch.cluster != options.cluster) {
+        ++stats.refused_foreign_cluster;
+        return true;
+      }
+      if (!peers.contains(batch.from)) {
+        ++stats.refused_unknown_sender;
+        return true;
+      }
+      if (batch.to != options.self) {
+        ++stats.refused_wrong_destination;
+        return true;
+      }
+      order = &inbound_order[batch.from];
+    }
+    // A sender's stream that is being replaced may still be delivering; this keeps that
+    // sender's batches one at a time.
+    std::lock_guard one_at_a_time(*order);
+    std::unique_lock lock(mu);
+    if (!running) return false;
+    ++stats.batches_received;
+    stats.messages_received += decoded.batch.envelopes.size();
+    stats.messages_malformed += decoded.skipped;
+    if (auto handler = receiver) {
+      Active active(*this, lock);
+      (*handler)(std::move(decoded.batch));
+    }
+    return true;
+  }
+
+  void run_notifier() {
+    std::unique_lock lock(mu);
+    while (true) {
+      reports_changed.wait(lock, [&] { return stopped || !reports.empty(); });
+      if (stopped) return;
+      Report report = std::move(reports.front());
+      reports.pop_front();
+      if (auto handler = unreachable) {
+        Active active(*this, lock);
+        (*handler)(report.peer, std::move(report.lost));
+      }
+    }
+  }
+
+  // Everything queued or unacknowledged for `peer` is lost.
+  void lose_pending(Peer& peer) {
+    const Counter reason = stopped ? &TransportStats::dropped_stopped : &TransportStats::dropped_peer_down;
+    for (auto* pending : {&peer.unacked, &peer.queue}) {
+      for (Batch& batch : *pending) lose(reason, std::move(batch), true);
+      pending->clear();
+    }
+  }
+
+  // The peer's thread: dials when there is something to send, streams until the stream
+  // breaks, then waits out the back-off. Failures in a row double the wait, up to
+  // reconnect_max; a stream that worked, or a new address, starts it over.
+  void run_peer(Peer& peer) {
+    auto backoff = options.reconnect_min;
+    std::unique_lock lock(mu);
+    while (true) {
+      peer.wake.wait(lock, [&] { return stopped || !peer.queue.empty(); });
+      if (stopped) break;
+      peer.redial = false;
+      peer.broken = false;
+      const std::string address = peer.address;
+      lock.unlock();
+      const bool streamed = run_stream(peer, address);
+      lock.lock();
+      lose_pending(peer);
+      if (stopped) break;
+      if (streamed || peer.redial) backoff = options.reconnect_min;
+      if (peer.redial) continue;
+      peer.down = true;
+      peer.wake.wait_for(lock, backoff, [&] { return stopped || peer.redial; });
+      peer.down = false;
+      backoff = std::min(backoff * 2, options.reconnect_max);
+    }
+    lose_pending(peer);
+  }
+
+  bool should_hang_up(const Peer& peer) {
+    std::lock_guard lock(mu);
+    return stopped || peer.redial;
+  }
+
+  bool await_connected(const Peer& peer, grpc::Channel& channel) {
+    const auto deadline = std::chrono::steady_clock::now() + kConnectTimeout;
+    for (auto state = channel.GetState(true); state != GRPC_CHANNEL_READY;
+         state = channel.GetState(true)) {
+      // Refused or unresolvable: give up now and let the back-off decide when to retry.
+      if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN) return false;
+      if (should_hang_up(peer) || std::chrono::steady_clock::now() >= deadline) return false;
+      channel.WaitForStateChange(state, std::chrono::system_clock::now() + kConnectPoll);
+    }
+    return true;
+  }
+
+  // One stream to `peer`: true if the peer accepted it.
+  bool run_stream(Peer& peer, const std::string& address) {
+    // A channel per attempt, with a subchannel of its own, so that this back-off alone
+    // decides when to dial (not gRPC's, nor one shared with another endpoint).
+    grpc::ChannelArguments args;
+    args.SetMaxSendMessageSize(clamp_to_int(options.max_message_bytes));
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+    args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+    const auto channel =
+        grpc::CreateCustomChannel(address, channel_credentials(options), args);
+    if (!await_connected(peer, *channel)) return false;
+
+    grpc::ClientContext context;
+    {
+      std::lock_guard lock(mu);
+      if (stopped || peer.redial) return false;
+      peer.call = &context;
+    }
+    const auto stub = pb::Transport::NewStub(channel);
+    const auto stream = stub->Stream(&context);
+    pb::Ack greeting;
+    const bool accepted = stream->Read(&greeting) && greeting.batches() == 0;
+    if (accepted) {
+      std::thread acks([&] { read_acks(peer, *stream); });
+      write_batches(peer, *stream);
+      context.TryCancel();
+      acks.join();
+    } else {
+      context.TryCancel();
+    }
+    stream->Finish();
+    std::lock_guard lock(mu);
+    peer.call = nullptr;
+    return accepted;
+  }
+
+  void write_batches(Peer& peer, grpc::ClientReaderWriter<pb::Batch, pb::Ack>& stream) {
+    std::unique_lock lock(mu);
+    while (true) {
+      peer.wake.wait(lock, [&] {
+        return stopped || peer.redial || peer.broken || !peer.queue.empty();
+      });
+      if (stopped || peer.redial || peer.broken) return;
+      Batch batch = std::move(peer.queue.front());
+      peer.queue.pop_front();
+      lock.unlock();
+      pb::Batch wire;
+      wire_codec::encode(batch, &wire);
+      lock.lock();
+      // Before the write: its acknowledgement may come back before Write() returns.
+      peer.unacked.push_back(std::move(batch));
+      lock.unlock();
+      const bool written = stream.Write(wire);
+      lock.lock();
+      if (!written) return;
+    }
+  }
+
+  void read_acks(Peer& peer, grpc::ClientReaderWriter<pb::Batch, pb::Ack>& stream) {
+    pb::Ack ack;
+    std::uint64_t acked = 0;
+    while (stream.Read(&ack)) {
+      std::lock_guard lock(mu);
+      // A receiver acknowledging what was never written is broken; hang up on it.
+      if (ack.batches() < acked || ack.batches() - acked > peer.unacked.size()) break;
+      peer.unacked.erase(peer.unacked.begin(),
+                         peer.unacked.begin() + static_cast<std::ptrdiff_t>(ack.batches() - acked));
+      acked = ack.batches();
+    }
+    std::lock_guard lock(mu);
+    peer.broken = true;
+    // Also unblocks a write that is waiting for flow control.
+    if (peer.call) peer.call->TryCancel();
+    peer.wake.notify_all();
+  }
+
+  void start_thread(Peer& peer) {
+    peer.thread = std::thread([this, &peer] { run_peer(peer); });
+  }
+
+  void start() {
+    std::lock_guard lock(mu);
+    if (running || stopped) return;
+    running = true;
+    notifier = std::thread([this] { run_notifier(); });
+    for (auto& [id, peer] : peers) start_thread(*peer);
+  }
+
+  void set_peer(NodeId id, std::string address) {
+    std::lock_guard lock(mu);
+    auto [it, added] = peers.try_emplace(id, nullptr);
+    if (added) {
+      it->second = std::make_unique<Peer>(std::move(address));
+      if (running) start_thread(*it->second);
+      return;
+    }
+    Peer& peer = *it->second;
+    if (peer.address == address) return;
+    peer.address = std::move(address);
+    peer.redial = true;
+    if (peer.call) peer.call->TryCancel();
+    peer.wake.notify_all();
+  }
+
+  void stop() {
+    std::unique_lock lock(mu);
+    running = false;
+    stopped = true;
+    for (auto& [id, peer] : peers) {
+      if (peer->call) peer->call->TryCancel();
+      peer->wake.notify_all();
+    }
+    reports_changed.notify_all();
+    // Inside a handler the teardown cannot wait here: it waits for gRPC's handler
+    // threads, possibly this one. It runs on a thread of its own instead.
+    const bool inside_handler = running_handler_of == this;
+    if (!teardown_started) {
+      teardown_started = true;
+      if (inside_handler) {
+        reaper = std::thread([this] { tear_down(); });
+      } else {
+        lock.unlock();
+        tear_down();
+        lock.lock();
+      }
+    }
+    if (inside_handler) return;
+    idle.wait(lock, [&] { return active == 0 && torn_down; });
+  }
+
+  void tear_down() {
+    // Cancels every inbound stream now and waits for their calls to return.
+    server->Shutdown(std::chrono::system_clock::now());
+    server->Wait();
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard lock(mu);
+      threads.push_back(std::move(notifier));
+      for (auto& [id, peer] : peers) threads.push_back(std::move(peer->thread));
+    }
+    for (auto& thread : threads) {
+      if (thread.joinable()) thread.join();
+    }
+    std::lock_guard lock(mu);
+    reports.clear();
+    torn_down = true;
+    idle.notify_all();
+  }
+
+  GrpcTransportOptions options;
+
+  mutable std::mutex mu;
+  bool running = false;
+  bool stopped = false;
+  bool teardown_started = false;
+  bool torn_down = false;
+  // Handlers running now; stop() waits for them.
+  int active = 0;
+  std::condition_variable idle;
+  std::shared_ptr<const Receiver> receiver;
+  std::shared_ptr<const UnreachableHandler> unreachable;
+  TransportStats stats;
+  std::map<NodeId, std::unique_ptr<Peer>> peers;
+  // Serializes delivery per sender (see receive()).
+  std::map<NodeId, std::mutex> inbound_order;
+  std::deque<Report> reports;
+  std::condition_variable reports_changed;
+  std::thread notifier;
+  // Runs the teardown when stop() is called from inside a handler.
+  std::thread reaper;
+
+  // The server calls into the service, so it is declared after it (and goes first).
+  Service service;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+};
+
+thread_local const GrpcTransport::Impl* GrpcTransport::Impl::running_handler_of = nullptr;
+
+std::unique_ptr<GrpcTransport> GrpcTransport::create(GrpcTransportOptions options,
+                                                     std::string* error) {
+  auto fail = [&](std::string message) -> std::unique_ptr<GrpcTransport> {
+    if (error) *error = std::move(message);
+    return nullptr;
+  };
+  if (std::string problem = check(options); !problem.empty()) return fail(std::move(problem));
+  auto impl = std::make_unique<Impl>(std::move(options));
+  const GrpcTransportOptions& o = impl->options;
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(o.listen_address, server_credentials(o), &impl->port);
+  builder.RegisterService(&impl->service);
+  builder.SetMaxReceiveMessageSize(clamp_to_int(o.max_message_bytes));
+  // Otherwise a second endpoint could bind a port that is in use and share its traffic.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Accept the keepalive pings of our own diallers.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             kKeepaliveTimeMs / 2);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  impl->server = builder.BuildAndStart();
+  if (!impl->server || impl->port == 0) {
+    return fail("grpc transport: cannot listen on '" + o.listen_address +
+                "' (bad address, or in use)");
+  }
+  return std::unique_ptr<GrpcTransport>(new GrpcTransport(std::move(impl)));
+}
+
+GrpcTransport::GrpcTransport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+GrpcTransport::~GrpcTransport() {
+  stop();
+  if (impl_->reaper.joinable()) impl_->reaper.join();
+}
+
+int GrpcTransport::listen_port() const { return impl_->port; }
+
+void GrpcTransport::set_peer(NodeId peer, std::string address) {
+  impl_->set_peer(peer, std::move(address));
+}
+
+void GrpcTransport::set_receiver(Receiver receiver) {
+  auto shared = receiver ? std::make_shared<const Receiver>(std::move(receiver)) : nullptr;
+  std::lock_guard lock(impl_->mu);
+  impl_->receiver = std::move(shared);
+}
+
+void GrpcTransport::set_unreachable_handler(UnreachableHandler handler) {
+  auto shared = handler ? std::make_shared<const UnreachableHandler>(std::move(handler)) : nullptr;
+  std::lock_guard lock(impl_->mu);
+  impl_->unreachable = std::move(shared);
+}
+
+void GrpcTransport::start() { impl_->start(); }
+
+void GrpcTransport::stop() { impl_->stop(); }
+
+void GrpcTransport::send(Batch batch) { impl_->send(std::move(batch)); }
+
+TransportStats GrpcTransport::stats() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->stats;
+}
+
+}  // namespace synod::transport

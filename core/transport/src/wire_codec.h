@@ -1,0 +1,42 @@
+// Conversion between transport batches and their wire form (synod/wire.proto).
+//
+// Decoding treats its input as untrusted: it validates every field and reports a problem
+// instead of failing. A bad header (unknown major version, missing node ids) refuses the
+// whole batch; a bad envelope (unknown message or entry type, missing or inconsistent
+// fields) is skipped alone and counted, so one bad message cannot silence its batch.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "synod/transport/transport.h"
+#include "synod/wire.pb.h"
+
+namespace synod::transport::wire_codec {
+
+// Major in the upper 16 bits, minor in the lower 16 (see wire.proto).
+inline constexpr std::uint32_t kWireMajor = 1;
+inline constexpr std::uint32_t kWireMinor = 0;
+inline constexpr std::uint32_t kWireVersion = kWireMajor << 16 | kWireMinor;
+
+// More members than any real configuration has; a longer list is refused as absurd.
+inline constexpr std::size_t kMaxConfStateNodes = 1 << 12;
+
+void encode(const Batch& batch, synod::wire::v1::Batch* out);
+
+// An upper bound of encode(batch)'s serialized size, found without encoding, so that an
+// oversized batch can be refused inside send() before it costs a copy.
+std::size_t encoded_size_bound(const Batch& batch);
+
+struct Decoded {
+  Batch batch;
+  // Envelopes that were skipped as malformed.
+  std::size_t skipped = 0;
+};
+
+// Decodes `in`, moving its payloads out (it is left in a valid but unspecified state).
+// Returns false, with the reason in *error, when the batch must be refused as a whole.
+bool decode(synod::wire::v1::Batch& in, Decoded* out, std::string* error);
+
+}  // namespace synod::transport::wire_codec
