@@ -445,6 +445,16 @@ void NodeHost::Impl::stop() {
   }
   config_.transport->stop();
   for (auto& [id, p] : partitions_) close_partition(*p, stop_status_);
+  // Floors reported since the last cycle are kept by a clean stop, so a restart does not
+  // deliver those entries again. Closed partitions accept no more reports.
+  storage::WriteBatch floors;
+  for (auto& [id, p] : partitions_) {
+    std::lock_guard lock(p->mu);
+    if (const auto floor = std::exchange(p->applied_report, std::nullopt)) {
+      floors.add(id).applied_floor = *floor;
+    }
+  }
+  if (!floors.empty()) (void)config_.store->write(floors, config_.sync);
 }
 
 void NodeHost::Impl::close_partition(Partition& p, Status status) {
