@@ -1,0 +1,370 @@
+/*
+ * synod.h: the stable C ABI of Synod, an embeddable multi-Raft consensus engine.
+ *
+ * Every language binding (Python, .NET, Java) goes through this header, and C and C++
+ * programs may use it directly. It is C99 and follows these rules:
+ *
+ *  - One prefix: synod_ for functions and types, SYNOD_ for macros and enum values.
+ *  - Opaque handles, created and destroyed in pairs; every *_free accepts NULL. A handle
+ *    keeps what it depends on alive: a node keeps its network alive, so the network may
+ *    be freed before the nodes that use it.
+ *  - Functions return int: SYNOD_OK (0) or a negative synod_status. synod_errstr() names
+ *    a status (static text); synod_last_error() describes the last failure on the calling
+ *    thread in detail. No C++ exception ever crosses this boundary.
+ *  - Byte inputs are (const uint8_t* data, size_t len); data may be NULL only when len is
+ *    0. The library copies every input before the call returns. Each returned buffer
+ *    says who owns it and how it is freed.
+ *  - Configuration is an opaque handle with setters; no public struct needs mirroring
+ *    except synod_event and synod_entry, whose layouts never change.
+ *  - Results and notifications reach the host through an event queue per node, drained
+ *    with synod_node_poll(). synod_node_event_fd() is readable while events wait, so
+ *    epoll, asyncio or a dedicated poll thread of a managed runtime integrate without
+ *    any library thread ever calling into host code.
+ *  - Changes to this ABI are additive only: new functions, new status codes, new event
+ *    types, new configuration setters.
+ *
+ * Threads: every function may be called from any thread, concurrently, except that one
+ * node's events are polled by one thread at a time (see synod_node_poll).
+ */
+#ifndef SYNOD_H
+#define SYNOD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(SYNOD_BUILDING_LIBRARY)
+#define SYNOD_API __attribute__((visibility("default")))
+#else
+#define SYNOD_API
+#endif
+
+/* ------------------------------------------------------------------------------------
+ * Version
+ * ---------------------------------------------------------------------------------- */
+
+#define SYNOD_VERSION_MAJOR 0
+#define SYNOD_VERSION_MINOR 1
+#define SYNOD_VERSION_PATCH 0
+/* MAJOR * 10000 + MINOR * 100 + PATCH, comparable with synod_version_number(). */
+#define SYNOD_VERSION_NUMBER \
+  (SYNOD_VERSION_MAJOR * 10000 + SYNOD_VERSION_MINOR * 100 + SYNOD_VERSION_PATCH)
+
+/* The library's version as "MAJOR.MINOR.PATCH" (static text). */
+SYNOD_API const char* synod_version(void);
+/* The library's SYNOD_VERSION_NUMBER, to compare with the header a program was built with. */
+SYNOD_API int synod_version_number(void);
+
+/* ------------------------------------------------------------------------------------
+ * Status codes and errors
+ * ---------------------------------------------------------------------------------- */
+
+typedef enum synod_status {
+  SYNOD_OK = 0,
+  /* A NULL handle or out-pointer, a NULL buffer with nonzero length, a value out of
+   * range, entry type 0 (reserved for the engine), an empty batch. */
+  SYNOD_E_INVALID_ARGUMENT = -1,
+  /* Another node leads the partition; result events carry its id as leader_hint. */
+  SYNOD_E_NOT_LEADER = -2,
+  /* No leader is known right now (an election is under way); retry later. */
+  SYNOD_E_NO_LEADER = -3,
+  /* This node hosts no such partition. */
+  SYNOD_E_UNKNOWN_PARTITION = -4,
+  /* The payload is larger than synod_config_set_max_payload_bytes(). */
+  SYNOD_E_PAYLOAD_TOO_LARGE = -5,
+  /* The partition's bounded request queue is full; retry after results arrive. */
+  SYNOD_E_QUEUE_FULL = -6,
+  /* No answer within the request timeout (or the call's own timeout). The outcome of a
+   * proposal that timed out is unknown: it may still commit. */
+  SYNOD_E_TIMEOUT = -7,
+  /* The node was stopped: the request was not accepted, or was pending and abandoned. */
+  SYNOD_E_SHUTTING_DOWN = -8,
+  /* A leadership transfer of the partition is under way; retry after it ends. */
+  SYNOD_E_TRANSFER_IN_PROGRESS = -9,
+  /* The entry was appended, then replaced by a new leader's log: it did not commit. */
+  SYNOD_E_DROPPED = -10,
+  /* The log store failed (the node stops), could not be opened, or the partition's
+   * stored state is damaged (that partition is not served). */
+  SYNOD_E_STORAGE = -11,
+  /* The configuration cannot make a node (for example no node id, or the node is not
+   * one of the initial members); synod_last_error() says which setting. */
+  SYNOD_E_CONFIG = -12,
+  /* The network transport could not start (for example the listen address is in use). */
+  SYNOD_E_TRANSPORT = -13,
+  /* Out of memory. */
+  SYNOD_E_NOMEM = -14,
+  /* A bug in Synod; synod_last_error() has the details. Please report it. */
+  SYNOD_E_INTERNAL = -15
+} synod_status;
+
+/* Static text naming `status`, for example "not leader"; "unknown status" for a code this
+ * library does not know. Never NULL. */
+SYNOD_API const char* synod_errstr(int status);
+
+/* A description of the last failure of a synod_ call on the calling thread, for example
+ * "synod_node_replicate: partition 7 is not hosted by node 2". The text stays valid until
+ * the next synod_ call on this thread. Empty (never NULL) when no call has failed yet.
+ * Successful calls do not clear it. */
+SYNOD_API const char* synod_last_error(void);
+
+/* Frees a buffer this library returned and said to free with synod_free. NULL is fine. */
+SYNOD_API void synod_free(void* buffer);
+
+/* ------------------------------------------------------------------------------------
+ * In-process network
+ *
+ * Connects several nodes of one process without sockets: tests, simulations, examples.
+ * Delivery runs on the network's own threads. Faults can be injected to exercise
+ * failover.
+ * ---------------------------------------------------------------------------------- */
+
+typedef struct synod_network synod_network;
+
+/* Makes a network. *out receives the handle, freed with synod_network_free. */
+SYNOD_API int synod_network_new(synod_network** out);
+/* Releases the caller's reference. Nodes still attached keep the network running until
+ * they are freed. NULL is fine. */
+SYNOD_API void synod_network_free(synod_network* network);
+/* Cuts every link to and from `node_id` (it keeps running, unable to reach anyone). */
+SYNOD_API int synod_network_isolate(synod_network* network, uint64_t node_id);
+/* Restores every link cut by synod_network_isolate. */
+SYNOD_API int synod_network_heal(synod_network* network);
+
+/* ------------------------------------------------------------------------------------
+ * Configuration
+ *
+ * A node is made from a configuration. The configuration is copied when the node is
+ * made, so it may be changed and reused for the next node, and freed at any time.
+ * Setters return SYNOD_E_INVALID_ARGUMENT (and change nothing) for a value out of range.
+ * ---------------------------------------------------------------------------------- */
+
+typedef struct synod_config synod_config;
+
+/* Makes a configuration with every default. *out is freed with synod_config_free. */
+SYNOD_API int synod_config_new(synod_config** out);
+SYNOD_API void synod_config_free(synod_config* config);
+
+/* This node's id: nonzero, unique in the cluster. Required. */
+SYNOD_API int synod_config_set_node_id(synod_config* config, uint64_t node_id);
+/* The cluster's id (default 1). Nodes refuse traffic from another cluster. */
+SYNOD_API int synod_config_set_cluster_id(synod_config* config, uint64_t cluster_id);
+/* Adds a voter of a new cluster (this node included). Used only when the node's store is
+ * empty: a restarted node takes its members from its log. Adding an id twice is fine. */
+SYNOD_API int synod_config_add_member(synod_config* config, uint64_t node_id);
+/* User partitions of a new cluster, numbered 1..count (default 1, at least 1). Partition
+ * 0 is the engine's system partition. */
+SYNOD_API int synod_config_set_user_partitions(synod_config* config, uint32_t count);
+/* Raft timing: tick interval in ms (default 10); election timeout and heartbeat interval
+ * in ticks (defaults 10 and 1). election_ticks must exceed heartbeat_ticks; since either
+ * may be set first, synod_node_new checks that (SYNOD_E_CONFIG), not the setters. */
+SYNOD_API int synod_config_set_tick_interval_ms(synod_config* config, uint32_t ms);
+SYNOD_API int synod_config_set_election_ticks(synod_config* config, uint32_t ticks);
+SYNOD_API int synod_config_set_heartbeat_ticks(synod_config* config, uint32_t ticks);
+/* The largest payload of one entry (default 1 MiB, at most 64 MiB). */
+SYNOD_API int synod_config_set_max_payload_bytes(synod_config* config, size_t bytes);
+/* Requests queued per partition before SYNOD_E_QUEUE_FULL (default 4096). The bound
+ * counts requests waiting for the partition's next cycle, not those already proposed to
+ * Raft and waiting to commit. */
+SYNOD_API int synod_config_set_max_queued_requests(synod_config* config, size_t count);
+/* How long a request may wait for its result before SYNOD_E_TIMEOUT (default 5000 ms). */
+SYNOD_API int synod_config_set_request_timeout_ms(synod_config* config, uint32_t ms);
+/* Worker threads driving the partitions (default 0: one per core). */
+SYNOD_API int synod_config_set_worker_threads(synod_config* config, uint32_t threads);
+/* Seed of the node's randomness (election timeouts); 0 (the default) picks one. */
+SYNOD_API int synod_config_set_seed(synod_config* config, uint64_t seed);
+
+/* Where the node keeps its log: engine "rocksdb" (the default engine), "sqlite", or
+ * "memory" (nothing survives the node, the default when nothing is set). `directory` is
+ * the node's data directory for the durable engines (created if missing, and locked
+ * while the node uses it); it is ignored for "memory" and may be NULL then. */
+SYNOD_API int synod_config_set_storage(synod_config* config, const char* engine,
+                                       const char* directory);
+/* Whether each write is synced to disk before it is acknowledged (default 1). 0 is
+ * unsafe: a power cut may lose acknowledged writes. For tests and benchmarks only. */
+SYNOD_API int synod_config_set_sync(synod_config* config, int sync);
+
+/* Transport: the in-process `network` (the configuration keeps a reference to it).
+ * Without any transport, a node whose only member is itself gets a private network of
+ * its own; a node of several members then fails with SYNOD_E_CONFIG. */
+SYNOD_API int synod_config_set_network(synod_config* config, synod_network* network);
+/* Transport: gRPC, listening on `listen_address` ("host:port"; port 0 picks a free port,
+ * see synod_node_listen_port). Replaces a network set before, and the other way round. */
+SYNOD_API int synod_config_set_grpc(synod_config* config, const char* listen_address);
+/* The gRPC address of another node ("host:port"). Traffic from nodes without an address
+ * is refused. Setting a node's address again replaces it. */
+SYNOD_API int synod_config_set_peer_address(synod_config* config, uint64_t node_id,
+                                            const char* address);
+
+/* ------------------------------------------------------------------------------------
+ * Events
+ * ---------------------------------------------------------------------------------- */
+
+typedef enum synod_event_type {
+  /* A committed entry of a host type (>= 1), delivered in log order per partition:
+   * partition, index, term, entry_type, data/len. After a restart, entries above the
+   * partition's applied floor (synod_node_report_applied) are delivered again. */
+  SYNOD_EVENT_ENTRY = 1,
+  /* The result of a proposal accepted by synod_node_replicate(_batch): tag, status,
+   * partition, and on success index and term; on SYNOD_E_NOT_LEADER, leader_hint. A batch
+   * yields one event per entry, in order, with batch_position 0, 1, ... */
+  SYNOD_EVENT_REPLICATED = 2,
+  /* The result of synod_node_read_index: tag, status, partition; on success `index` is
+   * the index this node had applied when a linearizable read became safe to serve. */
+  SYNOD_EVENT_READ_INDEX = 3,
+  /* The leader of a partition changed: partition, term, and leader_hint, the new leader
+   * (0 when leadership was lost and no new leader is known yet). */
+  SYNOD_EVENT_LEADER_CHANGED = 4,
+  /* A message for the host's log: status holds its synod_log_level, data/len the text
+   * (UTF-8, not NUL-terminated). */
+  SYNOD_EVENT_LOG = 5
+} synod_event_type;
+
+typedef enum synod_log_level {
+  SYNOD_LOG_DEBUG = 0,
+  SYNOD_LOG_INFO = 1,
+  SYNOD_LOG_WARNING = 2,
+  SYNOD_LOG_ERROR = 3
+} synod_log_level;
+
+/* One event. Fields an event type does not use are 0. The layout never changes. */
+typedef struct synod_event {
+  int32_t type;            /* synod_event_type */
+  int32_t status;          /* results: SYNOD_OK or a negative synod_status; logs: level */
+  uint64_t partition;
+  uint64_t tag;            /* results: the tag given with the request */
+  uint64_t index;
+  uint64_t term;
+  uint64_t leader_hint;    /* results: the leader when known; leader changes: the leader */
+  uint32_t entry_type;     /* entries: the host's type */
+  uint32_t batch_position; /* batch results: the entry's position in its batch */
+  /* Entries and logs: the bytes, owned by the node and valid until the next
+   * synod_node_poll on this node, or synod_node_free. NULL when len is 0. */
+  const uint8_t* data;
+  size_t len;
+  uint64_t reserved[4];
+} synod_event;
+
+/* ------------------------------------------------------------------------------------
+ * Nodes
+ * ---------------------------------------------------------------------------------- */
+
+typedef struct synod_node synod_node;
+
+/* Makes a node from `config` and starts it: opens (or, when empty, bootstraps) its store,
+ * starts its transport and its partitions. *out is freed with synod_node_free.
+ * SYNOD_E_CONFIG, SYNOD_E_STORAGE or SYNOD_E_TRANSPORT when it cannot, with details in
+ * synod_last_error(); *out is then NULL. */
+SYNOD_API int synod_node_new(const synod_config* config, synod_node** out);
+/* Stops the node: it leaves the network, and every pending request completes with
+ * SYNOD_E_SHUTTING_DOWN (those events can still be polled). Later requests return
+ * SYNOD_E_SHUTTING_DOWN. Idempotent. */
+SYNOD_API int synod_node_stop(synod_node* node);
+/* Stops the node if needed and frees it, and with it every event payload it lent out.
+ * Must not race with other calls on the same node. NULL is fine. */
+SYNOD_API void synod_node_free(synod_node* node);
+
+/* Waits up to `timeout_ms` (0: do not wait; -1: no limit) for events and copies at most
+ * `max` of them, oldest first, into `events`. Returns how many (0 on timeout), or a
+ * negative status: SYNOD_E_SHUTTING_DOWN once the node is stopped and every event has
+ * been taken (a poll loop's signal to end). Calling it releases the payloads lent by the
+ * previous call, so one node is polled by one thread at a time. */
+SYNOD_API int synod_node_poll(synod_node* node, synod_event* events, size_t max,
+                              int timeout_ms);
+/* A file descriptor that is readable while events wait to be polled (level-triggered:
+ * it stays readable until the queue is empty). Owned by the node: do not read or close
+ * it; it is valid until synod_node_free. */
+SYNOD_API int synod_node_event_fd(synod_node* node, int* out_fd);
+/* Events queued and not yet polled. */
+SYNOD_API int synod_node_pending_events(synod_node* node, size_t* out_count);
+
+/* Proposes one entry of host `type` (>= 1) to `partition`. SYNOD_OK means accepted: its
+ * result then arrives as exactly one SYNOD_EVENT_REPLICATED carrying `tag`. Any other
+ * return means refused now (not leader, no such partition, payload too large, queue
+ * full, stopped...): no event follows. A refusal returned here carries no leader hint;
+ * synod_node_leader() tells who leads. */
+SYNOD_API int synod_node_replicate(synod_node* node, uint64_t partition, uint32_t type,
+                                   const uint8_t* data, size_t len, uint64_t tag);
+
+/* One entry of a batch proposal. */
+typedef struct synod_entry {
+  uint32_t type;
+  const uint8_t* data;
+  size_t len;
+} synod_entry;
+
+/* Proposes `count` entries of one partition together, queued whole or refused whole.
+ * SYNOD_OK means accepted: `count` SYNOD_EVENT_REPLICATED events follow, all carrying
+ * `tag`, in order, with batch_position 0..count-1. */
+SYNOD_API int synod_node_replicate_batch(synod_node* node, uint64_t partition,
+                                         const synod_entry* entries, size_t count,
+                                         uint64_t tag);
+/* Asks for a linearizable read of `partition`. SYNOD_OK means accepted: one
+ * SYNOD_EVENT_READ_INDEX carrying `tag` follows; once this node has applied through its
+ * `index`, the host may serve the read from its own state. */
+SYNOD_API int synod_node_read_index(synod_node* node, uint64_t partition, uint64_t tag);
+
+/* The result of a blocking request. */
+typedef struct synod_result {
+  int32_t status;       /* SYNOD_OK or a negative synod_status */
+  uint64_t index;       /* replicate: the entry's index; read_index: the read index */
+  uint64_t term;        /* replicate: the entry's term */
+  uint64_t leader_hint; /* SYNOD_E_NOT_LEADER: the leader, when known */
+} synod_result;
+
+/* Blocking forms, for code without an event loop: they wait for the result (at most the
+ * request timeout) and produce no event. The return value equals out->status, except
+ * that SYNOD_E_INVALID_ARGUMENT for a NULL `out` leaves nothing written. */
+SYNOD_API int synod_node_replicate_wait(synod_node* node, uint64_t partition, uint32_t type,
+                                        const uint8_t* data, size_t len, synod_result* out);
+SYNOD_API int synod_node_read_index_wait(synod_node* node, uint64_t partition,
+                                         synod_result* out);
+
+/* The host has durably applied every entry of `partition` through `index`; after a
+ * restart only entries above it are delivered again. An index the host has not been
+ * given yet is refused with SYNOD_E_INVALID_ARGUMENT. */
+SYNOD_API int synod_node_report_applied(synod_node* node, uint64_t partition, uint64_t index);
+
+/* Whether this node leads `partition` now: *out_is_leader is 1 or 0. */
+SYNOD_API int synod_node_is_leader(synod_node* node, uint64_t partition, int* out_is_leader);
+/* The leader of `partition` as this node knows it; 0 when none is known. */
+SYNOD_API int synod_node_leader(synod_node* node, uint64_t partition, uint64_t* out_leader);
+/* Blocks until some node is known to lead `partition`, at most `timeout_ms` (-1: no
+ * limit): SYNOD_OK with *out_leader set, SYNOD_E_TIMEOUT, or SYNOD_E_SHUTTING_DOWN when
+ * the node is stopped meanwhile (synod_node_stop wakes the call). */
+SYNOD_API int synod_node_wait_for_leader(synod_node* node, uint64_t partition,
+                                         int timeout_ms, uint64_t* out_leader);
+/* Asks this node, the leader of `partition`, to hand leadership to `target`. SYNOD_OK
+ * means the transfer began; a SYNOD_EVENT_LEADER_CHANGED reports its end. */
+SYNOD_API int synod_node_transfer_leadership(synod_node* node, uint64_t partition,
+                                             uint64_t target);
+
+/* This node's id. */
+SYNOD_API int synod_node_id(synod_node* node, uint64_t* out_id);
+/* The partitions this node hosts, system partition 0 included, ascending. Writes at most
+ * `max` ids to `out` (which may be NULL when max is 0) and the total to *out_count, so a
+ * caller can ask for the count first. */
+SYNOD_API int synod_node_partitions(synod_node* node, uint64_t* out, size_t max,
+                                    size_t* out_count);
+/* With a gRPC transport: the port it listens on (useful after listening on port 0). */
+SYNOD_API int synod_node_listen_port(synod_node* node, int* out_port);
+/* With a gRPC transport: adds or changes another node's address while running. */
+SYNOD_API int synod_node_set_peer_address(synod_node* node, uint64_t node_id,
+                                          const char* address);
+
+/* The node's state as a JSON object, NUL-terminated, in *out_json (length without the
+ * NUL in *out_len when out_len is not NULL); free it with synod_free. Fields:
+ * {"node": id, "partitions": [{"partition", "role" ("leader", "follower", "candidate",
+ * "pre-candidate"), "term", "leader", "commit", "applied", "last_index", "quiescent",
+ * "storage_error" (only when damaged)}], "transport": {counters}}. Fields may be added.
+ * "commit" is the commit index as last persisted with the hard state, so it may trail a
+ * proposal result that was already delivered; "applied" trails the entries delivered. */
+SYNOD_API int synod_node_status_json(synod_node* node, char** out_json, size_t* out_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SYNOD_H */

@@ -1,0 +1,223 @@
+// synod_config_*: building a node's settings, with every value checked as it is set.
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <string>
+
+#include "errors.h"
+#include "handles.h"
+
+using synod::capi::fail;
+using synod::capi::guarded;
+
+namespace {
+
+constexpr std::size_t kMaxPayloadLimit = std::size_t{64} << 20;
+
+// Runs `apply` on a non-NULL config, or fails naming `function`.
+template <typename Apply>
+int with_config(const char* function, synod_config* config, Apply&& apply) {
+  return guarded(function, [&]() -> int {
+    if (!config) return fail(SYNOD_E_INVALID_ARGUMENT, std::string(function) + ": config is NULL");
+    return apply(config->settings);
+  });
+}
+
+int out_of_range(const char* function, const std::string& what) {
+  return fail(SYNOD_E_INVALID_ARGUMENT, std::string(function) + ": " + what);
+}
+
+}  // namespace
+
+extern "C" {
+
+SYNOD_API int synod_config_new(synod_config** out) {
+  return guarded("synod_config_new", [&]() -> int {
+    if (!out) return fail(SYNOD_E_INVALID_ARGUMENT, "synod_config_new: out is NULL");
+    *out = new synod_config();
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API void synod_config_free(synod_config* config) { delete config; }
+
+SYNOD_API int synod_config_set_node_id(synod_config* config, uint64_t node_id) {
+  constexpr const char* fn = "synod_config_set_node_id";
+  return with_config(fn, config, [&](auto& s) -> int {
+    if (node_id == 0) return out_of_range(fn, "node id 0 is reserved (no node)");
+    s.host.node_id = node_id;
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_config_set_cluster_id(synod_config* config, uint64_t cluster_id) {
+  constexpr const char* fn = "synod_config_set_cluster_id";
+  return with_config(fn, config, [&](auto& s) -> int {
+    if (cluster_id == 0) return out_of_range(fn, "cluster id must be nonzero");
+    s.host.cluster_id = cluster_id;
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_config_add_member(synod_config* config, uint64_t node_id) {
+  constexpr const char* fn = "synod_config_add_member";
+  return with_config(fn, config, [&](auto& s) -> int {
+    if (node_id == 0) return out_of_range(fn, "node id 0 is reserved (no node)");
+    auto& members = s.host.initial_members;
+    if (std::find(members.begin(), members.end(), node_id) == members.end()) {
+      members.push_back(node_id);
+    }
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_config_set_user_partitions(synod_config* config, uint32_t count) {
+  constexpr const char* fn = "synod_config_set_user_partitions";
+  return with_config(fn, config, [&](auto& s) -> int {
+    if (count == 0 || count > (1u << 20)) {
+      return out_of_range(fn, "count " + std::to_string(count) + " is not in 1..1048576");
+    }
+    s.host.user_partitions = count;
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_config_set_tick_interval_ms(synod_config* config, uint32_t ms) {
+  constexpr const char* fn = "synod_config_set_tick_interval_ms";
+  return with_config(fn, config, [&](auto& s) -> int {
+    if (ms == 0 || ms > 60'000) return out_of_range(fn, std::to_string(ms) + " ms is not in 1..60000");
+    s.host.tick_interval = std::chrono::milliseconds(ms);
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_config_set_election_ticks(synod_config* config, uint32_t ticks) {
+  constexpr const char* fn = "synod_config_set_election_ticks";
+  return with_config(fn, config, [&](auto& s) -> int {
+    if (ticks < 2 || ticks > 100'000) {
+      return out_of_range(fn, std::to_string(ticks) + " ticks is not in 2..100000");
+    }
+    s.host.election_ticks = static_cast<int>(ticks);
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_config_set_heartbeat_ticks(synod_config* config, uint32_t ticks) {
+  constexpr const char* fn = "synod_config_set_heartbeat_ticks";
+  return with_config(fn, config, [&](auto& s) -> int {
+    if (ticks < 1 || ticks > 100'000) {
+      return out_of_range(fn, std::to_string(ticks) + " ticks is not in 1..100000");
+    }
+    s.host.heartbeat_ticks = static_cast<int>(ticks);
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_config_set_max_payload_bytes(synod_config* config, size_t bytes) {
+  constexpr const char* fn = "synod_config_set_max_payload_bytes";
+  return with_config(fn, config, [&](auto& s) -> int {
+    if (bytes == 0 || bytes > kMaxPayloadLimit) {
+      return out_of_range(fn, std::to_string(bytes) + " bytes is not in 1..67108864");
+    }
+    s.host.max_payload_bytes = bytes;
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_config_set_max_queued_requests(synod_config* config, size_t count) {
+  constexpr const char* fn = "synod_config_set_max_queued_requests";
+  return with_config(fn, config, [&](auto& s) -> int {
+    if (count == 0 || count > (std::size_t{1} << 24)) {
+      return out_of_range(fn, std::to_string(count) + " is not in 1..16777216");
+    }
+    s.host.max_queued_requests = count;
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_config_set_request_timeout_ms(synod_config* config, uint32_t ms) {
+  constexpr const char* fn = "synod_config_set_request_timeout_ms";
+  return with_config(fn, config, [&](auto& s) -> int {
+    if (ms == 0 || ms > 3'600'000) {
+      return out_of_range(fn, std::to_string(ms) + " ms is not in 1..3600000");
+    }
+    s.host.request_timeout = std::chrono::milliseconds(ms);
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_config_set_worker_threads(synod_config* config, uint32_t threads) {
+  constexpr const char* fn = "synod_config_set_worker_threads";
+  return with_config(fn, config, [&](auto& s) -> int {
+    if (threads > 1024) return out_of_range(fn, std::to_string(threads) + " is not in 0..1024");
+    s.worker_threads = threads;
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_config_set_seed(synod_config* config, uint64_t seed) {
+  return with_config("synod_config_set_seed", config, [&](auto& s) -> int {
+    s.host.seed = seed;
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_config_set_storage(synod_config* config, const char* engine,
+                                       const char* directory) {
+  constexpr const char* fn = "synod_config_set_storage";
+  return with_config(fn, config, [&](auto& s) -> int {
+    if (!engine) return out_of_range(fn, "engine is NULL");
+    const std::string name = engine;
+    if (name != "rocksdb" && name != "sqlite" && name != "memory") {
+      return out_of_range(fn, "unknown engine \"" + name + "\" (rocksdb, sqlite or memory)");
+    }
+    if (name != "memory" && (!directory || *directory == '\0')) {
+      return out_of_range(fn, "engine " + name + " needs a data directory");
+    }
+    s.storage_engine = name;
+    s.storage_directory = name == "memory" || !directory ? std::string() : std::string(directory);
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_config_set_sync(synod_config* config, int sync) {
+  return with_config("synod_config_set_sync", config, [&](auto& s) -> int {
+    s.host.sync = sync != 0;
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_config_set_network(synod_config* config, synod_network* network) {
+  constexpr const char* fn = "synod_config_set_network";
+  return with_config(fn, config, [&](auto& s) -> int {
+    if (!network) return out_of_range(fn, "network is NULL");
+    s.network = network->core;
+    s.grpc_listen_address.clear();
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_config_set_grpc(synod_config* config, const char* listen_address) {
+  constexpr const char* fn = "synod_config_set_grpc";
+  return with_config(fn, config, [&](auto& s) -> int {
+    if (!listen_address || *listen_address == '\0') {
+      return out_of_range(fn, "listen address is NULL or empty");
+    }
+    s.grpc_listen_address = listen_address;
+    s.network.reset();
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_config_set_peer_address(synod_config* config, uint64_t node_id,
+                                            const char* address) {
+  constexpr const char* fn = "synod_config_set_peer_address";
+  return with_config(fn, config, [&](auto& s) -> int {
+    if (node_id == 0) return out_of_range(fn, "node id 0 is reserved (no node)");
+    if (!address || *address == '\0') return out_of_range(fn, "address is NULL or empty");
+    s.peer_addresses[node_id] = address;
+    return SYNOD_OK;
+  });
+}
+
+}  // extern "C"

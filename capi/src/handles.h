@@ -1,0 +1,75 @@
+// The structs behind the opaque handles of synod.h.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "event_queue.h"
+#include "synod.h"
+#include "synod/env/clock.h"
+#include "synod/env/random.h"
+#include "synod/env/thread_pool.h"
+#include "synod/node/node_host.h"
+#include "synod/storage/log_store.h"
+#include "synod/transport/grpc_transport.h"
+#include "synod/transport/in_memory.h"
+
+namespace synod::capi {
+
+// An in-process network with the threads that deliver its batches. Shared by the handle
+// and every node attached to it, so either may go first.
+struct NetworkCore {
+  env::SteadyClock clock;
+  env::ThreadPool pool{1};
+  env::TimerThread timers{clock, pool};
+  env::Random random{0x5e70d};
+  transport::InMemoryNetwork network{timers, pool, random};
+};
+
+struct NodeSettings {
+  node::NodeHostConfig host;
+  std::uint32_t worker_threads = 0;
+  std::string storage_engine = "memory";
+  std::string storage_directory;
+  std::shared_ptr<NetworkCore> network;
+  std::string grpc_listen_address;
+  std::map<node::NodeId, std::string> peer_addresses;
+};
+
+}  // namespace synod::capi
+
+struct synod_network {
+  std::shared_ptr<synod::capi::NetworkCore> core;
+};
+
+struct synod_config {
+  synod::capi::NodeSettings settings;
+};
+
+struct synod_node {
+  // Declared in the order they are built; destroyed in reverse, so the NodeHost goes
+  // before the transport, store and threads it uses.
+  synod::capi::EventQueue events;
+  synod::node::NodeId id = 0;
+  std::size_t max_payload_bytes = 0;
+  std::shared_ptr<synod::capi::NetworkCore> network;
+  synod::env::SteadyClock clock;
+  std::unique_ptr<synod::env::ThreadPool> workers;
+  std::unique_ptr<synod::env::TimerThread> timers;
+  std::unique_ptr<synod::env::ThreadPool> sync_thread;
+  std::unique_ptr<synod::storage::LogStore> store;
+  std::unique_ptr<synod::transport::Transport> transport;
+  // Set when `transport` is gRPC.
+  synod::transport::GrpcTransport* grpc = nullptr;
+  std::unique_ptr<synod::node::NodeHost> host;
+  std::mutex stop_mu;
+  // Wakes synod_node_wait_for_leader on leader changes and on stop.
+  std::mutex leader_mu;
+  std::condition_variable leader_changed;
+  std::atomic<bool> stopped{false};
+};

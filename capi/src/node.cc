@@ -1,0 +1,608 @@
+// synod_node_*: making, running and stopping a node, and its requests.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "errors.h"
+#include "handles.h"
+#include "synod/storage/open_log_store.h"
+
+using synod::capi::fail;
+using synod::capi::guarded;
+using synod::capi::status_of;
+namespace node = synod::node;
+namespace raft = synod::raft;
+
+namespace {
+
+std::string prefixed(const char* function, const std::string& what) {
+  return std::string(function) + ": " + what;
+}
+
+int null_argument(const char* function, const char* name) {
+  return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(function, std::string(name) + " is NULL"));
+}
+
+// Checks the node handle and that the node still runs.
+int check_running(const char* function, const synod_node* n) {
+  if (!n) return null_argument(function, "node");
+  if (n->stopped.load()) {
+    return fail(SYNOD_E_SHUTTING_DOWN, prefixed(function, "the node was stopped"));
+  }
+  return SYNOD_OK;
+}
+
+int check_bytes(const char* function, const uint8_t* data, size_t len) {
+  if (!data && len != 0) {
+    return fail(SYNOD_E_INVALID_ARGUMENT,
+                prefixed(function, "data is NULL but len is " + std::to_string(len)));
+  }
+  return SYNOD_OK;
+}
+
+bool hosts(const synod_node& n, uint64_t partition) {
+  const auto ids = n.host->partitions();
+  return std::binary_search(ids.begin(), ids.end(), partition);
+}
+
+int unknown_partition(const char* function, const synod_node& n, uint64_t partition) {
+  return fail(SYNOD_E_UNKNOWN_PARTITION,
+              prefixed(function, "partition " + std::to_string(partition) +
+                                     " is not hosted by node " + std::to_string(n.id)));
+}
+
+// Text for a request refused with `status`.
+std::string refusal(const char* function, uint64_t partition, node::Status status,
+                    node::NodeId leader_hint) {
+  std::string text = prefixed(function, "partition " + std::to_string(partition) + ": " +
+                                            node::to_string(status));
+  if (status == node::Status::NotLeader && leader_hint != raft::kNoNode) {
+    text += " (leader: node " + std::to_string(leader_hint) + ")";
+  }
+  return text;
+}
+
+// A request whose answer may come back inside the call that made it (an immediate
+// refusal) or later from an engine thread. Exactly one side wins the state change: the
+// call returns an inline refusal as its status, anything else becomes an event.
+template <typename Result>
+struct Submission {
+  enum State : int { kSubmitting, kRefusedInline, kAsync };
+  std::atomic<int> state{kSubmitting};
+  Result refusal;
+
+  // Called with the answer; true when the caller returns it instead of an event.
+  bool take_inline(const Result& result, bool refused) {
+    if (!refused) return false;
+    refusal = result;
+    int expected = kSubmitting;
+    return state.compare_exchange_strong(expected, kRefusedInline, std::memory_order_acq_rel);
+  }
+  // Called by the submitter once the engine returned; true when the request was refused.
+  bool refused_inline() {
+    int expected = kSubmitting;
+    return !state.compare_exchange_strong(expected, kAsync, std::memory_order_acq_rel);
+  }
+};
+
+synod_event result_event(synod_event_type type, uint64_t partition, uint64_t tag,
+                         node::Status status) {
+  synod_event e{};
+  e.type = type;
+  e.status = status_of(status);
+  e.partition = partition;
+  e.tag = tag;
+  return e;
+}
+
+synod_event log_event(synod_log_level level) {
+  synod_event e{};
+  e.type = SYNOD_EVENT_LOG;
+  e.status = level;
+  return e;
+}
+
+void push_log(synod::capi::EventQueue& events, synod_log_level level, std::string text) {
+  events.push(log_event(level), raft::Bytes(std::move(text)));
+}
+
+// Builds the transport of `n`, or fails with the status to return.
+int make_transport(const synod::capi::NodeSettings& s, synod_node& n) {
+  constexpr const char* fn = "synod_node_new";
+  const auto cluster = s.host.cluster_id;
+  if (!s.grpc_listen_address.empty()) {
+    synod::transport::GrpcTransportOptions options;
+    options.cluster = cluster;
+    options.self = n.id;
+    options.listen_address = s.grpc_listen_address;
+    options.peers = s.peer_addresses;
+    options.peers.erase(n.id);
+    std::string error;
+    auto grpc = synod::transport::GrpcTransport::create(std::move(options), &error);
+    if (!grpc) return fail(SYNOD_E_TRANSPORT, prefixed(fn, "gRPC transport: " + error));
+    n.grpc = grpc.get();
+    n.transport = std::move(grpc);
+    push_log(n.events, SYNOD_LOG_WARNING,
+             "gRPC transport on " + s.grpc_listen_address +
+                 " runs in plain text: traffic between nodes is neither encrypted nor "
+                 "authenticated");
+    return SYNOD_OK;
+  }
+  // Without a transport, a single-member cluster gets a private network of its own.
+  n.network = s.network;
+  if (!n.network) {
+    const auto& members = s.host.initial_members;
+    if (!(members.empty() || (members.size() == 1 && members[0] == n.id))) {
+      return fail(SYNOD_E_CONFIG,
+                  prefixed(fn, "a cluster of several members needs a transport: call "
+                               "synod_config_set_network or synod_config_set_grpc"));
+    }
+    n.network = std::make_shared<synod::capi::NetworkCore>();
+  }
+  try {
+    n.transport =
+        std::make_unique<synod::transport::InMemoryTransport>(n.network->network, cluster, n.id);
+  } catch (const std::invalid_argument&) {
+    return fail(SYNOD_E_CONFIG, prefixed(fn, "node " + std::to_string(n.id) +
+                                                 " is already attached to this network"));
+  }
+  return SYNOD_OK;
+}
+
+int make_node(const synod_config& config, std::unique_ptr<synod_node>& out) {
+  constexpr const char* fn = "synod_node_new";
+  const synod::capi::NodeSettings& s = config.settings;
+  if (s.host.node_id == raft::kNoNode) {
+    return fail(SYNOD_E_CONFIG, prefixed(fn, "no node id: call synod_config_set_node_id"));
+  }
+  if (s.host.election_ticks <= s.host.heartbeat_ticks) {
+    return fail(SYNOD_E_CONFIG,
+                prefixed(fn, "election ticks (" + std::to_string(s.host.election_ticks) +
+                                 ") must exceed heartbeat ticks (" +
+                                 std::to_string(s.host.heartbeat_ticks) + ")"));
+  }
+  auto n = std::make_unique<synod_node>();
+  n->id = s.host.node_id;
+  n->max_payload_bytes = s.host.max_payload_bytes;
+
+  synod::storage::DurableStoreOptions store_options;
+  synod::capi::EventQueue* events = &n->events;
+  store_options.on_warning = [events](const std::string& message) {
+    push_log(*events, SYNOD_LOG_WARNING, "storage: " + message);
+  };
+  const auto opened = synod::storage::open_log_store(s.storage_engine, s.storage_directory,
+                                                     store_options, n->store);
+  if (!opened.ok()) {
+    return fail(SYNOD_E_STORAGE, prefixed(fn, "cannot open the " + s.storage_engine +
+                                                  " store in \"" + s.storage_directory +
+                                                  "\": " + opened.to_string()));
+  }
+  if (const int status = make_transport(s, *n); status != SYNOD_OK) return status;
+
+  n->workers = std::make_unique<synod::env::ThreadPool>(s.worker_threads);
+  n->timers = std::make_unique<synod::env::TimerThread>(n->clock, *n->workers);
+  // A durable store syncs on a thread of its own, so workers go on with other partitions.
+  if (s.storage_engine != "memory" && s.host.sync) {
+    n->sync_thread = std::make_unique<synod::env::ThreadPool>(1);
+  }
+
+  node::NodeHostConfig host = s.host;
+  if (host.initial_members.empty()) host.initial_members = {n->id};
+  if (host.seed == 0) host.seed = std::random_device{}() ^ (n->id << 32);
+  host.store = n->store.get();
+  host.transport = n->transport.get();
+  host.clock = &n->clock;
+  host.scheduler = n->timers.get();
+  host.executor = n->workers.get();
+  host.sync_executor = n->sync_thread.get();
+  std::string error;
+  n->host = node::NodeHost::create(host, &error);
+  if (!n->host) return fail(SYNOD_E_CONFIG, prefixed(fn, error));
+
+  n->host->set_apply_handler([events](const node::CommittedEntry& entry) {
+    synod_event e{};
+    e.type = SYNOD_EVENT_ENTRY;
+    e.partition = entry.partition;
+    e.index = entry.index;
+    e.term = entry.term;
+    e.entry_type = entry.type;
+    events->push(e, entry.payload);
+  });
+  synod_node* raw = n.get();
+  n->host->set_leader_handler([events, raw](const node::LeaderChange& change) {
+    synod_event e{};
+    e.type = SYNOD_EVENT_LEADER_CHANGED;
+    e.partition = change.partition;
+    e.term = change.term;
+    e.leader_hint = change.leader;
+    events->push(e);
+    raw->leader_changed.notify_all();
+  });
+  n->host->start();
+  out = std::move(n);
+  return SYNOD_OK;
+}
+
+void stop_node(synod_node& n) {
+  std::lock_guard lock(n.stop_mu);
+  if (n.stopped.exchange(true)) return;
+  n.host->stop();
+  n.transport->stop();
+  n.events.close();
+  n.leader_changed.notify_all();
+}
+
+}  // namespace
+
+extern "C" {
+
+SYNOD_API int synod_node_new(const synod_config* config, synod_node** out) {
+  constexpr const char* fn = "synod_node_new";
+  if (out) *out = nullptr;
+  return guarded(fn, [&]() -> int {
+    if (!config) return null_argument(fn, "config");
+    if (!out) return null_argument(fn, "out");
+    std::unique_ptr<synod_node> n;
+    if (const int status = make_node(*config, n); status != SYNOD_OK) return status;
+    *out = n.release();
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_node_stop(synod_node* node) {
+  constexpr const char* fn = "synod_node_stop";
+  return guarded(fn, [&]() -> int {
+    if (!node) return null_argument(fn, "node");
+    stop_node(*node);
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API void synod_node_free(synod_node* node) {
+  if (!node) return;
+  guarded("synod_node_free", [&]() -> int {
+    stop_node(*node);
+    delete node;
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_node_poll(synod_node* node, synod_event* events, size_t max,
+                              int timeout_ms) {
+  constexpr const char* fn = "synod_node_poll";
+  return guarded(fn, [&]() -> int {
+    if (!node) return null_argument(fn, "node");
+    if (!events) return null_argument(fn, "events");
+    if (max == 0) return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "max is 0"));
+    if (timeout_ms < -1) {
+      return fail(SYNOD_E_INVALID_ARGUMENT,
+                  prefixed(fn, "timeout " + std::to_string(timeout_ms) + " ms (use -1 to wait without limit)"));
+    }
+    const std::size_t limit = std::min<std::size_t>(max, std::numeric_limits<int>::max());
+    return node->events.poll(events, limit, timeout_ms);
+  });
+}
+
+SYNOD_API int synod_node_event_fd(synod_node* node, int* out_fd) {
+  constexpr const char* fn = "synod_node_event_fd";
+  return guarded(fn, [&]() -> int {
+    if (!node) return null_argument(fn, "node");
+    if (!out_fd) return null_argument(fn, "out_fd");
+    *out_fd = node->events.fd();
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_node_pending_events(synod_node* node, size_t* out_count) {
+  constexpr const char* fn = "synod_node_pending_events";
+  return guarded(fn, [&]() -> int {
+    if (!node) return null_argument(fn, "node");
+    if (!out_count) return null_argument(fn, "out_count");
+    *out_count = node->events.pending();
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_node_replicate(synod_node* node, uint64_t partition, uint32_t type,
+                                   const uint8_t* data, size_t len, uint64_t tag) {
+  constexpr const char* fn = "synod_node_replicate";
+  return guarded(fn, [&]() -> int {
+    if (const int s = check_running(fn, node); s != SYNOD_OK) return s;
+    if (const int s = check_bytes(fn, data, len); s != SYNOD_OK) return s;
+    if (type == 0) {
+      return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "entry type 0 is reserved for the engine"));
+    }
+    if (len > node->max_payload_bytes) {
+      return fail(SYNOD_E_PAYLOAD_TOO_LARGE,
+                  prefixed(fn, std::to_string(len) + " bytes exceed the limit of " +
+                                   std::to_string(node->max_payload_bytes)));
+    }
+    auto submission = std::make_shared<Submission<node::ReplicationResult>>();
+    synod::capi::EventQueue* events = &node->events;
+    node->host->replicate(
+        partition, type, raft::Bytes::copy_of(std::span<const uint8_t>(data, len)),
+        [submission, events, partition, tag](const node::ReplicationResult& r) {
+          if (submission->take_inline(r, r.status != node::Status::Ok)) return;
+          synod_event e = result_event(SYNOD_EVENT_REPLICATED, partition, tag, r.status);
+          e.index = r.index;
+          e.term = r.term;
+          e.leader_hint = r.leader_hint;
+          events->push(e);
+        });
+    if (!submission->refused_inline()) return SYNOD_OK;
+    const auto& r = submission->refusal;
+    return fail(status_of(r.status), refusal(fn, partition, r.status, r.leader_hint));
+  });
+}
+
+SYNOD_API int synod_node_replicate_batch(synod_node* node, uint64_t partition,
+                                         const synod_entry* entries, size_t count,
+                                         uint64_t tag) {
+  constexpr const char* fn = "synod_node_replicate_batch";
+  return guarded(fn, [&]() -> int {
+    if (const int s = check_running(fn, node); s != SYNOD_OK) return s;
+    if (!entries && count != 0) return null_argument(fn, "entries");
+    if (count == 0) return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "the batch is empty"));
+    std::vector<node::NodeHost::BatchEntry> batch;
+    batch.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+      const synod_entry& e = entries[i];
+      const std::string where = "entry " + std::to_string(i) + ": ";
+      if (!e.data && e.len != 0) {
+        return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, where + "data is NULL but len is " + std::to_string(e.len)));
+      }
+      if (e.type == 0) {
+        return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, where + "entry type 0 is reserved for the engine"));
+      }
+      if (e.len > node->max_payload_bytes) {
+        return fail(SYNOD_E_PAYLOAD_TOO_LARGE,
+                    prefixed(fn, where + std::to_string(e.len) + " bytes exceed the limit of " +
+                                     std::to_string(node->max_payload_bytes)));
+      }
+      batch.push_back({e.type, raft::Bytes::copy_of(std::span<const uint8_t>(e.data, e.len))});
+    }
+    // A batch refused before the call returns is refused whole, with one status.
+    auto submission = std::make_shared<Submission<node::ReplicationResult>>();
+    synod::capi::EventQueue* events = &node->events;
+    node->host->replicate_batch(
+        partition, std::move(batch),
+        [submission, events, partition, tag](const std::vector<node::ReplicationResult>& results) {
+          const bool refused_whole = std::all_of(results.begin(), results.end(), [&](const auto& r) {
+            return r.status != node::Status::Ok && r.status == results.front().status && r.index == 0;
+          });
+          if (submission->take_inline(results.front(), refused_whole)) return;
+          for (std::size_t i = 0; i < results.size(); ++i) {
+            const auto& r = results[i];
+            synod_event e = result_event(SYNOD_EVENT_REPLICATED, partition, tag, r.status);
+            e.index = r.index;
+            e.term = r.term;
+            e.leader_hint = r.leader_hint;
+            e.batch_position = static_cast<uint32_t>(i);
+            events->push(e);
+          }
+        });
+    if (!submission->refused_inline()) return SYNOD_OK;
+    const auto& r = submission->refusal;
+    return fail(status_of(r.status), refusal(fn, partition, r.status, r.leader_hint));
+  });
+}
+
+SYNOD_API int synod_node_read_index(synod_node* node, uint64_t partition, uint64_t tag) {
+  constexpr const char* fn = "synod_node_read_index";
+  return guarded(fn, [&]() -> int {
+    if (const int s = check_running(fn, node); s != SYNOD_OK) return s;
+    auto submission = std::make_shared<Submission<node::ReadResult>>();
+    synod::capi::EventQueue* events = &node->events;
+    node->host->read_index(partition, [submission, events, partition, tag](const node::ReadResult& r) {
+      if (submission->take_inline(r, r.status != node::Status::Ok)) return;
+      synod_event e = result_event(SYNOD_EVENT_READ_INDEX, partition, tag, r.status);
+      e.index = r.index;
+      e.leader_hint = r.leader_hint;
+      events->push(e);
+    });
+    if (!submission->refused_inline()) return SYNOD_OK;
+    const auto& r = submission->refusal;
+    return fail(status_of(r.status), refusal(fn, partition, r.status, r.leader_hint));
+  });
+}
+
+SYNOD_API int synod_node_replicate_wait(synod_node* node, uint64_t partition, uint32_t type,
+                                        const uint8_t* data, size_t len, synod_result* out) {
+  constexpr const char* fn = "synod_node_replicate_wait";
+  return guarded(fn, [&]() -> int {
+    if (!out) return null_argument(fn, "out");
+    *out = synod_result{};
+    auto finish = [&](int status) {
+      out->status = status;
+      return status;
+    };
+    if (const int s = check_running(fn, node); s != SYNOD_OK) return finish(s);
+    if (const int s = check_bytes(fn, data, len); s != SYNOD_OK) return finish(s);
+    if (type == 0) {
+      return finish(fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "entry type 0 is reserved for the engine")));
+    }
+    if (len > node->max_payload_bytes) {
+      return finish(fail(SYNOD_E_PAYLOAD_TOO_LARGE,
+                         prefixed(fn, std::to_string(len) + " bytes exceed the limit of " +
+                                          std::to_string(node->max_payload_bytes))));
+    }
+    const node::ReplicationResult r =
+        node->host->replicate(partition, type, raft::Bytes::copy_of(std::span<const uint8_t>(data, len)))
+            .get();
+    out->index = r.index;
+    out->term = r.term;
+    out->leader_hint = r.leader_hint;
+    if (r.status != node::Status::Ok) {
+      return finish(fail(status_of(r.status), refusal(fn, partition, r.status, r.leader_hint)));
+    }
+    return finish(SYNOD_OK);
+  });
+}
+
+SYNOD_API int synod_node_read_index_wait(synod_node* node, uint64_t partition,
+                                         synod_result* out) {
+  constexpr const char* fn = "synod_node_read_index_wait";
+  return guarded(fn, [&]() -> int {
+    if (!out) return null_argument(fn, "out");
+    *out = synod_result{};
+    if (const int s = check_running(fn, node); s != SYNOD_OK) return out->status = s;
+    auto promise = std::make_shared<std::promise<node::ReadResult>>();
+    auto answered = promise->get_future();
+    node->host->read_index(partition, [promise](const node::ReadResult& r) { promise->set_value(r); });
+    const node::ReadResult r = answered.get();
+    out->index = r.index;
+    out->leader_hint = r.leader_hint;
+    if (r.status != node::Status::Ok) {
+      return out->status = fail(status_of(r.status), refusal(fn, partition, r.status, r.leader_hint));
+    }
+    return out->status = SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_node_report_applied(synod_node* node, uint64_t partition, uint64_t index) {
+  constexpr const char* fn = "synod_node_report_applied";
+  return guarded(fn, [&]() -> int {
+    if (const int s = check_running(fn, node); s != SYNOD_OK) return s;
+    const node::Status status = node->host->report_applied(partition, index);
+    if (status == node::Status::Ok) return SYNOD_OK;
+    if (status == node::Status::InvalidArgument) {
+      return fail(SYNOD_E_INVALID_ARGUMENT,
+                  prefixed(fn, "partition " + std::to_string(partition) + ": index " +
+                                   std::to_string(index) + " has not been delivered yet"));
+    }
+    return fail(status_of(status), refusal(fn, partition, status, raft::kNoNode));
+  });
+}
+
+SYNOD_API int synod_node_is_leader(synod_node* node, uint64_t partition, int* out_is_leader) {
+  constexpr const char* fn = "synod_node_is_leader";
+  return guarded(fn, [&]() -> int {
+    if (!node) return null_argument(fn, "node");
+    if (!out_is_leader) return null_argument(fn, "out_is_leader");
+    *out_is_leader = 0;
+    if (!hosts(*node, partition)) return unknown_partition(fn, *node, partition);
+    *out_is_leader = node->host->is_leader(partition) ? 1 : 0;
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_node_leader(synod_node* node, uint64_t partition, uint64_t* out_leader) {
+  constexpr const char* fn = "synod_node_leader";
+  return guarded(fn, [&]() -> int {
+    if (!node) return null_argument(fn, "node");
+    if (!out_leader) return null_argument(fn, "out_leader");
+    *out_leader = 0;
+    if (!hosts(*node, partition)) return unknown_partition(fn, *node, partition);
+    *out_leader = node->host->leader_of(partition);
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_node_wait_for_leader(synod_node* node, uint64_t partition, int timeout_ms,
+                                         uint64_t* out_leader) {
+  constexpr const char* fn = "synod_node_wait_for_leader";
+  return guarded(fn, [&]() -> int {
+    if (!out_leader) return null_argument(fn, "out_leader");
+    *out_leader = 0;
+    if (const int s = check_running(fn, node); s != SYNOD_OK) return s;
+    if (timeout_ms < -1) {
+      return fail(SYNOD_E_INVALID_ARGUMENT,
+                  prefixed(fn, "timeout " + std::to_string(timeout_ms) + " ms (use -1 to wait without limit)"));
+    }
+    if (!hosts(*node, partition)) return unknown_partition(fn, *node, partition);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    std::unique_lock lock(node->leader_mu);
+    while (true) {
+      *out_leader = node->host->leader_of(partition);
+      if (*out_leader != raft::kNoNode) return SYNOD_OK;
+      if (node->stopped.load()) {
+        return fail(SYNOD_E_SHUTTING_DOWN, prefixed(fn, "the node was stopped"));
+      }
+      if (timeout_ms >= 0 && std::chrono::steady_clock::now() >= deadline) break;
+      // Leader changes and stop() notify; the slice covers a change published just after
+      // its notification.
+      node->leader_changed.wait_for(lock, std::chrono::milliseconds(10));
+    }
+    return fail(SYNOD_E_TIMEOUT, prefixed(fn, "no leader of partition " + std::to_string(partition) +
+                                                  " within " + std::to_string(timeout_ms) + " ms"));
+  });
+}
+
+SYNOD_API int synod_node_transfer_leadership(synod_node* node, uint64_t partition,
+                                             uint64_t target) {
+  constexpr const char* fn = "synod_node_transfer_leadership";
+  return guarded(fn, [&]() -> int {
+    if (const int s = check_running(fn, node); s != SYNOD_OK) return s;
+    if (target == 0) return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "target node id 0"));
+    const node::Status status = node->host->transfer_leadership(partition, target);
+    if (status == node::Status::Ok) return SYNOD_OK;
+    return fail(status_of(status),
+                refusal(fn, partition, status, node->host->leader_of(partition)));
+  });
+}
+
+SYNOD_API int synod_node_id(synod_node* node, uint64_t* out_id) {
+  constexpr const char* fn = "synod_node_id";
+  return guarded(fn, [&]() -> int {
+    if (!node) return null_argument(fn, "node");
+    if (!out_id) return null_argument(fn, "out_id");
+    *out_id = node->id;
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_node_partitions(synod_node* node, uint64_t* out, size_t max,
+                                    size_t* out_count) {
+  constexpr const char* fn = "synod_node_partitions";
+  return guarded(fn, [&]() -> int {
+    if (!node) return null_argument(fn, "node");
+    if (!out_count) return null_argument(fn, "out_count");
+    if (!out && max != 0) return null_argument(fn, "out");
+    const auto ids = node->host->partitions();
+    std::copy_n(ids.begin(), std::min(max, ids.size()), out);
+    *out_count = ids.size();
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_node_listen_port(synod_node* node, int* out_port) {
+  constexpr const char* fn = "synod_node_listen_port";
+  return guarded(fn, [&]() -> int {
+    if (!node) return null_argument(fn, "node");
+    if (!out_port) return null_argument(fn, "out_port");
+    *out_port = 0;
+    if (!node->grpc) {
+      return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "the node does not use the gRPC transport"));
+    }
+    *out_port = node->grpc->listen_port();
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_node_set_peer_address(synod_node* node, uint64_t node_id,
+                                          const char* address) {
+  constexpr const char* fn = "synod_node_set_peer_address";
+  return guarded(fn, [&]() -> int {
+    if (const int s = check_running(fn, node); s != SYNOD_OK) return s;
+    if (node_id == 0) return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "node id 0"));
+    if (!address || *address == '\0') {
+      return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "address is NULL or empty"));
+    }
+    if (!node->grpc) {
+      return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "the node does not use the gRPC transport"));
+    }
+    if (node_id == node->id) {
+      return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "node " + std::to_string(node_id) + " is this node"));
+    }
+    node->grpc->set_peer(node_id, address);
+    return SYNOD_OK;
+  });
+}
+
+}  // extern "C"

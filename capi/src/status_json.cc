@@ -1,0 +1,125 @@
+// synod_node_status_json: the node's partitions and transport counters as JSON.
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "errors.h"
+#include "handles.h"
+
+using synod::capi::fail;
+using synod::capi::guarded;
+
+namespace {
+
+// Appends `text` as a JSON string literal.
+void append_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (const char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          out += "\\u00";
+          out += kHex[(c >> 4) & 0xf];
+          out += kHex[c & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+class JsonObject {
+ public:
+  explicit JsonObject(std::string& out) : out_(out) { out_ += '{'; }
+  ~JsonObject() { out_ += '}'; }
+  JsonObject(const JsonObject&) = delete;
+  JsonObject& operator=(const JsonObject&) = delete;
+
+  std::string& key(std::string_view name) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    append_string(out_, name);
+    out_ += ':';
+    return out_;
+  }
+  void number(std::string_view name, std::uint64_t value) { key(name) += std::to_string(value); }
+  void boolean(std::string_view name, bool value) { key(name) += value ? "true" : "false"; }
+  void string(std::string_view name, std::string_view value) { append_string(key(name), value); }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+std::string status_json(const synod_node& n) {
+  std::string out;
+  {
+    JsonObject root(out);
+    root.number("node", n.id);
+    root.key("partitions") += '[';
+    bool first = true;
+    for (const auto& p : n.host->status()) {
+      if (!first) out += ',';
+      first = false;
+      JsonObject partition(out);
+      partition.number("partition", p.partition);
+      if (!p.storage_error.empty()) {
+        partition.string("storage_error", p.storage_error);
+        continue;
+      }
+      partition.string("role", synod::raft::to_string(p.raft.soft_state.role));
+      partition.number("term", p.raft.hard_state.term);
+      partition.number("leader", p.raft.soft_state.leader);
+      partition.number("commit", p.raft.hard_state.commit);
+      partition.number("applied", p.raft.applied);
+      partition.number("last_index", p.raft.last_index);
+      partition.boolean("quiescent", p.quiescent);
+    }
+    out += ']';
+    const auto t = n.transport->stats();
+    JsonObject transport(root.key("transport"));
+    transport.number("batches_sent", t.batches_sent);
+    transport.number("messages_sent", t.messages_sent);
+    transport.number("batches_received", t.batches_received);
+    transport.number("messages_received", t.messages_received);
+    transport.number("dropped_peer_unknown", t.dropped_peer_unknown);
+    transport.number("dropped_peer_down", t.dropped_peer_down);
+    transport.number("dropped_queue_full", t.dropped_queue_full);
+    transport.number("dropped_link_cut", t.dropped_link_cut);
+    transport.number("dropped_stopped", t.dropped_stopped);
+    transport.number("messages_dropped", t.messages_dropped);
+    transport.number("refused_foreign_cluster", t.refused_foreign_cluster);
+    transport.number("refused_unknown_sender", t.refused_unknown_sender);
+  }
+  return out;
+}
+
+}  // namespace
+
+extern "C" {
+
+SYNOD_API int synod_node_status_json(synod_node* node, char** out_json, size_t* out_len) {
+  constexpr const char* fn = "synod_node_status_json";
+  if (out_json) *out_json = nullptr;
+  return guarded(fn, [&]() -> int {
+    if (!node) return fail(SYNOD_E_INVALID_ARGUMENT, std::string(fn) + ": node is NULL");
+    if (!out_json) return fail(SYNOD_E_INVALID_ARGUMENT, std::string(fn) + ": out_json is NULL");
+    const std::string json = status_json(*node);
+    // malloc, so that synod_free (free) releases it whatever allocator C++ uses.
+    char* copy = static_cast<char*>(std::malloc(json.size() + 1));
+    if (!copy) return fail(SYNOD_E_NOMEM, std::string(fn) + ": out of memory");
+    std::memcpy(copy, json.c_str(), json.size() + 1);
+    *out_json = copy;
+    if (out_len) *out_len = json.size();
+    return SYNOD_OK;
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,125 @@
+#include "capi_harness.h"
+
+#include <thread>
+
+namespace synod::capi_test {
+
+ConfigPtr new_config() {
+  synod_config* c = nullptr;
+  EXPECT_EQ(synod_config_new(&c), SYNOD_OK);
+  return ConfigPtr(c);
+}
+
+NetworkPtr new_network() {
+  synod_network* n = nullptr;
+  EXPECT_EQ(synod_network_new(&n), SYNOD_OK);
+  return NetworkPtr(n);
+}
+
+ConfigPtr fast_config(std::uint64_t id, const std::vector<std::uint64_t>& members) {
+  ConfigPtr c = new_config();
+  EXPECT_EQ(synod_config_set_node_id(c.get(), id), SYNOD_OK);
+  for (auto m : members) EXPECT_EQ(synod_config_add_member(c.get(), m), SYNOD_OK);
+  EXPECT_EQ(synod_config_set_tick_interval_ms(c.get(), 5), SYNOD_OK);
+  EXPECT_EQ(synod_config_set_worker_threads(c.get(), 1), SYNOD_OK);
+  EXPECT_EQ(synod_config_set_seed(c.get(), id * 7919), SYNOD_OK);
+  return c;
+}
+
+NodePtr make_node(const synod_config* config) {
+  synod_node* n = nullptr;
+  const int status = synod_node_new(config, &n);
+  EXPECT_EQ(status, SYNOD_OK) << synod_last_error();
+  return NodePtr(n);
+}
+
+bool PolledNode::poll_until(const std::function<bool(const std::vector<Event>&)>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  synod_event batch[64];
+  while (!done(events_)) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    const int n = synod_node_poll(node_.get(), batch, 64, 50);
+    if (n < 0) return done(events_);
+    for (int i = 0; i < n; ++i) {
+      Event e;
+      e.raw = batch[i];
+      if (batch[i].len) e.data.assign(reinterpret_cast<const char*>(batch[i].data), batch[i].len);
+      e.raw.data = nullptr;
+      events_.push_back(std::move(e));
+    }
+  }
+  return true;
+}
+
+void PolledNode::drain() {
+  synod_event batch[64];
+  int n = 0;
+  while ((n = synod_node_poll(node_.get(), batch, 64, 0)) > 0) {
+    for (int i = 0; i < n; ++i) {
+      Event e;
+      e.raw = batch[i];
+      if (batch[i].len) e.data.assign(reinterpret_cast<const char*>(batch[i].data), batch[i].len);
+      e.raw.data = nullptr;
+      events_.push_back(std::move(e));
+    }
+  }
+}
+
+std::vector<Event> PolledNode::of_type(int type) const {
+  std::vector<Event> out;
+  for (const auto& e : events_) {
+    if (e.raw.type == type) out.push_back(e);
+  }
+  return out;
+}
+
+const Event* PolledNode::result(std::uint64_t tag) const {
+  for (const auto& e : events_) {
+    if ((e.raw.type == SYNOD_EVENT_REPLICATED || e.raw.type == SYNOD_EVENT_READ_INDEX) &&
+        e.raw.tag == tag) {
+      return &e;
+    }
+  }
+  return nullptr;
+}
+
+Cluster::Cluster(std::uint32_t partitions) : network(new_network()) {
+  for (std::uint64_t id = 1; id <= 3; ++id) {
+    ConfigPtr c = fast_config(id, {1, 2, 3});
+    EXPECT_EQ(synod_config_set_network(c.get(), network.get()), SYNOD_OK);
+    EXPECT_EQ(synod_config_set_user_partitions(c.get(), partitions), SYNOD_OK);
+    nodes.push_back(std::make_unique<PolledNode>(make_node(c.get())));
+  }
+}
+
+std::uint64_t Cluster::await_leader(std::uint64_t partition) {
+  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::uint64_t agreed = 0;
+    bool all = true;
+    for (auto& n : nodes) {
+      if (!n->get()) continue;
+      std::uint64_t leader = 0;
+      if (synod_node_wait_for_leader(n->get(), partition, 100, &leader) != SYNOD_OK ||
+          (agreed != 0 && leader != agreed)) {
+        all = false;
+        break;
+      }
+      agreed = leader;
+    }
+    if (all && agreed != 0) {
+      int is_leader = 0;
+      for (auto& n : nodes) {
+        std::uint64_t id = 0;
+        if (n->get() && synod_node_id(n->get(), &id) == SYNOD_OK && id == agreed) {
+          synod_node_is_leader(n->get(), partition, &is_leader);
+        }
+      }
+      if (is_leader) return agreed;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return 0;
+}
+
+}  // namespace synod::capi_test
