@@ -1,0 +1,384 @@
+// synod-kv: a small replicated key-value server on the engine. Nodes talk gRPC to each
+// other and keep their logs in RocksDB; clients use HTTP:
+//
+//   GET    /kv/{key}                      linearizable read (read_index), 404 if absent
+//   PUT    /kv/{key}            body=v    set
+//   PUT    /kv/{key}?expect=old body=v    compare-and-set: 200 if swapped, 409 if not
+//   PUT    /kv/{key}?expect_absent=1      create only if absent
+//   DELETE /kv/{key}                      delete
+//   GET    /status                        role, term, leader, commit, applied per partition
+//
+// Keys go to partitions by a stable hash. A node that does not lead a key's partition
+// forwards the request to the leader's HTTP address (from --http-peers), or answers 503
+// with the leader in X-Synod-Leader when it cannot.
+//
+//   synod-kv --id 1 --data /tmp/kv1 --listen 127.0.0.1:7001 --http 127.0.0.1:8001
+//            --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
+//            --http-peers 1=127.0.0.1:8001,2=127.0.0.1:8002,3=127.0.0.1:8003
+#include <httplib.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "command.h"
+#include "kv_state.h"
+#include "synod/env/clock.h"
+#include "synod/env/thread_pool.h"
+#include "synod/node/node_host.h"
+#include "synod/storage/open_log_store.h"
+#include "synod/transport/grpc_transport.h"
+
+namespace {
+
+using synod::node::NodeHost;
+using synod::node::NodeId;
+using synod::node::Status;
+using synod_kv::KvState;
+
+const char* const kUsage = R"(usage: synod-kv --id N --data DIR --listen HOST:PORT --http HOST:PORT
+                --peers ID=HOST:PORT,... [--http-peers ID=HOST:PORT,...]
+                [--partitions N] [--store rocksdb|sqlite] [--no-sync]
+
+  --id          this node's id (one of the --peers ids)
+  --data        data directory (created if missing)
+  --listen      gRPC address for other nodes
+  --http        HTTP address for clients
+  --peers       every node's gRPC address, this one included; they are the cluster
+  --http-peers  every node's HTTP address, for forwarding to leaders
+  --partitions  user partitions (default 8; must be the same on every node)
+  --store       log store engine (default rocksdb)
+  --no-sync     do not sync writes (unsafe; for comparison only)
+)";
+
+struct Options {
+  NodeId id = 0;
+  std::string data;
+  std::string listen;
+  std::string http;
+  std::map<NodeId, std::string> peers;
+  std::map<NodeId, std::string> http_peers;
+  std::uint32_t partitions = 8;
+  std::string store = "rocksdb";
+  bool sync = true;
+};
+
+bool parse_addresses(const std::string& text, std::map<NodeId, std::string>& out) {
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t end = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, end - start);
+    const std::size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) return false;
+    char* rest = nullptr;
+    const auto id = std::strtoull(item.c_str(), &rest, 10);
+    if (id == 0 || rest != item.c_str() + eq) return false;
+    out[id] = item.substr(eq + 1);
+    start = end + 1;
+  }
+  return !out.empty();
+}
+
+bool parse(int argc, char** argv, Options& o) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--no-sync") {
+      o.sync = false;
+      continue;
+    }
+    if (i + 1 >= argc) return false;
+    const std::string value = argv[++i];
+    if (flag == "--id") {
+      o.id = std::strtoull(value.c_str(), nullptr, 10);
+    } else if (flag == "--data") {
+      o.data = value;
+    } else if (flag == "--listen") {
+      o.listen = value;
+    } else if (flag == "--http") {
+      o.http = value;
+    } else if (flag == "--peers") {
+      if (!parse_addresses(value, o.peers)) return false;
+    } else if (flag == "--http-peers") {
+      if (!parse_addresses(value, o.http_peers)) return false;
+    } else if (flag == "--partitions") {
+      o.partitions = static_cast<std::uint32_t>(std::strtoul(value.c_str(), nullptr, 10));
+    } else if (flag == "--store") {
+      o.store = value;
+    } else {
+      return false;
+    }
+  }
+  return o.id != 0 && !o.data.empty() && !o.listen.empty() && !o.http.empty() &&
+         o.peers.count(o.id) && o.partitions >= 1 && (o.store == "rocksdb" || o.store == "sqlite");
+}
+
+// "host:port" split at the last colon.
+bool split_address(const std::string& address, std::string& host, int& port) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = address.substr(0, colon);
+  port = std::atoi(address.c_str() + colon + 1);
+  return !host.empty() && port > 0;
+}
+
+std::string json_escape(const std::string& s) {
+  std::string out;
+  for (const char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+class KvServer {
+ public:
+  KvServer(const Options& options, NodeHost& host, KvState& state)
+      : options_(options), host_(host), state_(state) {}
+
+  void install(httplib::Server& server) {
+    server.Get(R"(/kv/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
+      handle(req, res, [this](const httplib::Request& r, httplib::Response& out, std::uint64_t p) {
+        read(r, out, p);
+      });
+    });
+    auto write = [this](const httplib::Request& req, httplib::Response& res) {
+      handle(req, res, [this](const httplib::Request& r, httplib::Response& out, std::uint64_t p) {
+        this->write(r, out, p);
+      });
+    };
+    server.Put(R"(/kv/(.+))", write);
+    server.Delete(R"(/kv/(.+))", write);
+    server.Get("/status", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(status_json(), "application/json");
+    });
+  }
+
+ private:
+  using Action = std::function<void(const httplib::Request&, httplib::Response&, std::uint64_t)>;
+
+  // Runs `action` here when this node leads the key's partition, else forwards.
+  void handle(const httplib::Request& req, httplib::Response& res, const Action& action) {
+    const std::string key = req.matches[1];
+    const std::uint64_t partition = synod_kv::partition_of(key, options_.partitions);
+    if (host_.is_leader(partition)) return action(req, res, partition);
+    forward(req, res, partition);
+  }
+
+  void forward(const httplib::Request& req, httplib::Response& res, std::uint64_t partition) {
+    const NodeId leader = host_.leader_of(partition);
+    res.set_header("X-Synod-Leader", std::to_string(leader));
+    const auto target = options_.http_peers.find(leader);
+    std::string host;
+    int port = 0;
+    // One hop at most: a forwarded request that meets another non-leader is answered.
+    if (leader == synod::raft::kNoNode || req.has_header("X-Synod-Forwarded") ||
+        target == options_.http_peers.end() || !split_address(target->second, host, port)) {
+      res.status = 503;
+      res.set_header("Retry-After", "1");
+      res.set_content(leader ? "not the leader; the leader is node " + std::to_string(leader) + "\n"
+                             : "no leader yet\n",
+                      "text/plain");
+      return;
+    }
+    httplib::Client client(host, port);
+    client.set_connection_timeout(2);
+    client.set_read_timeout(10);
+    const httplib::Headers headers = {{"X-Synod-Forwarded", std::to_string(options_.id)}};
+    std::string path = req.path;
+    if (!req.params.empty()) path = httplib::append_query_params(req.path, req.params);
+    httplib::Result r = req.method == "GET"      ? client.Get(path, headers)
+                        : req.method == "DELETE" ? client.Delete(path, headers)
+                                                 : client.Put(path, headers, req.body, "application/octet-stream");
+    if (!r) {
+      res.status = 502;
+      res.set_content("the leader (node " + std::to_string(leader) + ") did not answer\n", "text/plain");
+      return;
+    }
+    res.status = r->status;
+    res.body = r->body;
+    for (const auto& [name, value] : r->headers) {
+      if (name == "Content-Type" || name.rfind("X-Synod-", 0) == 0) res.set_header(name, value);
+    }
+  }
+
+  // Maps a refusal to an HTTP answer.
+  void refused(httplib::Response& res, Status status, NodeId leader) {
+    res.status = status == Status::NotLeader || status == Status::NoLeader ||
+                         status == Status::TransferInProgress || status == Status::QueueFull
+                     ? 503
+                 : status == Status::Timeout ? 504
+                 : status == Status::PayloadTooLarge ? 413
+                                                     : 500;
+    if (leader) res.set_header("X-Synod-Leader", std::to_string(leader));
+    res.set_content(std::string(synod::node::to_string(status)) + "\n", "text/plain");
+  }
+
+  void read(const httplib::Request& req, httplib::Response& res, std::uint64_t partition) {
+    std::promise<synod::node::ReadResult> answered;
+    auto result = answered.get_future();
+    host_.read_index(partition, [&answered](const synod::node::ReadResult& r) { answered.set_value(r); });
+    const auto r = result.get();
+    if (r.status != Status::Ok) return refused(res, r.status, r.leader_hint);
+    // read_index completes once this node has applied through the read index, and the
+    // state machine applies inside the apply handler, so the map is current enough.
+    const auto value = state_.get(partition, req.matches[1]);
+    if (!value) {
+      res.status = 404;
+      res.set_content("not found\n", "text/plain");
+      return;
+    }
+    res.set_content(*value, "application/octet-stream");
+  }
+
+  void write(const httplib::Request& req, httplib::Response& res, std::uint64_t partition) {
+    synod_kv::Command command;
+    command.key = req.matches[1];
+    if (req.method == "DELETE") {
+      command.op = synod_kv::Op::Delete;
+    } else {
+      command.value = req.body;
+      if (req.has_param("expect")) {
+        command.op = synod_kv::Op::CompareAndSet;
+        command.expected = req.get_param_value("expect");
+      } else if (req.has_param("expect_absent")) {
+        command.op = synod_kv::Op::CompareAndSet;
+      }
+    }
+    const auto r = host_.replicate(partition, synod_kv::kCommandEntryType,
+                                   synod::raft::Bytes(synod_kv::encode(command)))
+                       .get();
+    if (r.status != Status::Ok) return refused(res, r.status, r.leader_hint);
+    const auto outcome = state_.await_outcome(partition, r.index, 10'000);
+    if (!outcome) {
+      res.status = 504;
+      res.set_content("committed at index " + std::to_string(r.index) + ", not yet applied here\n", "text/plain");
+      return;
+    }
+    res.set_header("X-Synod-Index", std::to_string(r.index));
+    if (!outcome->applied) {
+      res.status = 409;
+      res.set_content(outcome->previous.value_or(""), "application/octet-stream");
+      res.set_header("X-Synod-Current", outcome->previous ? "present" : "absent");
+      return;
+    }
+    res.set_content("{\"index\":" + std::to_string(r.index) + ",\"term\":" + std::to_string(r.term) + "}\n",
+                    "application/json");
+  }
+
+  std::string status_json() {
+    std::string out = "{\"node\":" + std::to_string(options_.id) + ",\"partitions\":[";
+    bool first = true;
+    for (const auto& p : host_.status()) {
+      if (p.partition == synod::node::kSystemPartition) continue;
+      if (!first) out += ',';
+      first = false;
+      out += "{\"partition\":" + std::to_string(p.partition);
+      if (!p.storage_error.empty()) {
+        out += ",\"storage_error\":\"" + json_escape(p.storage_error) + "\"}";
+        continue;
+      }
+      out += ",\"role\":\"" + std::string(synod::raft::to_string(p.raft.soft_state.role)) + "\"";
+      out += ",\"term\":" + std::to_string(p.raft.hard_state.term);
+      out += ",\"leader\":" + std::to_string(p.raft.soft_state.leader);
+      out += ",\"commit\":" + std::to_string(p.raft.hard_state.commit);
+      out += ",\"applied\":" + std::to_string(state_.applied(p.partition)) + "}";
+    }
+    return out + "]}\n";
+  }
+
+  const Options& options_;
+  NodeHost& host_;
+  KvState& state_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  if (!parse(argc, argv, options)) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  // Signals are taken by one thread with sigwait, so every other thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::unique_ptr<synod::storage::LogStore> store;
+  synod::storage::DurableStoreOptions store_options;
+  if (const auto s = synod::storage::open_log_store(options.store, options.data, store_options, store);
+      !s.ok()) {
+    std::fprintf(stderr, "synod-kv: cannot open %s: %s\n", options.data.c_str(), s.to_string().c_str());
+    return 1;
+  }
+  synod::transport::GrpcTransportOptions grpc;
+  grpc.cluster = 1;
+  grpc.self = options.id;
+  grpc.listen_address = options.listen;
+  grpc.peers = options.peers;
+  grpc.peers.erase(options.id);
+  std::string error;
+  auto transport = synod::transport::GrpcTransport::create(grpc, &error);
+  if (!transport) {
+    std::fprintf(stderr, "synod-kv: cannot listen on %s: %s\n", options.listen.c_str(), error.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "synod-kv: warning: node traffic on %s is plain text\n", options.listen.c_str());
+
+  synod::env::SteadyClock clock;
+  synod::env::ThreadPool workers;
+  synod::env::TimerThread timers(clock, workers);
+  synod::env::ThreadPool sync_thread(1);
+  synod_kv::KvState state;
+
+  synod::node::NodeHostConfig config;
+  config.node_id = options.id;
+  for (const auto& [id, address] : options.peers) config.initial_members.push_back(id);
+  config.user_partitions = options.partitions;
+  config.sync = options.sync;
+  config.seed = options.id * 0x9e3779b97f4a7c15ull ^ static_cast<std::uint64_t>(::getpid());
+  config.store = store.get();
+  config.transport = transport.get();
+  config.clock = &clock;
+  config.scheduler = &timers;
+  config.executor = &workers;
+  config.sync_executor = &sync_thread;
+  auto host = NodeHost::create(config, &error);
+  if (!host) {
+    std::fprintf(stderr, "synod-kv: %s\n", error.c_str());
+    return 1;
+  }
+  host->set_apply_handler([&state](const synod::node::CommittedEntry& e) {
+    state.apply(e.partition, e.index, e.payload.view());
+  });
+  host->start();
+
+  httplib::Server server;
+  KvServer kv(options, *host, state);
+  kv.install(server);
+  std::string http_host;
+  int http_port = 0;
+  if (!split_address(options.http, http_host, http_port) || !server.bind_to_port(http_host, http_port)) {
+    std::fprintf(stderr, "synod-kv: cannot listen for HTTP on %s\n", options.http.c_str());
+    return 1;
+  }
+  std::thread signal_waiter([&] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    server.stop();
+  });
+  std::fprintf(stderr, "synod-kv: node %llu serving HTTP on %s, gRPC on %s\n",
+               static_cast<unsigned long long>(options.id), options.http.c_str(), options.listen.c_str());
+  server.listen_after_bind();
+  // Stopped by a signal: leave the waiter nothing to wait for.
+  signal_waiter.join();
+  host->stop();
+  return 0;
+}
