@@ -10,30 +10,22 @@
 //   build/bench/node/synod-bench --store rocksdb --partitions 1 --outstanding 1
 //   build/bench/node/synod-bench --store rocksdb --partitions 64 --restart 1000000
 //   build/bench/node/synod-bench --partitions 10000 --idle --pools per-node --warmup 10
-#include <sys/resource.h>
-#include <unistd.h>
-
-#include <algorithm>
 #include <array>
 #include <atomic>
-#include <bit>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <limits>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
+#include "common/closed_loop.h"
+#include "common/counters.h"
+#include "common/log_trimmer.h"
+#include "common/options.h"
+#include "common/process_usage.h"
 #include "synod/env/clock.h"
 #include "synod/env/random.h"
 #include "synod/env/thread_pool.h"
@@ -44,19 +36,17 @@
 namespace {
 
 using std::chrono::milliseconds;
+using synod::bench::ClosedLoop;
+using synod::bench::Counters;
+using synod::bench::Parsed;
 using synod::env::Duration;
 using synod::env::TimePoint;
-using synod::node::Index;
 using synod::node::NodeHost;
 using synod::node::NodeHostConfig;
 using synod::node::NodeId;
 using synod::node::PartitionId;
-using synod::node::ReplicationResult;
-using synod::node::Status;
 
 constexpr std::array<NodeId, 3> kNodes = {1, 2, 3};
-constexpr std::uint32_t kEntryType = 1;
-constexpr auto kRetryDelay = milliseconds(1);
 
 const char* const kUsage = R"(usage: synod-bench [options]
 
@@ -84,95 +74,43 @@ Three NodeHosts in one process over the in-memory transport, on real threads.
   --help           this text
 )";
 
-struct Options {
-  std::uint32_t partitions = 64;
-  std::size_t payload = 256;
-  std::size_t outstanding = 1024;
-  double duration_s = 10;
-  double warmup_s = 2;
+struct Options : synod::bench::LoadOptions {
+  Options() {
+    partitions = 64;
+    outstanding = 1024;
+  }
   bool per_node_pools = false;
-  std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
   bool idle = false;
-  std::string store = "memory";
-  std::string dir;
-  bool sync = true;
   bool sync_thread = true;
   std::uint64_t restart_entries = 0;
 };
 
 // Returns false (after printing why) for anything it does not understand.
 bool parse(int argc, char** argv, Options& o, bool& help) {
-  auto number = [](const char* text, double& out) {
-    char* end = nullptr;
-    out = std::strtod(text, &end);
-    return end != text && *end == '\0' && out >= 0;
-  };
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      help = true;
-      return true;
-    }
+  synod::bench::ExtraFlags extra;
+  extra.on_switch = [&o](const std::string& flag) {
     if (flag == "--idle") {
       o.idle = true;
-      continue;
-    }
-    if (flag == "--no-sync") {
-      o.sync = false;
-      continue;
-    }
-    if (flag == "--no-sync-thread") {
+    } else if (flag == "--no-sync-thread") {
       o.sync_thread = false;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "synod-bench: %s needs a value (see --help)\n", flag.c_str());
-      return false;
-    }
-    const char* value = argv[++i];
-    double v = 0;
-    const bool numeric = number(value, v);
-    const bool whole = numeric && v == static_cast<double>(static_cast<std::uint64_t>(v));
-    bool ok = true;
-    if (flag == "--partitions") {
-      ok = whole && v >= 1 && v <= std::numeric_limits<std::uint32_t>::max();
-      o.partitions = static_cast<std::uint32_t>(v);
-    } else if (flag == "--payload") {
-      ok = whole;
-      o.payload = static_cast<std::size_t>(v);
-    } else if (flag == "--outstanding") {
-      ok = whole && v >= 1;
-      o.outstanding = static_cast<std::size_t>(v);
-    } else if (flag == "--duration") {
-      ok = numeric && v > 0;
-      o.duration_s = v;
-    } else if (flag == "--warmup") {
-      ok = numeric;
-      o.warmup_s = v;
-    } else if (flag == "--threads") {
-      ok = whole && v >= 1;
-      o.threads = static_cast<std::size_t>(v);
-    } else if (flag == "--store") {
-      o.store = value;
-      ok = o.store == "memory" || o.store == "rocksdb" || o.store == "sqlite";
-    } else if (flag == "--dir") {
-      o.dir = value;
-    } else if (flag == "--restart") {
-      ok = whole && v >= 1;
-      o.restart_entries = static_cast<std::uint64_t>(v);
-    } else if (flag == "--pools") {
-      ok = std::strcmp(value, "shared") == 0 || std::strcmp(value, "per-node") == 0;
-      o.per_node_pools = std::strcmp(value, "per-node") == 0;
     } else {
-      std::fprintf(stderr, "synod-bench: unknown option %s (see --help)\n", flag.c_str());
-      return false;
+      return Parsed::Unknown;
     }
-    if (!ok) {
-      std::fprintf(stderr, "synod-bench: bad value for %s: %s\n", flag.c_str(), value);
-      return false;
+    return Parsed::Ok;
+  };
+  extra.on_value = [&o](const std::string& flag, const synod::bench::FlagValue& v) {
+    if (flag == "--restart") {
+      o.restart_entries = static_cast<std::uint64_t>(v.number);
+      return v.whole && v.number >= 1 ? Parsed::Ok : Parsed::Bad;
     }
-  }
-  return true;
+    if (flag == "--pools") {
+      const std::string kind = v.text;
+      o.per_node_pools = kind == "per-node";
+      return kind == "shared" || kind == "per-node" ? Parsed::Ok : Parsed::Bad;
+    }
+    return Parsed::Unknown;
+  };
+  return synod::bench::parse_options("synod-bench", argc, argv, o, extra, help);
 }
 
 Duration seconds(double s) {
@@ -181,90 +119,11 @@ Duration seconds(double s) {
 
 double to_seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
-// Commit latencies in nanoseconds, filled concurrently by completion callbacks. Buckets
-// are log-linear (64 per power of two), so a reported quantile is within 1.6% of the truth.
-class LatencyHistogram {
- public:
-  void record(std::uint64_t ns) { buckets_[bucket_of(ns)].fetch_add(1, std::memory_order_relaxed); }
-
-  // The upper bound of the bucket holding the q-quantile; 0 when nothing was recorded.
-  std::uint64_t quantile(double q) const {
-    std::uint64_t total = 0;
-    for (const auto& b : buckets_) total += b.load(std::memory_order_relaxed);
-    if (total == 0) return 0;
-    const auto rank = static_cast<std::uint64_t>(q * static_cast<double>(total - 1)) + 1;
-    std::uint64_t seen = 0;
-    for (std::size_t i = 0; i < buckets_.size(); ++i) {
-      seen += buckets_[i].load(std::memory_order_relaxed);
-      if (seen >= rank) return upper_of(i);
-    }
-    return upper_of(buckets_.size() - 1);
-  }
-
- private:
-  static constexpr int kSubBits = 6;
-  static constexpr std::uint64_t kSub = 1u << kSubBits;
-
-  static std::size_t bucket_of(std::uint64_t v) {
-    if (v < kSub) return v;
-    const int e = std::bit_width(v) - 1;
-    const std::uint64_t sub = (v >> (e - kSubBits)) & (kSub - 1);
-    return static_cast<std::size_t>(e - kSubBits + 1) * kSub + sub;
-  }
-  static std::uint64_t upper_of(std::size_t bucket) {
-    if (bucket < kSub) return bucket;
-    const int e = static_cast<int>(bucket / kSub) + kSubBits - 1;
-    return ((kSub + bucket % kSub + 1) << (e - kSubBits)) - 1;
-  }
-
-  std::array<std::atomic<std::uint64_t>, (64 - kSubBits + 1) * kSub> buckets_{};
-};
-
-double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  return s(ru.ru_utime) + s(ru.ru_stime);
-}
-
-double peak_rss_mib() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_maxrss) / 1024;  // Linux reports KiB
-}
-
-double rss_mib() {
-  std::ifstream statm("/proc/self/statm");
-  std::uint64_t size = 0;
-  std::uint64_t resident = 0;
-  statm >> size >> resident;
-  return static_cast<double>(resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE))) /
-         (1024.0 * 1024.0);
-}
-
 // Threads the cluster runs: each pool comes with its timer thread.
 std::size_t thread_count(const Options& o) {
   const std::size_t pool = o.threads + 1;
   return o.per_node_pools ? pool * (1 + kNodes.size()) : pool;
 }
-
-// Store and transport counters summed over the nodes.
-struct Counters {
-  std::uint64_t store_batches = 0;
-  std::uint64_t entries = 0;
-  std::uint64_t syncs = 0;
-  std::uint64_t net_batches = 0;
-  std::uint64_t messages = 0;
-  std::uint64_t net_dropped = 0;     // batches lost on the way, for any reason
-  std::uint64_t net_queue_full = 0;  // of which: the link's queue was full
-  std::uint64_t elections = 0;       // partitions that got a new leader
-
-  Counters operator-(const Counters& o) const {
-    return {store_batches - o.store_batches,   entries - o.entries,    syncs - o.syncs,
-            net_batches - o.net_batches,       messages - o.messages,  net_dropped - o.net_dropped,
-            net_queue_full - o.net_queue_full, elections - o.elections};
-  }
-};
 
 class Cluster {
  public:
@@ -384,69 +243,19 @@ class Cluster {
     return leaders;
   }
 
-  // Leaves out the bench's own log trimming, which is not the runtime's work.
+  // Summed over the nodes; leaves out the bench's own log trimming.
   Counters counters() const {
     Counters c;
     for (const auto& [id, n] : nodes_) {
-      c.store_batches += n->store->batches();
-      c.entries += n->store->entries_written();
-      // A durable store counts the syncs that reached the disk (concurrent writers share).
-      const auto* durable = dynamic_cast<const synod::storage::DurableLogStore*>(n->store.get());
-      c.syncs += durable ? durable->engine_syncs() : n->store->syncs();
-      const auto t = n->transport->stats();
-      c.net_batches += t.batches_sent;
-      c.messages += t.messages_sent;
-      c.net_dropped += t.dropped_peer_unknown + t.dropped_peer_down + t.dropped_queue_full +
-                       t.dropped_link_cut + t.dropped_fault + t.dropped_stopped;
-      c.net_queue_full += t.dropped_queue_full;
+      c += synod::bench::counters_of(*n->store, n->transport->stats(), n->trimmer);
     }
     c.elections = elections_.load();
-    c.store_batches -= trim_batches_;
-    c.syncs -= trim_syncs_;
     return c;
   }
 
-  // The runtime takes no snapshots yet, so a memory store would keep every entry and the
-  // process would grow by gigabytes in a run. Like the core benchmark, the bench compacts
-  // the logs itself: below what every replica has, minus a margin the leader may still
-  // need to send.
+  // Each node for itself, as nodes in separate processes would (common/log_trimmer.h).
   void trim_logs() {
-    constexpr Index kMargin = 4096;
-    std::map<NodeId, std::vector<synod::node::PartitionStatus>> statuses;
-    std::unordered_map<PartitionId, Index> replicated;
-    for (NodeId id : kNodes) {
-      auto& list = statuses[id] = host(id).status();
-      for (const auto& ps : list) {
-        if (ps.raft.soft_state.role != synod::raft::Role::Leader) continue;
-        Index low = ps.raft.last_index;
-        for (const auto& peer : ps.raft.peers) low = std::min(low, peer.match);
-        replicated[ps.partition] = low;
-      }
-    }
-    for (NodeId id : kNodes) {
-      Node& n = *nodes_.at(id);
-      synod::storage::WriteBatch batch;
-      for (const auto& ps : statuses[id]) {
-        auto it = replicated.find(ps.partition);
-        if (it == replicated.end()) continue;
-        const Index upto = std::min(it->second, ps.raft.hard_state.commit);
-        if (upto <= kMargin) continue;
-        const Index through = upto - kMargin;
-        Index& trimmed = n.trimmed[ps.partition];
-        if (through <= trimmed) continue;
-        if (!n.store->create_snapshot(ps.partition, through, ps.raft.conf, {}).ok()) continue;
-        ++trim_syncs_;
-        batch.add(ps.partition).compact_through = through;
-        trimmed = through;
-      }
-      if (batch.empty()) continue;
-      // Synced, so that the durable layer drops the entries here, on this thread, and not
-      // inside the runtime's next write.
-      if (n.store->write(batch, true).ok()) {
-        ++trim_batches_;
-        ++trim_syncs_;
-      }
-    }
+    for (auto& [id, n] : nodes_) n->trimmer.trim(*n->host, *n->store);
   }
 
  private:
@@ -461,7 +270,7 @@ class Cluster {
     std::unique_ptr<synod::env::TimerThread> timers;
     std::unique_ptr<synod::env::ThreadPool> sync_thread;  // durable stores only
     std::unique_ptr<NodeHost> host;  // last: stops before anything it uses goes
-    std::unordered_map<PartitionId, Index> trimmed;
+    synod::bench::LogTrimmer trimmer;
     double open_s = 0;
     double create_s = 0;
     std::uint64_t recovered_entries = 0;
@@ -473,110 +282,16 @@ class Cluster {
   synod::env::TimerThread timers_;
   synod::env::Random random_{1};
   synod::transport::InMemoryNetwork network_;
-  std::uint64_t trim_batches_ = 0;
-  std::uint64_t trim_syncs_ = 0;
   std::atomic<std::uint64_t> elections_{0};
   std::map<NodeId, std::unique_ptr<Node>> nodes_;
 };
 
-// The closed loop: `outstanding` proposals spread round-robin over the user partitions,
-// each proposed again at its partition's leader as soon as the previous one completes.
-class Load {
- public:
-  Load(Cluster& cluster, const Options& options, const std::vector<NodeId>& leaders)
-      : cluster_(cluster),
-        options_(options),
-        payload_(options.payload, 'x'),
-        leaders_(leaders.size()),
-        in_flight_(options.outstanding) {
-    for (std::size_t p = 0; p < leaders.size(); ++p) leaders_[p].store(leaders[p]);
-  }
-
-  void start() {
-    for (std::size_t i = 0; i < options_.outstanding; ++i) propose(1 + i % options_.partitions);
-  }
-
-  void set_measuring(bool on) { measuring_.store(on); }
-
-  // Stops proposing again and waits for every proposal in flight; false on timeout.
-  bool drain(Duration timeout) {
-    stopping_.store(true);
-    std::unique_lock lock(mu_);
-    return drained_.wait_for(lock, timeout, [this] { return in_flight_.load() == 0; });
-  }
-
-  std::uint64_t committed() const { return committed_.load(); }
-  const LatencyHistogram& latency() const { return latency_; }
-  std::uint64_t refused(Status s) const { return refused_[static_cast<std::size_t>(s)].load(); }
-
- private:
-  void propose(PartitionId p) {
-    const NodeId target = leaders_[p].load(std::memory_order_relaxed);
-    const TimePoint started = cluster_.clock().now();
-    // A fresh payload per proposal, as a client's data would be.
-    cluster_.host(target).replicate(
-        p, kEntryType, synod::raft::Bytes(std::string(payload_)),
-        [this, p, target, started](const ReplicationResult& r) { done(p, target, started, r); });
-  }
-
-  void done(PartitionId p, NodeId target, TimePoint started, const ReplicationResult& r) {
-    if (r.status == Status::Ok) {
-      if (measuring_.load(std::memory_order_relaxed)) {
-        committed_.fetch_add(1, std::memory_order_relaxed);
-        latency_.record(static_cast<std::uint64_t>((cluster_.clock().now() - started).count()));
-      }
-      return stopping_.load() ? finish_one() : propose(p);
-    }
-    if (measuring_.load(std::memory_order_relaxed)) {
-      refused_[static_cast<std::size_t>(r.status)].fetch_add(1, std::memory_order_relaxed);
-    }
-    switch (r.status) {
-      case Status::NotLeader:
-      case Status::NoLeader: {
-        // Follow the hint; without one, try the next node.
-        const NodeId next = r.leader_hint != synod::raft::kNoNode
-                                ? r.leader_hint
-                                : static_cast<NodeId>(target % kNodes.size() + 1);
-        NodeId expected = target;
-        leaders_[p].compare_exchange_strong(expected, next);
-        return retry_later(p);
-      }
-      case Status::Dropped:
-      case Status::Timeout:
-      case Status::QueueFull:
-      case Status::TransferInProgress:
-        return retry_later(p);
-      default:
-        return finish_one();
-    }
-  }
-
-  void retry_later(PartitionId p) {
-    cluster_.timers().after(kRetryDelay, [this, p] {
-      if (stopping_.load()) return finish_one();
-      propose(p);
-    });
-  }
-
-  void finish_one() {
-    if (in_flight_.fetch_sub(1) != 1) return;
-    std::lock_guard lock(mu_);
-    drained_.notify_all();
-  }
-
-  Cluster& cluster_;
-  const Options& options_;
-  const std::string payload_;
-  std::vector<std::atomic<NodeId>> leaders_;
-  std::atomic<bool> measuring_{false};
-  std::atomic<bool> stopping_{false};
-  std::atomic<std::size_t> in_flight_;
-  std::atomic<std::uint64_t> committed_{0};
-  std::array<std::atomic<std::uint64_t>, 16> refused_{};
-  LatencyHistogram latency_;
-  std::mutex mu_;
-  std::condition_variable drained_;
-};
+// The closed loop at the partitions' leaders.
+ClosedLoop make_load(Cluster& cluster, const Options& o, const std::vector<NodeId>& leaders) {
+  return ClosedLoop(
+      cluster.clock(), cluster.timers(), o,
+      [&cluster](NodeId id) -> NodeHost& { return cluster.host(id); }, leaders, kNodes.size());
+}
 
 // Sleeps for `d`, trimming the logs every so often when `trim` is set.
 void run_for(Cluster& cluster, Duration d, bool trim) {
@@ -595,30 +310,21 @@ struct Window {
 };
 
 Window sample(const Cluster& cluster) {
-  return {cluster.counters(), cpu_seconds(), cluster.clock().now()};
+  return {cluster.counters(), synod::bench::process_usage().cpu_s, cluster.clock().now()};
 }
 
 void print_resources(const Window& begin, const Window& end) {
   const Counters c = end.counters - begin.counters;
   const double elapsed = to_seconds(end.at - begin.at);
   const double cpu = end.cpu - begin.cpu;
-  auto ratio = [](std::uint64_t a, std::uint64_t b) {
-    return b == 0 ? 0.0 : static_cast<double>(a) / static_cast<double>(b);
-  };
-  std::printf("storage:    %.1f entries per batch (%llu batches, %.0f/s; %.0f syncs/s)\n",
-              ratio(c.entries, c.store_batches), static_cast<unsigned long long>(c.store_batches),
-              c.store_batches / elapsed, c.syncs / elapsed);
-  std::printf(
-      "network:    %.1f messages per batch (%llu batches, %.0f/s; %.0f messages/s; "
-      "%llu batches dropped, %llu on a full link queue)\n",
-      ratio(c.messages, c.net_batches), static_cast<unsigned long long>(c.net_batches),
-      c.net_batches / elapsed, c.messages / elapsed, static_cast<unsigned long long>(c.net_dropped),
-      static_cast<unsigned long long>(c.net_queue_full));
+  synod::bench::print_counters(c, elapsed, "");
   std::printf("elections:  %llu leaders elected while measuring\n",
               static_cast<unsigned long long>(c.elections));
   std::printf("cpu:        %.2f s in %.2f s = %.1f%% of one core\n", cpu, elapsed,
               100 * cpu / elapsed);
-  std::printf("memory:     peak RSS %.0f MiB, RSS now %.0f MiB\n", peak_rss_mib(), rss_mib());
+  const auto usage = synod::bench::process_usage();
+  std::printf("memory:     peak RSS %.0f MiB, RSS now %.0f MiB\n", usage.peak_rss_mib,
+              usage.rss_mib);
 }
 
 // Creates and starts the cluster and waits for every partition's leader; prints how long
@@ -662,7 +368,7 @@ int run_restart(const Options& o) {
     Cluster cluster(o);
     leaders = start_cluster(cluster, "startup:");
     if (leaders.empty()) return 1;
-    Load load(cluster, o, leaders);
+    ClosedLoop load = make_load(cluster, o, leaders);
     load.set_measuring(true);
     const TimePoint begin = cluster.clock().now();
     load.start();
@@ -688,10 +394,7 @@ int run(const Options& o) {
       "threads (%zu threads in all), %u cores, %s\n",
       o.partitions, o.payload, o.outstanding,
       o.per_node_pools ? "a pool per node and one for the network" : "one shared pool", o.threads,
-      thread_count(o), std::thread::hardware_concurrency(),
-      !o.sync               ? "sync OFF (writes are not made durable)"
-      : o.store == "memory" ? "sync on (the default; the memory store has no sync cost)"
-                            : "sync on (the default)");
+      thread_count(o), std::thread::hardware_concurrency(), synod::bench::sync_mode(o));
   if (o.store != "memory") std::printf("data:       %s\n", o.dir.c_str());
   if (o.restart_entries > 0) {
     std::printf("mode:       restart after %llu entries\n",
@@ -715,7 +418,7 @@ int run(const Options& o) {
     return 0;
   }
 
-  Load load(*cluster, o, leaders);
+  ClosedLoop load = make_load(*cluster, o, leaders);
   load.start();
   run_for(*cluster, seconds(o.warmup_s), true);
   const Window begin = sample(*cluster);
@@ -727,22 +430,9 @@ int run(const Options& o) {
   cluster.reset();  // joins every thread while `load` still takes completions
 
   const double elapsed = to_seconds(end.at - begin.at);
-  const auto us = [&](double q) { return static_cast<double>(load.latency().quantile(q)) / 1e3; };
-  std::printf("throughput: %.0f commits/s (%llu in %.2f s)\n",
-              static_cast<double>(load.committed()) / elapsed,
-              static_cast<unsigned long long>(load.committed()), elapsed);
-  std::printf("latency:    p50 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us\n", us(0.5),
-              us(0.99), us(0.999), us(1.0));
+  synod::bench::print_throughput(load, elapsed);
   print_resources(begin, end);
-  std::printf(
-      "refused:    (while measuring) not leader %llu, no leader %llu, dropped %llu, timeout %llu, "
-      "queue full %llu%s\n",
-      static_cast<unsigned long long>(load.refused(Status::NotLeader)),
-      static_cast<unsigned long long>(load.refused(Status::NoLeader)),
-      static_cast<unsigned long long>(load.refused(Status::Dropped)),
-      static_cast<unsigned long long>(load.refused(Status::Timeout)),
-      static_cast<unsigned long long>(load.refused(Status::QueueFull)),
-      drained ? "" : " (some proposals never completed)");
+  synod::bench::print_refused(load, drained);
   return 0;
 }
 
@@ -756,20 +446,7 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  // The durable stores need a directory: a fresh temporary one unless --dir names one.
-  std::string temporary;
-  if (options.store != "memory" && options.dir.empty()) {
-    temporary = (std::filesystem::temp_directory_path() / "synod-bench-XXXXXX").string();
-    if (mkdtemp(temporary.data()) == nullptr) {
-      std::perror("synod-bench: mkdtemp");
-      return 1;
-    }
-    options.dir = temporary;
-  }
-  const int status = run(options);
-  if (!temporary.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(temporary, ec);
-  }
-  return status;
+  synod::bench::DataDirectory data;
+  if (!data.prepare("synod-bench", options)) return 1;
+  return run(options);
 }

@@ -1,0 +1,778 @@
+// synod-net-bench: replication over a real network. Three processes on 127.0.0.1, one
+// NodeHost each, talk over a network transport (gRPC). The parent is node 1: it starts
+// nodes 2 and 3 by running itself again as children, makes sure it leads every user
+// partition, and runs the closed loop of synod-bench inside its own process through the
+// public NodeHost API. The figures therefore measure replication between the processes,
+// without a client hop. It prints commits per second, commit latency, and per process the
+// CPU time, memory, storage batching and network batching.
+//
+//   build/bench/net/synod-net-bench --no-sync
+//   build/bench/net/synod-net-bench --outstanding 1
+//   build/bench/net/synod-net-bench --partitions 64 --outstanding 1024
+//
+// Control channel: each child reads text commands on its stdin and answers each with one
+// line on its stdout. Unprompted, it first says "listening <address>" (its transport
+// bound an ephemeral port) or "error <why>". Then:
+//   peer <id> <address>         -> ok               (where another node listens)
+//   start                       -> ok | error <why> (create and start the NodeHost)
+//   transfer <partition> <node> -> ok | refused <status>
+//   stats                       -> stats <counters> (see kCounterFields)
+//   stop                        -> stopped, then the child exits
+// A child also exits on EOF on its stdin, and the kernel kills it when the parent dies
+// (PR_SET_PDEATHSIG), so no child outlives a parent that crashed.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/closed_loop.h"
+#include "common/counters.h"
+#include "common/log_trimmer.h"
+#include "common/options.h"
+#include "common/process_usage.h"
+#include "synod/env/clock.h"
+#include "synod/env/thread_pool.h"
+#include "synod/node/node_host.h"
+#include "synod/storage/open_log_store.h"
+#include "synod/transport/grpc_transport.h"
+
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using synod::bench::Counters;
+using synod::bench::Parsed;
+using synod::bench::ProcessUsage;
+using synod::node::NodeHost;
+using synod::node::NodeId;
+using synod::node::PartitionId;
+using synod::transport::Transport;
+using Steady = std::chrono::steady_clock;
+
+constexpr const char* kProgram = "synod-net-bench";
+constexpr NodeId kParent = 1;
+constexpr std::array<NodeId, 2> kChildren = {2, 3};
+constexpr std::size_t kNodes = 1 + kChildren.size();
+constexpr synod::transport::ClusterId kCluster = 1;
+constexpr const char* kHost = "127.0.0.1";
+// Election timeouts in ticks of 10 ms: the parent's expire first, so it wins the first
+// elections of (nearly) every partition.
+constexpr int kParentElectionTicks = 10;
+constexpr int kChildElectionTicks = 50;
+// How often each process compacts its logs.
+constexpr auto kTrimEvery = milliseconds(250);
+// Bounds on the children's answers, generous for a loaded machine: opening a store or
+// creating a NodeHost with many partitions takes a while.
+constexpr auto kStartupTimeout = seconds(120);
+constexpr auto kRequestTimeout = seconds(10);
+constexpr auto kExitTimeout = seconds(10);
+
+const char* const kUsage = R"(usage: synod-net-bench [options]
+
+Three processes on 127.0.0.1, one NodeHost each, over a network transport. The parent
+(node 1) starts the other two, leads every partition and generates the load in its own
+process through the NodeHost API: the figures measure replication, without a client hop.
+
+  --partitions N   user partitions per node (default 1)
+  --payload BYTES  payload of each proposal (default 256)
+  --outstanding N  proposals in flight across all partitions, kept full by a closed loop
+                   that proposes again on each completion (default 128)
+  --duration S     seconds measured (default 10)
+  --warmup S       seconds run before measuring (default 2)
+  --store KIND     log store: memory, rocksdb or sqlite (default rocksdb)
+  --dir PATH       where the durable stores keep each node's directory (default: a new
+                   temporary directory, removed at exit)
+  --no-sync        do not sync storage writes (durable stores only; unsafe, for comparison)
+  --threads N      worker threads per process (default: one per core)
+  --transport KIND how the nodes talk: grpc (default grpc)
+  --help           this text
+
+Internal: --child --id N runs node N as a child of the parent, on a control channel on
+its stdin and stdout.
+)";
+
+struct Options : synod::bench::LoadOptions {
+  Options() { store = "rocksdb"; }
+  std::string transport = "grpc";
+  bool child = false;
+  NodeId id = kParent;
+};
+
+bool parse(int argc, char** argv, Options& o, bool& help) {
+  synod::bench::ExtraFlags extra;
+  extra.on_switch = [&o](const std::string& flag) {
+    if (flag != "--child") return Parsed::Unknown;
+    o.child = true;
+    return Parsed::Ok;
+  };
+  extra.on_value = [&o](const std::string& flag, const synod::bench::FlagValue& v) {
+    if (flag == "--transport") {
+      o.transport = v.text;
+      return o.transport == "grpc" ? Parsed::Ok : Parsed::Bad;
+    }
+    if (flag == "--id") {
+      o.id = static_cast<NodeId>(v.number);
+      const bool child_id = std::find(kChildren.begin(), kChildren.end(), o.id) != kChildren.end();
+      return v.whole && child_id ? Parsed::Ok : Parsed::Bad;
+    }
+    return Parsed::Unknown;
+  };
+  return synod::bench::parse_options(kProgram, argc, argv, o, extra, help);
+}
+
+double to_seconds(synod::env::Duration d) { return std::chrono::duration<double>(d).count(); }
+
+// ---------------------------------------------------------------------------------------
+// Transports
+
+// A transport endpoint, listening, and how to tell it where a peer listens.
+struct Endpoint {
+  std::unique_ptr<Transport> transport;
+  std::string address;  // with the port it bound
+  std::function<void(NodeId, const std::string&)> set_peer;
+};
+
+// An endpoint of transport `kind` for node `self`, listening on `listen` (port 0: an
+// ephemeral one), knowing `peers`; more peers may follow through set_peer, also after
+// start(). Another kind (REST) is one more branch here and in parse().
+bool make_endpoint(const std::string& kind, NodeId self, const std::string& listen,
+                   const std::map<NodeId, std::string>& peers, Endpoint& out, std::string& error) {
+  if (kind == "grpc") {
+    synod::transport::GrpcTransportOptions options;
+    options.cluster = kCluster;
+    options.self = self;
+    options.listen_address = listen;
+    options.peers = peers;
+    auto grpc = synod::transport::GrpcTransport::create(std::move(options), &error);
+    if (!grpc) return false;
+    out.address = std::string(kHost) + ":" + std::to_string(grpc->listen_port());
+    out.set_peer = [raw = grpc.get()](NodeId peer, const std::string& address) {
+      raw->set_peer(peer, address);
+    };
+    out.transport = std::move(grpc);
+    return true;
+  }
+  error = "unknown transport " + kind;
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------
+// One node: what every process runs
+
+class Node {
+ public:
+  Node(const Options& options, NodeId id) : options_(options), id_(id), pool_(options.threads) {}
+  // Stops the host before any member goes: its leader handler counts into elections_.
+  ~Node() { stop(); }
+
+  // Opens the store and makes the endpoint, listening; the host comes with start().
+  bool open(std::string& error) {
+    synod::storage::DurableStoreOptions store_options;
+    if (auto st = synod::storage::open_log_store(
+            options_.store, options_.dir + "/node-" + std::to_string(id_), store_options, store_);
+        !st.ok()) {
+      error = st.to_string();
+      return false;
+    }
+    if (!make_endpoint(options_.transport, id_, std::string(kHost) + ":0", {}, endpoint_, error)) {
+      return false;
+    }
+    // One thread is enough: concurrent syncs of one store are shared anyway.
+    if (options_.store != "memory") sync_thread_ = std::make_unique<synod::env::ThreadPool>(1);
+    return true;
+  }
+
+  const std::string& address() const { return endpoint_.address; }
+  void set_peer(NodeId peer, const std::string& address) { endpoint_.set_peer(peer, address); }
+
+  bool start(std::string& error) {
+    synod::node::NodeHostConfig c;
+    c.node_id = id_;
+    c.cluster_id = kCluster;
+    c.initial_members = {kParent};
+    c.initial_members.insert(c.initial_members.end(), kChildren.begin(), kChildren.end());
+    c.user_partitions = options_.partitions;
+    c.election_ticks = id_ == kParent ? kParentElectionTicks : kChildElectionTicks;
+    // The same on every node. By default each node quiesces an idle partition after ten of
+    // its own election timeouts: the parent would stop its heartbeats while the children
+    // still expect them, and they would elect another leader.
+    c.quiesce_after_ticks = 10 * kChildElectionTicks;
+    c.seed = id_;
+    c.sync = options_.sync;
+    c.store = store_.get();
+    c.transport = endpoint_.transport.get();
+    c.clock = &clock_;
+    c.scheduler = &timers_;
+    c.executor = &pool_;
+    c.sync_executor = sync_thread_.get();
+    host_ = NodeHost::create(c, &error);
+    if (!host_) return false;
+    host_->set_leader_handler([this](const synod::node::LeaderChange& change) {
+      if (change.leader == id_) elections_.fetch_add(1, std::memory_order_relaxed);
+    });
+    host_->start();
+    return true;
+  }
+
+  // Completes every pending proposal (ShuttingDown) before any thread goes.
+  void stop() {
+    if (host_) host_->stop();
+  }
+
+  // Called by one thread only, the one that also reads counters().
+  void trim() {
+    if (host_) trimmer_.trim(*host_, *store_);
+  }
+
+  Counters counters() const {
+    Counters c = synod::bench::counters_of(*store_, endpoint_.transport->stats(), trimmer_);
+    c.elections = elections_.load();
+    return c;
+  }
+
+  NodeHost& host() { return *host_; }
+  const synod::env::Clock& clock() const { return clock_; }
+  synod::env::Scheduler& timers() { return timers_; }
+
+ private:
+  const Options& options_;
+  const NodeId id_;
+  synod::env::SteadyClock clock_;
+  synod::env::ThreadPool pool_;
+  synod::env::TimerThread timers_{clock_, pool_};
+  std::unique_ptr<synod::storage::LogStore> store_;
+  Endpoint endpoint_;
+  std::unique_ptr<synod::env::ThreadPool> sync_thread_;  // durable stores only
+  // After what it uses, so that it stops first.
+  std::unique_ptr<NodeHost> host_;
+  synod::bench::LogTrimmer trimmer_;
+  std::atomic<std::uint64_t> elections_{0};
+};
+
+// ---------------------------------------------------------------------------------------
+// The control channel
+
+// The counters in the order a "stats" line carries them.
+constexpr std::array<std::uint64_t Counters::*, 8> kCounterFields = {
+    &Counters::store_batches,  &Counters::entries,  &Counters::syncs,
+    &Counters::net_batches,    &Counters::messages, &Counters::net_dropped,
+    &Counters::net_queue_full, &Counters::elections};
+
+std::string stats_line(const Counters& c) {
+  std::string line = "stats";
+  for (auto field : kCounterFields) line += " " + std::to_string(c.*field);
+  return line;
+}
+
+bool parse_stats(const std::string& line, Counters& c) {
+  std::istringstream in(line);
+  std::string word;
+  if (!(in >> word) || word != "stats") return false;
+  for (auto field : kCounterFields) {
+    if (!(in >> c.*field)) return false;
+  }
+  return true;
+}
+
+bool write_line(int fd, std::string line) {
+  line += '\n';
+  for (std::size_t done = 0; done < line.size();) {
+    const ssize_t n = write(fd, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// Lines read from a pipe with a deadline, so that a peer process that hangs cannot hang
+// this one.
+class LineReader {
+ public:
+  enum class Result { Line, Timeout, Closed };
+
+  explicit LineReader(int fd) : fd_(fd) {}
+
+  Result next(std::string& line, Steady::time_point deadline) {
+    for (;;) {
+      if (const auto end = buffer_.find('\n'); end != std::string::npos) {
+        line = buffer_.substr(0, end);
+        buffer_.erase(0, end + 1);
+        return Result::Line;
+      }
+      const auto left = std::chrono::ceil<milliseconds>(deadline - Steady::now()).count();
+      if (left <= 0) return Result::Timeout;
+      pollfd p{fd_, POLLIN, 0};
+      const int ready = poll(&p, 1, static_cast<int>(left));
+      if (ready < 0 && errno != EINTR) return Result::Closed;
+      if (ready <= 0) continue;
+      char chunk[4096];
+      const ssize_t n = read(fd_, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return Result::Closed;
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+
+ private:
+  const int fd_;
+  std::string buffer_;
+};
+
+// ---------------------------------------------------------------------------------------
+// A child's side
+
+std::string handle(Node& node, bool& started, const std::string& line) {
+  std::istringstream in(line);
+  std::string command;
+  in >> command;
+  if (command == "peer") {
+    NodeId peer = 0;
+    std::string address;
+    if (!(in >> peer >> address)) return "error bad peer command";
+    node.set_peer(peer, address);
+    return "ok";
+  }
+  if (command == "start") {
+    if (started) return "error started already";
+    std::string error;
+    if (!node.start(error)) return "error " + error;
+    started = true;
+    return "ok";
+  }
+  if (!started) return "error not started";
+  if (command == "transfer") {
+    PartitionId partition = 0;
+    NodeId target = 0;
+    if (!(in >> partition >> target)) return "error bad transfer command";
+    const auto status = node.host().transfer_leadership(partition, target);
+    return status == synod::node::Status::Ok
+               ? "ok"
+               : std::string("refused ") + synod::node::to_string(status);
+  }
+  if (command == "stats") return stats_line(node.counters());
+  return "error unknown command " + command;
+}
+
+int run_child(const Options& o) {
+  Node node(o, o.id);
+  std::string error;
+  if (!node.open(error)) {
+    write_line(STDOUT_FILENO, "error " + error);
+    return 1;
+  }
+  if (!write_line(STDOUT_FILENO, "listening " + node.address())) return 1;
+  LineReader in(STDIN_FILENO);
+  bool started = false;
+  auto next_trim = Steady::now() + kTrimEvery;
+  for (;;) {
+    std::string line;
+    const auto got = in.next(line, next_trim);
+    // EOF: the parent is gone, or gave up on this child.
+    if (got == LineReader::Result::Closed) return 0;
+    if (Steady::now() >= next_trim) {
+      node.trim();
+      next_trim = Steady::now() + kTrimEvery;
+    }
+    if (got != LineReader::Result::Line) continue;
+    if (line == "stop") {
+      node.stop();
+      write_line(STDOUT_FILENO, "stopped");
+      return 0;
+    }
+    if (!write_line(STDOUT_FILENO, handle(node, started, line))) return 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The parent's side
+
+// A child process running node `id`, and its control channel.
+class Child {
+ public:
+  explicit Child(NodeId id) : id_(id) {}
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  // Closing its stdin tells the child to go; one that does not go in time is killed.
+  ~Child() {
+    if (to_child_ >= 0) close(to_child_);
+    if (from_child_ >= 0) close(from_child_);
+    if (running_) reap(kExitTimeout);
+  }
+
+  // Runs this program again as node `id_` with `args`. Call it before this process starts
+  // any thread: between fork and exec the child may only make async-signal-safe calls.
+  bool spawn(const std::vector<std::string>& args, std::string& error) {
+    std::vector<std::string> owned = {"/proc/self/exe", "--child", "--id", std::to_string(id_)};
+    owned.insert(owned.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : owned) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    // Close-on-exec, so that no child holds the other child's pipes open: a child must see
+    // EOF once the parent is gone.
+    int in[2];
+    int out[2];
+    if (pipe2(in, O_CLOEXEC) != 0) return fail("pipe", error);
+    if (pipe2(out, O_CLOEXEC) != 0) {
+      close(in[0]);
+      close(in[1]);
+      return fail("pipe", error);
+    }
+    const pid_t parent = getpid();
+    pid_ = fork();
+    if (pid_ == 0) {
+      // Dies with the parent, even one killed by SIGKILL; and if the parent died already,
+      // before this took effect, goes at once.
+      if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(127);
+      if (dup2(in[0], STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0) _exit(127);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    to_child_ = in[1];
+    from_child_ = out[0];
+    if (pid_ < 0) return fail("fork", error);
+    running_ = true;
+    reader_ = std::make_unique<LineReader>(from_child_);
+    return true;
+  }
+
+  NodeId id() const { return id_; }
+  pid_t pid() const { return pid_; }
+
+  // The next line from the child; nothing if it closed its end or said nothing in time.
+  // A child that failed to answer once is not waited for again.
+  std::optional<std::string> next_line(std::chrono::seconds timeout) {
+    std::string line;
+    if (!answering_) return {};
+    if (reader_->next(line, Steady::now() + timeout) != LineReader::Result::Line) {
+      answering_ = false;
+      return {};
+    }
+    return line;
+  }
+
+  // Sends one command and returns the child's answer.
+  std::optional<std::string> request(const std::string& command,
+                                     std::chrono::seconds timeout = kRequestTimeout) {
+    if (!answering_ || !write_line(to_child_, command)) return {};
+    return next_line(timeout);
+  }
+
+  // Asks the child to stop and waits for it (one that does not answer is killed at once);
+  // false unless it stopped and exited cleanly.
+  bool stop() {
+    const bool stopped = request("stop", kExitTimeout) == "stopped";
+    return reap(stopped ? kExitTimeout : seconds(0)) && stopped;
+  }
+
+ private:
+  static bool fail(const char* what, std::string& error) {
+    error = std::string(what) + ": " + std::strerror(errno);
+    return false;
+  }
+
+  // Waits up to `patience` for the child to exit, then kills it. True for a clean exit.
+  bool reap(std::chrono::seconds patience) {
+    const auto deadline = Steady::now() + patience;
+    int status = 0;
+    pid_t done = 0;
+    while ((done = waitpid(pid_, &status, WNOHANG)) == 0 && Steady::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    const bool clean = done == pid_ && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (done == 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+    }
+    running_ = false;
+    return clean;
+  }
+
+  const NodeId id_;
+  pid_t pid_ = -1;
+  bool running_ = false;  // spawned and not reaped yet
+  bool answering_ = true;
+  int to_child_ = -1;
+  int from_child_ = -1;
+  std::unique_ptr<LineReader> reader_;
+};
+
+using Children = std::vector<std::unique_ptr<Child>>;
+
+// What the children need of the command line.
+std::vector<std::string> child_args(const Options& o) {
+  std::vector<std::string> args = {
+      "--partitions", std::to_string(o.partitions), "--store",     o.store,
+      "--threads",    std::to_string(o.threads),    "--transport", o.transport};
+  if (!o.dir.empty()) args.insert(args.end(), {"--dir", o.dir});
+  if (!o.sync) args.emplace_back("--no-sync");
+  return args;
+}
+
+// Starts the children and the parent's node, each knowing where the others listen, and
+// starts every NodeHost. False after printing why.
+bool start_nodes(Children& children, Node& node) {
+  std::string error;
+  std::map<NodeId, std::string> addresses;
+  for (auto& child : children) {
+    const auto line = child->next_line(kStartupTimeout);
+    if (!line || line->rfind("listening ", 0) != 0) {
+      std::fprintf(stderr, "%s: node %llu did not start: %s\n", kProgram,
+                   static_cast<unsigned long long>(child->id()),
+                   line ? line->c_str() : "no answer");
+      return false;
+    }
+    addresses[child->id()] = line->substr(std::strlen("listening "));
+  }
+  if (!node.open(error)) {
+    std::fprintf(stderr, "%s: node 1: %s\n", kProgram, error.c_str());
+    return false;
+  }
+  addresses[kParent] = node.address();
+  for (const auto& [id, address] : addresses) {
+    if (id != kParent) node.set_peer(id, address);
+    for (auto& child : children) {
+      if (child->id() != id &&
+          child->request("peer " + std::to_string(id) + " " + address) != "ok") {
+        std::fprintf(stderr, "%s: node %llu did not take its peers\n", kProgram,
+                     static_cast<unsigned long long>(child->id()));
+        return false;
+      }
+    }
+  }
+  for (auto& child : children) {
+    const auto answer = child->request("start", kStartupTimeout);
+    if (answer != "ok") {
+      std::fprintf(stderr, "%s: node %llu: %s\n", kProgram,
+                   static_cast<unsigned long long>(child->id()),
+                   answer ? answer->c_str() : "no answer");
+      return false;
+    }
+  }
+  if (!node.start(error)) {
+    std::fprintf(stderr, "%s: node 1: %s\n", kProgram, error.c_str());
+    return false;
+  }
+  std::printf("nodes:      1 at %s (pid %d)", addresses[kParent].c_str(),
+              static_cast<int>(getpid()));
+  for (auto& child : children) {
+    std::printf(", %llu at %s (pid %d)", static_cast<unsigned long long>(child->id()),
+                addresses[child->id()].c_str(), static_cast<int>(child->pid()));
+  }
+  std::printf("\n");
+  return true;
+}
+
+// Waits until the parent leads every partition, the system partition too, so that the
+// children only follow. The children's longer election timeout makes it win nearly every
+// first election; a partition a child won anyway, the parent asks that child to hand over. Returns
+// the transfers asked, or nothing after `timeout`.
+std::optional<std::size_t> take_leadership(const Options& o, Children& children, Node& node,
+                                           std::chrono::seconds timeout) {
+  const auto deadline = Steady::now() + timeout;
+  std::vector<Steady::time_point> asked(o.partitions + 1);
+  std::size_t transfers = 0;
+  for (;;) {
+    std::size_t led = 0;
+    const auto now = Steady::now();
+    for (PartitionId p = synod::node::kSystemPartition; p <= o.partitions; ++p) {
+      if (node.host().is_leader(p)) {
+        ++led;
+        continue;
+      }
+      const NodeId leader = node.host().leader_of(p);
+      // Asked again after a while: a transfer may fail (the target was behind, say).
+      if (leader == kParent || leader == synod::raft::kNoNode || now - asked[p] < seconds(1)) {
+        continue;
+      }
+      for (auto& child : children) {
+        if (child->id() != leader) continue;
+        child->request("transfer " + std::to_string(p) + " " + std::to_string(kParent));
+        asked[p] = now;
+        ++transfers;
+      }
+    }
+    if (led == asked.size()) return transfers;
+    if (now > deadline) return {};
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+}
+
+// One process at one moment.
+struct ProcessSample {
+  Counters counters;
+  ProcessUsage usage;
+};
+
+struct Window {
+  synod::env::TimePoint at{};
+  std::array<ProcessSample, kNodes> nodes;  // the parent first, then the children
+};
+
+// False if a child did not answer.
+bool sample(Node& node, Children& children, Window& w) {
+  w.at = node.clock().now();
+  w.nodes[0] = {node.counters(), synod::bench::process_usage()};
+  for (std::size_t i = 0; i < children.size(); ++i) {
+    const auto line = children[i]->request("stats");
+    if (!line || !parse_stats(*line, w.nodes[i + 1].counters)) return false;
+    w.nodes[i + 1].usage = synod::bench::process_usage(children[i]->pid());
+  }
+  return true;
+}
+
+// Sleeps for `d`, trimming the parent's logs every so often.
+void run_for(Node& node, synod::env::Duration d) {
+  const auto until = Steady::now() + d;
+  while (Steady::now() < until) {
+    std::this_thread::sleep_until(std::min(until, Steady::now() + kTrimEvery));
+    node.trim();
+  }
+}
+
+void print_processes(const Children& children, const Window& begin, const Window& end) {
+  const double elapsed = to_seconds(end.at - begin.at);
+  double cpu_all = 0;
+  for (std::size_t i = 0; i < kNodes; ++i) {
+    const ProcessSample& b = begin.nodes[i];
+    const ProcessSample& e = end.nodes[i];
+    const Counters c = e.counters - b.counters;
+    const double cpu = e.usage.cpu_s - b.usage.cpu_s;
+    cpu_all += cpu;
+    const bool parent = i == 0;
+    std::printf("node %zu:     %s (pid %d), %llu leaders elected while measuring\n", i + 1,
+                parent ? "parent: leads every partition, runs the load" : "child: follower",
+                static_cast<int>(parent ? getpid() : children[i - 1]->pid()),
+                static_cast<unsigned long long>(c.elections));
+    std::printf("            cpu:        %.2f s in %.2f s = %.1f%% of one core\n", cpu, elapsed,
+                100 * cpu / elapsed);
+    std::printf("            memory:     peak RSS %.0f MiB, RSS now %.0f MiB\n",
+                e.usage.peak_rss_mib, e.usage.rss_mib);
+    synod::bench::print_counters(c, elapsed, "            ");
+  }
+  std::printf("cpu:        %.1f%% of one core in all %zu processes\n", 100 * cpu_all / elapsed,
+              kNodes);
+}
+
+// Stops the children (waiting for each) and then the parent's node.
+void stop_nodes(Children& children, Node& node) {
+  for (auto& child : children) {
+    if (!child->stop()) {
+      std::fprintf(stderr, "%s: node %llu did not stop cleanly\n", kProgram,
+                   static_cast<unsigned long long>(child->id()));
+    }
+  }
+  node.stop();
+}
+
+int run_parent(const Options& o) {
+  std::printf("%s: 3 processes on %s, %s transport, %s store\n", kProgram, kHost,
+              o.transport.c_str(), o.store.c_str());
+  std::printf(
+      "load:       generated inside node 1's process through the NodeHost API (no client "
+      "hop): the figures measure replication\n");
+  std::printf(
+      "setup:      %u partitions per node, payload %zu B, outstanding %zu, %zu worker threads "
+      "per process, %u cores, %s\n",
+      o.partitions, o.payload, o.outstanding, o.threads, std::thread::hardware_concurrency(),
+      synod::bench::sync_mode(o));
+  if (o.store != "memory") std::printf("data:       %s\n", o.dir.c_str());
+  std::printf("mode:       warmup %.1f s, duration %.1f s\n", o.warmup_s, o.duration_s);
+  std::fflush(stdout);
+
+  // The children first: this process has no thread yet (see Child::spawn).
+  Children children;
+  std::string error;
+  for (NodeId id : kChildren) {
+    children.push_back(std::make_unique<Child>(id));
+    if (!children.back()->spawn(child_args(o), error)) {
+      std::fprintf(stderr, "%s: starting node %llu: %s\n", kProgram,
+                   static_cast<unsigned long long>(id), error.c_str());
+      return 1;
+    }
+  }
+  // Declared after the children, so it stops before they are told to go on an error.
+  auto owned_node = std::make_unique<Node>(o, kParent);
+  Node& node = *owned_node;
+  const auto started = Steady::now();
+  if (!start_nodes(children, node)) return 1;
+  const auto transfers = take_leadership(o, children, node, kStartupTimeout);
+  if (!transfers) {
+    std::fprintf(stderr, "%s: node 1 did not lead every partition within %lld s\n", kProgram,
+                 static_cast<long long>(kStartupTimeout.count()));
+    return 1;
+  }
+  std::printf("startup:    node 1 leads every partition after %.2f s (%zu transfers asked)\n",
+              std::chrono::duration<double>(Steady::now() - started).count(), *transfers);
+  std::fflush(stdout);
+
+  // Every proposal is made here. Should a child take a partition over, its proposals are
+  // refused (NotLeader, counted) and retried until node 1 leads it again.
+  const std::vector<NodeId> leaders(o.partitions + 1, kParent);
+  synod::bench::ClosedLoop load(
+      node.clock(), node.timers(), o, [&node](NodeId) -> NodeHost& { return node.host(); }, leaders,
+      kNodes);
+  load.start();
+  run_for(node, std::chrono::duration_cast<synod::env::Duration>(
+                    std::chrono::duration<double>(o.warmup_s)));
+  Window begin;
+  const bool began = sample(node, children, begin);
+  load.set_measuring(true);
+  run_for(node, std::chrono::duration_cast<synod::env::Duration>(
+                    std::chrono::duration<double>(o.duration_s)));
+  load.set_measuring(false);
+  Window end;
+  const bool ended = sample(node, children, end);
+  const bool drained = load.drain(seconds(30));
+  stop_nodes(children, node);
+  owned_node.reset();  // joins every thread while `load` still takes completions
+  if (!began || !ended) {
+    std::fprintf(stderr, "%s: a child did not report its counters\n", kProgram);
+    return 1;
+  }
+
+  synod::bench::print_throughput(load, to_seconds(end.at - begin.at));
+  print_processes(children, begin, end);
+  synod::bench::print_refused(load, drained);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  bool help = false;
+  if (!parse(argc, argv, options, help)) return 2;
+  if (help) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  // A write to a process that is gone fails with EPIPE instead of killing this one.
+  signal(SIGPIPE, SIG_IGN);
+  if (options.child) return run_child(options);
+  // The parent makes the temporary directory, and removes it once the children are gone.
+  synod::bench::DataDirectory data;
+  if (!data.prepare(kProgram, options)) return 1;
+  return run_parent(options);
+}
