@@ -1,0 +1,73 @@
+"""Synod: an embeddable multi-Raft consensus engine.
+
+This package binds the library's C ABI (synod.h) through the native module ``_synod``::
+
+    import synod
+
+    with synod.Network() as net:
+        configs = [synod.Config(node_id=i, members=[1, 2, 3], network=net) for i in (1, 2, 3)]
+        nodes = [synod.Node(c) for c in configs]
+        leader_id = nodes[0].wait_for_leader(1)
+        leader = next(n for n in nodes if n.id == leader_id)
+        result = leader.replicate_sync(1, 1, b"hello")    # or: await leader.replicate(...)
+        for node in nodes:
+            print(node.next_entry(timeout=5))              # Entry(partition=1, index=..., ...)
+            node.close()
+
+Log messages of the library go to the ``logging`` logger "synod".
+"""
+
+from . import _synod
+from ._config import Config, Network
+from ._dispatch import Entry, LeaderChange, Replicated
+from ._errors import (
+    ConfigError,
+    DroppedError,
+    InternalError,
+    InvalidArgumentError,
+    NoLeaderError,
+    NotLeaderError,
+    OutOfMemoryError,
+    PayloadTooLargeError,
+    QueueFullError,
+    ShuttingDownError,
+    Status,
+    StorageError,
+    SynodError,
+    TimeoutError,
+    TransferInProgressError,
+    TransportError,
+    UnknownPartitionError,
+)
+from ._node import EntryStream, Node
+
+__version__ = _synod.version()
+"""The version of the loaded libsynod."""
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "DroppedError",
+    "Entry",
+    "EntryStream",
+    "InternalError",
+    "InvalidArgumentError",
+    "LeaderChange",
+    "Network",
+    "Node",
+    "NoLeaderError",
+    "NotLeaderError",
+    "OutOfMemoryError",
+    "PayloadTooLargeError",
+    "QueueFullError",
+    "Replicated",
+    "ShuttingDownError",
+    "Status",
+    "StorageError",
+    "SynodError",
+    "TimeoutError",
+    "TransferInProgressError",
+    "TransportError",
+    "UnknownPartitionError",
+    "__version__",
+]

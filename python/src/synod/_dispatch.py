@@ -1,0 +1,374 @@
+"""The one place a node's events are polled and dispatched.
+
+synod.h allows one poller per node, and every event must reach its consumer exactly
+once, in order. So each node has exactly one Dispatcher, in one of two modes fixed when
+the node is made:
+
+* asyncio mode (the node was made inside a running event loop): the loop watches the
+  node's event fd with ``add_reader``; when it becomes readable the loop thread polls
+  with timeout 0 and dispatches. No thread, no busy polling.
+* thread mode (otherwise): a daemon thread blocks in ``synod_node_poll`` with the GIL
+  released and dispatches on that thread.
+
+Requests awaited from any event loop register an asyncio future under a fresh tag
+*before* the C call, so a result polled at once still finds it; the dispatcher
+completes it directly when it runs on the future's loop, else through
+``call_soon_threadsafe``. Entries go to the ``on_entry`` callback or, without one, to
+an :class:`EntryChannel` read by ``Node.entries()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import logging
+import threading
+import time
+from typing import Any, Callable, NamedTuple, Optional
+
+from . import _synod
+from ._errors import ShuttingDownError, SynodError, TimeoutError, error_from_status
+
+logger = logging.getLogger("synod")
+
+_EVENT_BATCH = 256
+# Bounds how long close() drains a stopped node: the library ends the queue at once, so
+# reaching this means a library bug, and close() then fails what is still pending.
+_DRAIN_TIMEOUT_S = 10.0
+
+_LOG_LEVELS = {0: logging.DEBUG, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR}
+
+
+class Entry(NamedTuple):
+    """A committed entry of a host type, delivered in log order per partition."""
+
+    partition: int
+    index: int
+    term: int
+    type: int
+    data: bytes
+
+
+class Replicated(NamedTuple):
+    """Where a proposal committed."""
+
+    index: int
+    term: int
+
+
+class LeaderChange(NamedTuple):
+    """The leader of ``partition`` changed; ``leader`` is None while none is known."""
+
+    partition: int
+    leader: Optional[int]
+    term: int
+
+
+def _running_loop() -> Optional[asyncio.AbstractEventLoop]:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _resolve(future: asyncio.Future, result: Any, error: Optional[BaseException]) -> None:
+    if future.done():  # cancelled by whoever awaited it
+        return
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)
+
+
+def _complete(loop: asyncio.AbstractEventLoop, future: asyncio.Future, result: Any,
+              error: Optional[BaseException]) -> None:
+    """Completes ``future`` from any thread."""
+    if _running_loop() is loop:
+        _resolve(future, result, error)
+        return
+    try:
+        loop.call_soon_threadsafe(_resolve, future, result, error)
+    except RuntimeError:
+        pass  # the loop is closed: nobody can await the future any more
+
+
+class _Closed:
+    """Returned by EntryChannel.get once the node is closed and every entry was taken."""
+
+
+CLOSED = _Closed()
+
+
+class EntryChannel:
+    """Entries waiting for ``Node.entries()``: put from the dispatcher, taken by one
+    consumer, blocking or awaiting, from any thread or loop."""
+
+    def __init__(self) -> None:
+        self._items: collections.deque[Entry] = collections.deque()
+        self._cond = threading.Condition(threading.Lock())
+        self._closed = False
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+            waiters, self._waiters = self._waiters, []
+        for loop, future in waiters:
+            _complete(loop, future, None, None)
+
+    def put(self, entry: Entry) -> None:
+        with self._cond:
+            self._items.append(entry)
+        self._wake()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+        self._wake()
+
+    def get(self, timeout: Optional[float]) -> "Entry | _Closed":
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._items or self._closed, timeout):
+                raise TimeoutError(f"no committed entry within {timeout} s")
+            return self._items.popleft() if self._items else CLOSED
+
+    async def aget(self, timeout: Optional[float] = None) -> "Entry | _Closed":
+        # Waits on a bare future rather than under asyncio.wait_for, so a timeout can never
+        # race with an entry already taken off the queue.
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            with self._cond:
+                if self._items:
+                    return self._items.popleft()
+                if self._closed:
+                    return CLOSED
+                future = loop.create_future()
+                self._waiters.append((loop, future))
+            remaining = None if deadline is None else max(0.0, deadline - loop.time())
+            done, _ = await asyncio.wait([future], timeout=remaining)
+            if not done:
+                future.cancel()
+                raise TimeoutError(f"no committed entry within {timeout} s")
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class _Pending:
+    __slots__ = ("loop", "future", "results", "remaining", "batch", "error")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future, count: int,
+                 batch: bool) -> None:
+        self.loop = loop
+        self.future = future
+        self.results: list[Any] = [None] * count
+        self.remaining = count
+        self.batch = batch
+        self.error: Optional[SynodError] = None
+
+
+class Dispatcher:
+    """Polls one native node and routes its events (see the module docstring)."""
+
+    def __init__(self, native: "_synod.Node", node_id: int,
+                 loop: Optional[asyncio.AbstractEventLoop],
+                 on_entry: Optional[Callable[[Entry], Any]],
+                 on_leader_change: Optional[Callable[[LeaderChange], Any]]) -> None:
+        self._native = native
+        self._node_id = node_id
+        self._loop = loop
+        self._on_entry = on_entry
+        self._on_leader_change = on_leader_change
+        self.entries = EntryChannel()
+        self._pending: dict[int, _Pending] = {}
+        self._tags = itertools.count(1)
+        self._state_lock = threading.Lock()
+        self._closing = False
+        self._close_deferred = False
+        self._dispatching_thread: Optional[int] = None
+        # asyncio mode: keeps the loop's reader and a closing thread from polling at once.
+        self._poll_lock = threading.Lock()
+        self._drained = False
+        self._fd: Optional[int] = None
+        self._thread: Optional[threading.Thread] = None
+        if loop is None:
+            self._thread = threading.Thread(target=self._run, daemon=True,
+                                            name=f"synod-poll-{node_id}")
+            self._thread.start()
+        else:
+            self._fd = native.event_fd()
+            loop.add_reader(self._fd, self._on_readable)
+
+    @property
+    def mode(self) -> str:
+        return "thread" if self._thread is not None else "asyncio"
+
+    # -- requests ----------------------------------------------------------------------
+
+    def submit(self, call: Callable[[int], None], count: int = 1,
+               batch: bool = False) -> asyncio.Future:
+        """Registers a request, then makes it with ``call(tag)``; its future completes
+        with the result event(s)."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        tag = next(self._tags)
+        self._pending[tag] = _Pending(loop, future, count, batch)
+        try:
+            call(tag)
+        except BaseException:
+            self._pending.pop(tag, None)
+            raise
+        return future
+
+    # -- dispatch ----------------------------------------------------------------------
+
+    def _dispatch(self, events: list) -> None:
+        self._dispatching_thread = threading.get_ident()
+        try:
+            for event in events:
+                self._dispatch_one(*event)
+        finally:
+            self._dispatching_thread = None
+
+    def _dispatch_one(self, kind: int, status: int, partition: int, tag: int, index: int,
+                      term: int, leader_hint: int, entry_type: int, batch_position: int,
+                      data: bytes) -> None:
+        if kind == _synod.EVENT_ENTRY:
+            entry = Entry(partition, index, term, entry_type, data)
+            if self._on_entry is not None:
+                self._call(self._on_entry, entry)
+            else:
+                self.entries.put(entry)
+        elif kind == _synod.EVENT_REPLICATED or kind == _synod.EVENT_READ_INDEX:
+            pending = self._pending.get(tag)
+            if pending is None:
+                logger.warning("node %d: result for unknown tag %d", self._node_id, tag)
+                return
+            if status == 0:
+                pending.results[batch_position] = (
+                    Replicated(index, term) if kind == _synod.EVENT_REPLICATED else index)
+            elif pending.error is None:
+                pending.error = error_from_status(
+                    status, f"{_synod.errstr(status)} (node {self._node_id}, partition "
+                            f"{partition})", leader_hint)
+            pending.remaining -= 1
+            if pending.remaining == 0:
+                del self._pending[tag]
+                result = pending.results if pending.batch else pending.results[0]
+                _complete(pending.loop, pending.future,
+                          None if pending.error else result, pending.error)
+        elif kind == _synod.EVENT_LEADER_CHANGED:
+            if self._on_leader_change is not None:
+                self._call(self._on_leader_change,
+                           LeaderChange(partition, leader_hint or None, term))
+        elif kind == _synod.EVENT_LOG:
+            logger.log(_LOG_LEVELS.get(status, logging.INFO), "node %d: %s",
+                       self._node_id, data.decode("utf-8", "replace"))
+
+    def _call(self, callback: Callable[[Any], Any], arg: Any) -> None:
+        # A failing callback must not stop the delivery of everything after it.
+        try:
+            callback(arg)
+        except Exception:
+            logger.exception("node %d: callback %r raised", self._node_id, callback)
+
+    def _run(self) -> None:
+        """Thread mode: the poll loop, until the node is stopped and drained."""
+        try:
+            while True:
+                events = self._native.poll(_EVENT_BATCH, -1)
+                if events is None:
+                    break
+                self._dispatch(events)
+        except Exception:
+            logger.exception("node %d: the poll thread failed", self._node_id)
+        finally:
+            self._finish()
+            if self._close_deferred:
+                self._native.close()
+
+    def _on_readable(self) -> None:
+        """asyncio mode: the event fd is readable."""
+        with self._poll_lock:
+            if self._drained:
+                return
+            events = self._native.poll(_EVENT_BATCH, 0)
+            if events is None:  # the node stopped by itself (a storage failure)
+                self._drained = True
+                self._detach_reader()
+                self._finish()
+                return
+            self._dispatch(events)
+        if self._close_deferred:
+            self._close_deferred = False
+            self._complete_close()
+
+    def _finish(self) -> None:
+        """Fails what the library left pending (it should leave nothing) and ends the
+        entry stream."""
+        pending, self._pending = self._pending, {}
+        for p in pending.values():
+            _complete(p.loop, p.future, None,
+                      ShuttingDownError("the node was closed before the result arrived"))
+        self.entries.close()
+
+    def _detach_reader(self) -> None:
+        fd, self._fd = self._fd, None
+        loop = self._loop
+        if fd is None or loop is None or loop.is_closed():
+            return
+        if _running_loop() is loop or not loop.is_running():
+            loop.remove_reader(fd)
+            return
+        removed = threading.Event()
+
+        def remove() -> None:
+            loop.remove_reader(fd)
+            removed.set()
+
+        try:
+            loop.call_soon_threadsafe(remove)
+        except RuntimeError:
+            return
+        # Bounded: a loop that is running but stuck must not hang close(); the poll lock
+        # and the drained flag keep a late reader callback harmless.
+        removed.wait(5.0)
+
+    # -- closing -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stops the node, delivers what is left (pending requests fail with
+        ShuttingDownError), ends the entry stream and frees the node. Idempotent."""
+        with self._state_lock:
+            if self._closing:
+                return
+            self._closing = True
+        try:
+            self._native.stop()
+        except ShuttingDownError:
+            pass
+        me = threading.get_ident()
+        if me == self._dispatching_thread or (
+                self._thread is not None and self._thread.ident == me):
+            # Called from a callback: the dispatcher finishes the close after it returns.
+            self._close_deferred = True
+            return
+        self._complete_close()
+
+    def _complete_close(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+        else:
+            self._detach_reader()
+            with self._poll_lock:
+                deadline = time.monotonic() + _DRAIN_TIMEOUT_S
+                while not self._drained and time.monotonic() < deadline:
+                    events = self._native.poll(_EVENT_BATCH, 100)
+                    if events is None:
+                        break
+                    self._dispatch(events)
+                self._drained = True
+            self._finish()
+        self._native.close()
