@@ -1,0 +1,76 @@
+using System.Text;
+using Microsoft.Extensions.Logging;
+
+namespace Synod.Tests;
+
+/// <summary>Three nodes over gRPC on loopback, each on a port the system picked.</summary>
+public sealed class GrpcTests
+{
+    [Fact]
+    public async Task ThreeNodesOnLoopbackPortsFoundAfterStart()
+    {
+        var logs = new CapturingLoggerProvider();
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
+        var nodes = new List<TestNode>();
+        try
+        {
+            for (ulong id = 1; id <= 3; id++)
+            {
+                RaftConfiguration configuration = TestCluster.Configuration(id, 3, network: null);
+                configuration.GrpcListenAddress = "127.0.0.1:0";
+                var node = new TestNode(new RaftNode(configuration, loggerFactory.CreateLogger<RaftNode>()));
+                node.Node.Start();
+                nodes.Add(node);
+            }
+            foreach (TestNode node in nodes)
+            {
+                Assert.InRange(node.Node.ListenPort, 1, 65535);
+                foreach (TestNode peer in nodes.Where(p => p != node))
+                {
+                    node.Node.SetPeerAddress(peer.Id, $"127.0.0.1:{peer.Node.ListenPort}");
+                }
+            }
+
+            TestNode leader = await Eventually.Until(async () =>
+            {
+                foreach (TestNode n in nodes)
+                {
+                    if (await n.Node.AmILeaderAsync(1))
+                    {
+                        return n;
+                    }
+                }
+                return null;
+            }, "a gRPC node leads partition 1");
+            for (int i = 0; i < 5; i++)
+            {
+                ReplicationResult result = await leader.Node.ReplicateLogsAsync(1, "grpc", Encoding.UTF8.GetBytes($"g{i}"));
+                Assert.True(result.Success, $"entry {i}: {result.Status}");
+            }
+            foreach (TestNode node in nodes)
+            {
+                await Eventually.Until(() => node.Logs().Count == 5, $"node {node.Id} has the 5 entries");
+                Assert.Equal(new[] { "g0", "g1", "g2", "g3", "g4" }, node.Logs().Select(l => Encoding.UTF8.GetString(l.Data.Span)));
+            }
+            Assert.True(leader.Node.GetStatus().Transport.ValueKind is System.Text.Json.JsonValueKind.Object or System.Text.Json.JsonValueKind.Undefined);
+            // The engine's SYNOD_EVENT_LOG warning about plain-text gRPC arrives as an ILogger warning.
+            Assert.Contains(logs.Messages, m => m.Level == LogLevel.Warning && m.Text.Contains("plain text", StringComparison.Ordinal));
+        }
+        finally
+        {
+            foreach (TestNode node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ListenPortAndPeerAddressNeedGrpc()
+    {
+        await using TestCluster cluster = TestCluster.Start(size: 1);
+        RaftNode node = cluster.Nodes[0].Node;
+        Assert.Throws<SynodException>(() => node.ListenPort);
+        Assert.Throws<ArgumentException>(() => node.SetPeerAddress(2, ""));
+    }
+}

@@ -1,0 +1,179 @@
+using Synod.Interop;
+
+namespace Synod;
+
+/// <summary>Where a node keeps its log.</summary>
+public enum StorageEngine
+{
+    /// <summary>In memory: nothing survives the node. The default.</summary>
+    Memory,
+    /// <summary>RocksDB in <see cref="RaftConfiguration.DataDirectory"/>.</summary>
+    RocksDb,
+    /// <summary>SQLite in <see cref="RaftConfiguration.DataDirectory"/>.</summary>
+    Sqlite,
+}
+
+/// <summary>
+/// Everything a <see cref="RaftNode"/> is made from. The defaults are the engine's. Exactly
+/// one transport is chosen: an in-process <see cref="Network"/>, or gRPC with
+/// <see cref="GrpcListenAddress"/> and <see cref="PeerAddresses"/>.
+/// </summary>
+public sealed class RaftConfiguration
+{
+    /// <summary>The largest <see cref="MaxPayloadBytes"/>: the engine's 64 MiB less room for the type frame.</summary>
+    public const int MaxPayloadLimit = 64 * 1024 * 1024 - LogTypeCodec.MaxOverhead;
+
+    /// <summary>This node's id: nonzero, unique in the cluster. Required.</summary>
+    public ulong NodeId { get; set; }
+
+    /// <summary>The cluster's id (default 1); nodes refuse traffic from another cluster.</summary>
+    public ulong ClusterId { get; set; } = 1;
+
+    /// <summary>The voters of a new cluster, this node included. Used only when the store is empty.</summary>
+    public IList<ulong> Members { get; set; } = new List<ulong>();
+
+    /// <summary>User partitions, numbered 1..UserPartitions (default 1). Partition 0 is the engine's.</summary>
+    public int UserPartitions { get; set; } = 1;
+
+    /// <summary>Raft tick interval (default 10 ms, whole milliseconds).</summary>
+    public TimeSpan TickInterval { get; set; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Election timeout in ticks (default 10); must exceed <see cref="HeartbeatTicks"/>.</summary>
+    public int ElectionTicks { get; set; } = 10;
+
+    /// <summary>Heartbeat interval in ticks (default 1).</summary>
+    public int HeartbeatTicks { get; set; } = 1;
+
+    /// <summary>The largest data of one entry, in bytes (default 1 MiB, at most <see cref="MaxPayloadLimit"/>).
+    /// The type string travels beside it and is not counted.</summary>
+    public int MaxPayloadBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Requests queued per partition before <see cref="SynodStatus.QueueFull"/> (default 4096).</summary>
+    public int MaxQueuedRequests { get; set; } = 4096;
+
+    /// <summary>How long a request may wait for its result before <see cref="SynodStatus.Timeout"/> (default 5 s).</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Worker threads driving the partitions (default 0: one per core).</summary>
+    public int WorkerThreads { get; set; }
+
+    /// <summary>Seed of the node's randomness; 0 (the default) picks one.</summary>
+    public ulong Seed { get; set; }
+
+    /// <summary>The log store (default <see cref="StorageEngine.Memory"/>).</summary>
+    public StorageEngine Storage { get; set; } = StorageEngine.Memory;
+
+    /// <summary>The data directory of the durable engines (created if missing, locked while in use).</summary>
+    public string? DataDirectory { get; set; }
+
+    /// <summary>Whether each write is synced before it is acknowledged (default true). False is for tests only.</summary>
+    public bool Sync { get; set; } = true;
+
+    /// <summary>Transport: the in-process network. Excludes <see cref="GrpcListenAddress"/>.</summary>
+    public RaftNetwork? Network { get; set; }
+
+    /// <summary>Transport: gRPC listening on "host:port" (port 0 picks one, see <see cref="RaftNode.ListenPort"/>).</summary>
+    public string? GrpcListenAddress { get; set; }
+
+    /// <summary>With gRPC: the "host:port" of the other nodes, by node id.</summary>
+    public IDictionary<ulong, string> PeerAddresses { get; set; } = new Dictionary<ulong, string>();
+
+    /// <summary>Builds the native configuration; throws <see cref="ArgumentException"/> or
+    /// <see cref="SynodException"/> for a value the engine refuses.</summary>
+    internal SafeConfigHandle ToNative()
+    {
+        if (NodeId == 0)
+        {
+            throw new ArgumentException("NodeId must be nonzero", nameof(NodeId));
+        }
+        if (Network is not null && GrpcListenAddress is not null)
+        {
+            throw new ArgumentException("choose one transport: Network or GrpcListenAddress, not both");
+        }
+        if ((Storage != StorageEngine.Memory) && string.IsNullOrEmpty(DataDirectory))
+        {
+            throw new ArgumentException($"{Storage} storage needs a DataDirectory", nameof(DataDirectory));
+        }
+        ArgumentNullException.ThrowIfNull(Members);
+        ArgumentNullException.ThrowIfNull(PeerAddresses);
+        ArgumentOutOfRangeException.ThrowIfLessThan(UserPartitions, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ElectionTicks, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(HeartbeatTicks, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxPayloadBytes, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxPayloadBytes, MaxPayloadLimit);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxQueuedRequests, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(WorkerThreads);
+        uint tickMs = Milliseconds(TickInterval, nameof(TickInterval));
+        uint timeoutMs = Milliseconds(RequestTimeout, nameof(RequestTimeout));
+
+        int status = NativeMethods.ConfigNew(out SafeConfigHandle config);
+        config.TrackCreated();
+        try
+        {
+            SynodException.ThrowIfFailed(status, "synod_config_new");
+            Set(NativeMethods.ConfigSetNodeId(config, NodeId), nameof(NodeId));
+            Set(NativeMethods.ConfigSetClusterId(config, ClusterId), nameof(ClusterId));
+            foreach (ulong member in Members)
+            {
+                Set(NativeMethods.ConfigAddMember(config, member), nameof(Members));
+            }
+            Set(NativeMethods.ConfigSetUserPartitions(config, (uint)UserPartitions), nameof(UserPartitions));
+            Set(NativeMethods.ConfigSetTickIntervalMs(config, tickMs), nameof(TickInterval));
+            Set(NativeMethods.ConfigSetElectionTicks(config, (uint)ElectionTicks), nameof(ElectionTicks));
+            Set(NativeMethods.ConfigSetHeartbeatTicks(config, (uint)HeartbeatTicks), nameof(HeartbeatTicks));
+            // The engine bounds the framed payload, so it gets room for the type frame; the
+            // binding itself enforces MaxPayloadBytes on the user's data.
+            Set(NativeMethods.ConfigSetMaxPayloadBytes(config, (nuint)(MaxPayloadBytes + LogTypeCodec.MaxOverhead)), nameof(MaxPayloadBytes));
+            Set(NativeMethods.ConfigSetMaxQueuedRequests(config, (nuint)MaxQueuedRequests), nameof(MaxQueuedRequests));
+            Set(NativeMethods.ConfigSetRequestTimeoutMs(config, timeoutMs), nameof(RequestTimeout));
+            Set(NativeMethods.ConfigSetWorkerThreads(config, (uint)WorkerThreads), nameof(WorkerThreads));
+            Set(NativeMethods.ConfigSetSeed(config, Seed), nameof(Seed));
+            string engine = Storage switch
+            {
+                StorageEngine.RocksDb => "rocksdb",
+                StorageEngine.Sqlite => "sqlite",
+                _ => "memory",
+            };
+            Set(NativeMethods.ConfigSetStorage(config, engine, Storage == StorageEngine.Memory ? null : DataDirectory), nameof(Storage));
+            Set(NativeMethods.ConfigSetSync(config, Sync ? 1 : 0), nameof(Sync));
+            if (Network is not null)
+            {
+                Set(NativeMethods.ConfigSetNetwork(config, Network.Handle), nameof(Network));
+            }
+            if (GrpcListenAddress is not null)
+            {
+                Set(NativeMethods.ConfigSetGrpc(config, GrpcListenAddress), nameof(GrpcListenAddress));
+            }
+            foreach ((ulong peer, string address) in PeerAddresses)
+            {
+                ArgumentException.ThrowIfNullOrEmpty(address, nameof(PeerAddresses));
+                Set(NativeMethods.ConfigSetPeerAddress(config, peer, address), nameof(PeerAddresses));
+            }
+            return config;
+        }
+        catch
+        {
+            config.Dispose();
+            throw;
+        }
+    }
+
+    private static void Set(int status, string setting)
+    {
+        if (status == (int)SynodStatus.InvalidArgument)
+        {
+            throw new ArgumentException($"the engine refused {setting}: {NativeMethods.LastErrorText()}", setting);
+        }
+        SynodException.ThrowIfFailed(status, $"setting {setting}");
+    }
+
+    private static uint Milliseconds(TimeSpan value, string name)
+    {
+        double ms = value.TotalMilliseconds;
+        if (ms < 1 || ms > uint.MaxValue || ms != Math.Floor(ms))
+        {
+            throw new ArgumentOutOfRangeException(name, value, "must be a whole number of milliseconds, at least 1");
+        }
+        return (uint)ms;
+    }
+}
