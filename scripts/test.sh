@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The project's test command (README, CI).
 #   1. installs dependencies (scripts/setup.sh)
-#   2. builds build/ and runs its CTest suite
+#   2. builds build/ and runs its CTest suite (C++, the C ABI, pytest, the examples),
+#      then the .NET binding's build, tests and package (dotnet/test.sh), and
+#      pip install ./python into a fresh venv followed by the Python example
 #   3. builds build-asan/ with AddressSanitizer + UBSan and runs the suite again
 #   4. builds the libFuzzer targets in build-fuzz/ with clang (ASan + UBSan) and fuzzes the
 #      stored-record decoders for 30 seconds, starting from a seed corpus the build writes
 # Usage: scripts/test.sh [--quick]
-#   --quick skips step 3 and, in step 4, only replays the seed corpus (no fuzzing);
+#   --quick skips the pip install, step 3 and, in step 4, only replays the seed corpus
+#   (no fuzzing);
 #   CI never passes it.
 # Exits non-zero if any step fails.
 set -euo pipefail
@@ -16,7 +19,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
     -h|--help)
-      sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -51,6 +54,31 @@ if ./scripts/build.sh build; then
   run_ctest build || failures+=("tests in build/")
 else
   failures+=("build of build/")
+fi
+
+# The .NET binding over build/'s libsynod.so: build, xunit suite, the example's
+# self-test, and the NuGet package (which must carry the native library).
+if [[ " ${failures[*]} " != *"build of build/"* ]]; then
+  section "test: .NET binding (dotnet/test.sh)"
+  SYNOD_NATIVE_LIBRARY="$PWD/build/capi/libsynod.so" ./dotnet/test.sh ||
+    failures+=("the .NET binding (dotnet/test.sh)")
+fi
+
+# What a user does: pip install ./python (offline, building the engine with CMake) into a
+# fresh venv, then run the example against the installed package.
+if [[ $quick -eq 1 ]]; then
+  section "python: pip install skipped (--quick)"
+else
+  section "test: pip install ./python into a fresh venv, then examples/python"
+  venv_dir="$(mktemp -d)"
+  if /usr/bin/python3 -m venv --system-site-packages "$venv_dir/venv" &&
+     "$venv_dir/venv/bin/pip" install --quiet --no-build-isolation --no-index ./python &&
+     (cd "$venv_dir" && "$venv_dir/venv/bin/python" "$OLDPWD/examples/python/job_scheduler.py"); then
+    echo "python: installed package and example OK"
+  else
+    failures+=("pip install ./python and the example")
+  fi
+  rm -rf "$venv_dir"
 fi
 
 if [[ $quick -eq 1 ]]; then
