@@ -6,7 +6,7 @@
 #      pip install ./python into a fresh venv followed by the Python example
 #   3. builds build-asan/ with AddressSanitizer + UBSan and runs the suite again
 #   4. builds the libFuzzer targets in build-fuzz/ with clang (ASan + UBSan) and fuzzes the
-#      stored-record decoders for 30 seconds, starting from a seed corpus the build writes
+#      stored-record and the wire batch decoders for 30 s each, from seeds the build writes
 # Usage: scripts/test.sh [--quick]
 #   --quick skips the pip install, step 3 and, in step 4, only replays the seed corpus
 #   (no fuzzing);
@@ -104,23 +104,29 @@ fuzz_dir=build-fuzz/tests/fuzz
 section "build: build-fuzz/ (clang, libFuzzer + ASan + UBSan, fuzz targets only)"
 if CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja --no-warn-unused-cli \
      -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSYNOD_BUILD_FUZZERS=ON -DSYNOD_BUILD_TESTS=OFF \
-     -DSYNOD_BUILD_BENCH=OFF -DSYNOD_BUILD_EXAMPLES=OFF &&
-   cmake --build build-fuzz -j2 --target synod_record_decode_fuzzer; then
-  mkdir -p "$fuzz_dir/record_decode_corpus" "$fuzz_dir/artifacts"
+     -DSYNOD_BUILD_BENCH=OFF -DSYNOD_BUILD_EXAMPLES=OFF -DSYNOD_BUILD_PYTHON=OFF &&
+   cmake --build build-fuzz -j2 --target synod_record_decode_fuzzer synod_batch_decode_fuzzer; then
   fuzz_args=(-timeout=10 -malloc_limit_mb=64 -artifact_prefix="$fuzz_dir/artifacts/")
   if [[ $quick -eq 1 ]]; then
-    section "fuzz: record decoders, seed corpus only (--quick)"
+    fuzz_what="seed corpus only (--quick)"
     fuzz_args+=(-runs=0)
   else
-    section "fuzz: record decoders, 30 seconds"
+    fuzz_what="30 seconds"
     fuzz_args+=(-max_total_time=30 -print_final_stats=1)
   fi
-  if ! "$fuzz_dir/synod_record_decode_fuzzer" "${fuzz_args[@]}" \
-       "$fuzz_dir/record_decode_corpus" "$fuzz_dir/record_decode_seeds"; then
-    echo "fuzz: the input that failed is in $fuzz_dir/artifacts/; replay it with"
-    echo "  $fuzz_dir/synod_record_decode_fuzzer $fuzz_dir/artifacts/<file>"
-    failures+=("fuzzing of the record decoders in build-fuzz/")
-  fi
+  # fuzz <name> <what>: runs synod_<name>_fuzzer over <name>_corpus and <name>_seeds.
+  fuzz() {
+    mkdir -p "$fuzz_dir/$1_corpus" "$fuzz_dir/artifacts"
+    section "fuzz: $2, $fuzz_what"
+    if ! "$fuzz_dir/synod_$1_fuzzer" "${fuzz_args[@]}" \
+         "$fuzz_dir/$1_corpus" "$fuzz_dir/$1_seeds"; then
+      echo "fuzz: the input that failed is in $fuzz_dir/artifacts/; replay it with"
+      echo "  $fuzz_dir/synod_$1_fuzzer $fuzz_dir/artifacts/<file>"
+      failures+=("fuzzing of the $2 in build-fuzz/")
+    fi
+  }
+  fuzz record_decode "record decoders"
+  fuzz batch_decode "wire batch decoders"
 else
   failures+=("build of build-fuzz/")
 fi
@@ -135,5 +141,5 @@ fi
 if [[ $quick -eq 1 ]]; then
   echo "OK: build/ and the fuzz seeds passed (sanitizer build and fuzzing skipped with --quick)"
 else
-  echo "OK: build/, build-asan/ and 30 seconds of fuzzing passed"
+  echo "OK: build/, build-asan/ and 2 x 30 seconds of fuzzing passed"
 fi

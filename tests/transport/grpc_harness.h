@@ -1,15 +1,19 @@
 // Conformance harness for the gRPC transport: every endpoint listens on an ephemeral port
-// of 127.0.0.1, and the harness tells each endpoint about every other one.
+// of 127.0.0.1, and the harness tells each endpoint about every other one. Endpoints use
+// the harness's security settings (plain text unless given).
 #pragma once
 
 #include <chrono>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 
 #include "conformance.h"
 #include "synod/transport/grpc_transport.h"
+#include "test_certificates.h"
 
 namespace synod::transport::testing {
 
@@ -24,6 +28,27 @@ inline GrpcTransportOptions loopback_options(ClusterId cluster, NodeId self) {
   return options;
 }
 
+inline constexpr std::string_view kTestSecret = "synod test secret, 32 bytes long";
+
+// Settings for `mode` that the endpoints of a test share: the test certificates for the
+// TLS modes, kTestSecret for SharedSecret. Fails the calling test if the certificates
+// cannot be made.
+inline TransportSecurity test_security(SecurityMode mode) {
+  TransportSecurity security;
+  if (mode == SecurityMode::Tls || mode == SecurityMode::MutualTls) {
+    std::string error;
+    const TestCertificates* certificates = TestCertificates::get(&error);
+    if (!certificates) {
+      ADD_FAILURE() << "cannot make test certificates: " << error;
+      return security;
+    }
+    return certificates->security(mode);
+  }
+  security.mode = mode;
+  if (mode == SecurityMode::SharedSecret) security.shared_secret = kTestSecret;
+  return security;
+}
+
 // Fails the calling test (and returns nullptr) when the endpoint cannot be made.
 inline std::unique_ptr<GrpcTransport> make_grpc(GrpcTransportOptions options) {
   std::string error;
@@ -34,10 +59,13 @@ inline std::unique_ptr<GrpcTransport> make_grpc(GrpcTransportOptions options) {
 
 class GrpcHarness final : public TransportHarness {
  public:
+  explicit GrpcHarness(TransportSecurity security = {}) : security_(std::move(security)) {}
+
   // The endpoints it made must outlive later make() calls, which introduce the new
   // endpoint to them (as in the conformance suite, where the harness outlives nothing).
   std::unique_ptr<Transport> make(ClusterId cluster, NodeId self) override {
     GrpcTransportOptions options = loopback_options(cluster, self);
+    options.security = security_;
     for (const auto& [id, endpoint] : endpoints_) options.peers[id] = loopback(endpoint->listen_port());
     auto transport = make_grpc(std::move(options));
     if (!transport) return nullptr;
@@ -58,6 +86,7 @@ class GrpcHarness final : public TransportHarness {
   }
 
  private:
+  TransportSecurity security_;
   std::map<NodeId, GrpcTransport*> endpoints_;
 };
 

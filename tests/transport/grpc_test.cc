@@ -11,7 +11,9 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "grpc_harness.h"
@@ -21,9 +23,18 @@
 
 namespace synod::transport::testing {
 
+namespace {
+HarnessFactory grpc_factory(std::string name, SecurityMode mode) {
+  return {std::move(name), [mode] { return std::make_unique<GrpcHarness>(test_security(mode)); }};
+}
+}  // namespace
+
 INSTANTIATE_TEST_SUITE_P(Grpc, TransportConformance,
-                         ::testing::Values(HarnessFactory{
-                             "grpc", [] { return std::make_unique<GrpcHarness>(); }}),
+                         ::testing::Values(grpc_factory("grpc", SecurityMode::Plain),
+                                           grpc_factory("grpc_tls", SecurityMode::Tls),
+                                           grpc_factory("grpc_mtls", SecurityMode::MutualTls),
+                                           grpc_factory("grpc_shared_secret",
+                                                        SecurityMode::SharedSecret)),
                          harness_name);
 
 namespace {

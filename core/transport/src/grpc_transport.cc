@@ -6,12 +6,15 @@
 #include <climits>
 #include <condition_variable>
 #include <deque>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "batch_authenticator.h"
 #include "synod/wire.grpc.pb.h"
 #include "wire_codec.h"
 
@@ -25,16 +28,62 @@ using Counter = std::uint64_t TransportStats::*;
 // down drops SYNs); the attempt also looks for stop() this often.
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
 constexpr auto kConnectPoll = std::chrono::milliseconds(50);
+// How long stop() waits for inbound batches to be handled and acknowledged before it
+// cancels the streams regardless (a peer that reads no acknowledgements would block it).
+constexpr auto kAckGrace = std::chrono::seconds(1);
 // Pings on an idle stream find a peer whose host vanished without closing the connection.
 constexpr int kKeepaliveTimeMs = 10'000;
 constexpr int kKeepaliveTimeoutMs = 5'000;
 
-std::shared_ptr<grpc::ServerCredentials> server_credentials(const GrpcTransportOptions&) {
-  return grpc::InsecureServerCredentials();
+// What a Frame adds around its batch (sender, length prefix, signature), rounded up; the
+// gRPC message limits grow by this much in shared-secret mode so that a batch of
+// max_message_bytes still fits.
+constexpr std::size_t kFrameOverhead = 128;
+
+// The PEM files of the TLS modes, read once at create().
+struct Pem {
+  std::string ca;
+  std::string cert;
+  std::string key;
+};
+
+bool read_file(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (!in || !content) return false;
+  *out = std::move(content).str();
+  return true;
 }
 
-std::shared_ptr<grpc::ChannelCredentials> channel_credentials(const GrpcTransportOptions&) {
-  return grpc::InsecureChannelCredentials();
+bool is_tls(SecurityMode mode) {
+  return mode == SecurityMode::Tls || mode == SecurityMode::MutualTls;
+}
+
+// Tls: the server presents its certificate and asks for none. MutualTls: it also requires
+// a client certificate that ca_file verifies.
+std::shared_ptr<grpc::ServerCredentials> server_credentials(SecurityMode mode, const Pem& pem) {
+  if (!is_tls(mode)) return grpc::InsecureServerCredentials();
+  const bool mutual = mode == SecurityMode::MutualTls;
+  grpc::SslServerCredentialsOptions options(
+      mutual ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+             : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  if (mutual) options.pem_root_certs = pem.ca;
+  options.pem_key_cert_pairs.push_back({pem.key, pem.cert});
+  return grpc::SslServerCredentials(options);
+}
+
+// The client verifies the server against ca_file (and its name against the address it
+// dials); under MutualTls it presents this node's certificate.
+std::shared_ptr<grpc::ChannelCredentials> channel_credentials(SecurityMode mode, const Pem& pem) {
+  if (!is_tls(mode)) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = pem.ca;
+  if (mode == SecurityMode::MutualTls) {
+    options.pem_private_key = pem.key;
+    options.pem_cert_chain = pem.cert;
+  }
+  return grpc::SslCredentials(options);
 }
 
 int clamp_to_int(std::size_t value) {
@@ -78,6 +127,7 @@ std::string check(const GrpcTransportOptions& o) {
   if (o.reconnect_min.count() <= 0 || o.reconnect_max < o.reconnect_min) {
     return "grpc transport: need 0 < reconnect_min <= reconnect_max";
   }
+  if (std::string error; !validate(o.security, &error)) return "grpc transport: " + error;
   return {};
 }
 
@@ -115,31 +165,87 @@ struct GrpcTransport::Impl {
     explicit Service(Impl& impl) : impl_(impl) {}
     grpc::Status Stream(grpc::ServerContext*,
                         grpc::ServerReaderWriter<pb::Ack, pb::Batch>* stream) override {
+      return serve(*stream, [this](pb::Batch& batch) {
+        return impl_.authenticator ? impl_.refuse(&TransportStats::refused_unauthenticated)
+                                   : impl_.receive(batch);
+      });
+    }
+    grpc::Status SignedStream(grpc::ServerContext*,
+                              grpc::ServerReaderWriter<pb::Ack, pb::Frame>* stream) override {
+      if (!impl_.authenticator) {
+        return {grpc::StatusCode::FAILED_PRECONDITION, "this endpoint has no shared secret"};
+      }
+      return serve(*stream, [this](pb::Frame& frame) { return impl_.receive(frame); });
+    }
+
+   private:
+    // Reads `In`s until the stream ends, handing each to `handle` (false: stopping) and
+    // acknowledging it.
+    template <typename In, typename Handle>
+    grpc::Status serve(grpc::ServerReaderWriter<pb::Ack, In>& stream, Handle handle) {
       if (!impl_.is_running()) return {grpc::StatusCode::UNAVAILABLE, "not running"};
       // The greeting tells the dialler that this end accepted the stream.
       pb::Ack ack;
-      if (!stream->Write(ack)) return grpc::Status::OK;
-      pb::Batch batch;
+      if (!stream.Write(ack)) return grpc::Status::OK;
+      In in;
       std::uint64_t handled = 0;
-      while (stream->Read(&batch)) {
+      while (stream.Read(&in)) {
+        Busy busy(impl_);
         // Not acknowledged when stopping, so the sender counts the batch as lost.
-        if (!impl_.receive(batch)) return {grpc::StatusCode::UNAVAILABLE, "stopping"};
+        if (!busy.admitted() || !handle(in)) return {grpc::StatusCode::UNAVAILABLE, "stopping"};
         ack.set_batches(++handled);
-        if (!stream->Write(ack)) break;
+        // Onto the socket before stop() cancels the stream, so that a batch handed over
+        // is not counted lost by its sender.
+        if (!stream.Write(ack, grpc::WriteOptions().set_write_through())) break;
       }
       return grpc::Status::OK;
     }
 
-   private:
     Impl& impl_;
   };
 
-  explicit Impl(GrpcTransportOptions o) : options(std::move(o)), service(*this) {
+  Impl(GrpcTransportOptions o, const Pem& pem)
+      : options(std::move(o)),
+        channel_creds(channel_credentials(options.security.mode, pem)),
+        service(*this) {
     for (auto& [id, address] : options.peers) {
       peers.emplace(id, std::make_unique<Peer>(std::move(address)));
     }
     options.peers.clear();
+    const TransportSecurity& security = options.security;
+    if (security.mode == SecurityMode::SharedSecret) {
+      authenticator = std::make_unique<BatchAuthenticator>(
+          security.shared_secret, security.max_clock_skew, security.replay_cache_capacity);
+    }
   }
+
+  // The gRPC message limit: a batch, or in shared-secret mode a frame around one.
+  int message_limit() const {
+    return clamp_to_int(options.max_message_bytes + (authenticator ? kFrameOverhead : 0));
+  }
+
+  // An inbound batch from arrival until its acknowledgement is written; stop() lets
+  // these finish (for a while) before it cancels the streams.
+  class Busy {
+   public:
+    explicit Busy(Impl& impl) : impl_(impl) {
+      std::lock_guard lock(impl_.mu);
+      admitted_ = impl_.running;
+      if (admitted_) ++impl_.inbound_busy;
+    }
+    ~Busy() {
+      if (!admitted_) return;
+      std::lock_guard lock(impl_.mu);
+      if (--impl_.inbound_busy == 0) impl_.idle.notify_all();
+    }
+    Busy(const Busy&) = delete;
+    Busy& operator=(const Busy&) = delete;
+    bool admitted() const { return admitted_; }
+
+   private:
+    Impl& impl_;
+    bool admitted_ = false;
+  };
 
   // Marks the current thread as running a handler of this transport while it lives, and
   // counts it so stop() can wait for it; also on an exception.
@@ -200,6 +306,38 @@ struct GrpcTransport::Impl {
     stats.messages_sent += batch.envelopes.size();
     peer.queue.push_back(std::move(batch));
     peer.wake.notify_one();
+  }
+
+  // Counts a batch refused on arrival; false when this endpoint no longer runs.
+  bool refuse(Counter reason) {
+    std::lock_guard lock(mu);
+    if (!running) return false;
+    ++(stats.*reason);
+    return true;
+  }
+
+  // Checks a frame's signature before anything parses the batch inside; false when this
+  // endpoint no longer runs.
+  bool receive(pb::Frame& frame) {
+    if (!frame.has_signature()) return refuse(&TransportStats::refused_unauthenticated);
+    const pb::Signature& wire = frame.signature();
+    const Signature signature{wire.timestamp_ms(), wire.nonce(), wire.mac()};
+    switch (authenticator->verify(frame.batch(), frame.sender(), signature)) {
+      case BatchAuthenticator::Verdict::Ok: break;
+      case BatchAuthenticator::Verdict::BadSignature:
+        return refuse(&TransportStats::refused_bad_signature);
+      case BatchAuthenticator::Verdict::Stale: return refuse(&TransportStats::refused_stale);
+      case BatchAuthenticator::Verdict::Replayed:
+        return refuse(&TransportStats::refused_replayed);
+      case BatchAuthenticator::Verdict::CacheFull:
+        return refuse(&TransportStats::refused_replay_cache_full);
+    }
+    pb::Batch batch;
+    // The signer vouched for `sender`; a batch claiming another is not what was signed for.
+    if (!batch.ParseFromString(frame.batch()) || batch.from() != frame.sender()) {
+      return refuse(&TransportStats::refused_malformed);
+    }
+    return receive(batch);
   }
 
   // Handles one inbound batch; false when this endpoint no longer runs.
@@ -317,13 +455,12 @@ struct GrpcTransport::Impl {
     // A channel per attempt, with a subchannel of its own, so that this back-off alone
     // decides when to dial (not gRPC's, nor one shared with another endpoint).
     grpc::ChannelArguments args;
-    args.SetMaxSendMessageSize(clamp_to_int(options.max_message_bytes));
+    args.SetMaxSendMessageSize(message_limit());
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
     args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
     args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-    const auto channel =
-        grpc::CreateCustomChannel(address, channel_credentials(options), args);
+    const auto channel = grpc::CreateCustomChannel(address, channel_creds, args);
     if (!await_connected(peer, *channel)) return false;
 
     grpc::ClientContext context;
@@ -333,24 +470,55 @@ struct GrpcTransport::Impl {
       peer.call = &context;
     }
     const auto stub = pb::Transport::NewStub(channel);
-    const auto stream = stub->Stream(&context);
-    pb::Ack greeting;
-    const bool accepted = stream->Read(&greeting) && greeting.batches() == 0;
-    if (accepted) {
-      std::thread acks([&] { read_acks(peer, *stream); });
-      write_batches(peer, *stream);
-      context.TryCancel();
-      acks.join();
-    } else {
-      context.TryCancel();
-    }
-    stream->Finish();
+    const bool accepted = authenticator ? converse(peer, context, *stub->SignedStream(&context))
+                                        : converse(peer, context, *stub->Stream(&context));
     std::lock_guard lock(mu);
     peer.call = nullptr;
     return accepted;
   }
 
-  void write_batches(Peer& peer, grpc::ClientReaderWriter<pb::Batch, pb::Ack>& stream) {
+  // Runs an open stream until it ends: true if the peer accepted it.
+  template <typename Out>
+  bool converse(Peer& peer, grpc::ClientContext& context,
+                grpc::ClientReaderWriter<Out, pb::Ack>& stream) {
+    pb::Ack greeting;
+    const bool accepted = stream.Read(&greeting) && greeting.batches() == 0;
+    if (accepted) {
+      std::thread acks([&] { read_acks(peer, stream); });
+      write_batches(peer, stream);
+      context.TryCancel();
+      acks.join();
+    } else {
+      context.TryCancel();
+    }
+    stream.Finish();
+    return accepted;
+  }
+
+  bool to_wire(const Batch& batch, pb::Batch* out) const {
+    wire_codec::encode(batch, out);
+    return true;
+  }
+
+  // False if the batch cannot be signed (the CSPRNG failed). Signed for the sender its
+  // header names, like everything else in it carried as given, for the receiver to check.
+  bool to_wire(const Batch& batch, pb::Frame* out) const {
+    pb::Batch wire;
+    wire_codec::encode(batch, &wire);
+    std::string bytes = wire.SerializeAsString();
+    const auto signature = authenticator->sign(bytes, batch.from);
+    if (!signature) return false;
+    out->set_sender(batch.from);
+    out->set_batch(std::move(bytes));
+    pb::Signature* sig = out->mutable_signature();
+    sig->set_timestamp_ms(signature->timestamp_ms);
+    sig->set_nonce(signature->nonce);
+    sig->set_mac(signature->mac);
+    return true;
+  }
+
+  template <typename Out>
+  void write_batches(Peer& peer, grpc::ClientReaderWriter<Out, pb::Ack>& stream) {
     std::unique_lock lock(mu);
     while (true) {
       peer.wake.wait(lock, [&] {
@@ -360,11 +528,13 @@ struct GrpcTransport::Impl {
       Batch batch = std::move(peer.queue.front());
       peer.queue.pop_front();
       lock.unlock();
-      pb::Batch wire;
-      wire_codec::encode(batch, &wire);
+      Out wire;
+      const bool ready = to_wire(batch, &wire);
       lock.lock();
-      // Before the write: its acknowledgement may come back before Write() returns.
+      // Before the write: its acknowledgement may come back before Write() returns. A batch
+      // that could not be signed ends the stream, which counts it lost with the rest.
       peer.unacked.push_back(std::move(batch));
+      if (!ready) return;
       lock.unlock();
       const bool written = stream.Write(wire);
       lock.lock();
@@ -372,7 +542,8 @@ struct GrpcTransport::Impl {
     }
   }
 
-  void read_acks(Peer& peer, grpc::ClientReaderWriter<pb::Batch, pb::Ack>& stream) {
+  template <typename Out>
+  void read_acks(Peer& peer, grpc::ClientReaderWriter<Out, pb::Ack>& stream) {
     pb::Ack ack;
     std::uint64_t acked = 0;
     while (stream.Read(&ack)) {
@@ -445,6 +616,10 @@ struct GrpcTransport::Impl {
   }
 
   void tear_down() {
+    {
+      std::unique_lock lock(mu);
+      idle.wait_for(lock, kAckGrace, [&] { return inbound_busy == 0; });
+    }
     // Cancels every inbound stream now and waits for their calls to return.
     server->Shutdown(std::chrono::system_clock::now());
     server->Wait();
@@ -464,6 +639,9 @@ struct GrpcTransport::Impl {
   }
 
   GrpcTransportOptions options;
+  // Shared-secret mode only.
+  std::unique_ptr<BatchAuthenticator> authenticator;
+  const std::shared_ptr<grpc::ChannelCredentials> channel_creds;
 
   mutable std::mutex mu;
   bool running = false;
@@ -472,6 +650,8 @@ struct GrpcTransport::Impl {
   bool torn_down = false;
   // Handlers running now; stop() waits for them.
   int active = 0;
+  // Inbound batches not yet acknowledged (see Busy).
+  int inbound_busy = 0;
   std::condition_variable idle;
   std::shared_ptr<const Receiver> receiver;
   std::shared_ptr<const UnreachableHandler> unreachable;
@@ -500,13 +680,22 @@ std::unique_ptr<GrpcTransport> GrpcTransport::create(GrpcTransportOptions option
     return nullptr;
   };
   if (std::string problem = check(options); !problem.empty()) return fail(std::move(problem));
-  auto impl = std::make_unique<Impl>(std::move(options));
+  Pem pem;
+  if (is_tls(options.security.mode)) {
+    for (const auto& [path, out] : {std::pair{&options.security.ca_file, &pem.ca},
+                                    {&options.security.cert_file, &pem.cert},
+                                    {&options.security.key_file, &pem.key}}) {
+      if (!read_file(*path, out)) return fail("grpc transport: cannot read '" + *path + "'");
+    }
+  }
+  auto impl = std::make_unique<Impl>(std::move(options), pem);
   const GrpcTransportOptions& o = impl->options;
 
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(o.listen_address, server_credentials(o), &impl->port);
+  builder.AddListeningPort(o.listen_address, server_credentials(o.security.mode, pem),
+                           &impl->port);
   builder.RegisterService(&impl->service);
-  builder.SetMaxReceiveMessageSize(clamp_to_int(o.max_message_bytes));
+  builder.SetMaxReceiveMessageSize(impl->message_limit());
   // Otherwise a second endpoint could bind a port that is in use and share its traffic.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // Accept the keepalive pings of our own diallers.
@@ -517,6 +706,13 @@ std::unique_ptr<GrpcTransport> GrpcTransport::create(GrpcTransportOptions option
   if (!impl->server || impl->port == 0) {
     return fail("grpc transport: cannot listen on '" + o.listen_address +
                 "' (bad address, or in use)");
+  }
+  if (o.security.mode == SecurityMode::Plain && o.on_warning) {
+    o.on_warning("grpc transport: node " + std::to_string(o.self) + " listens on " +
+                 o.listen_address +
+                 " in plain text: neither encrypted nor authenticated, so anyone who can reach "
+                 "it can take part in the cluster; set security to Tls, MutualTls or "
+                 "SharedSecret");
   }
   return std::unique_ptr<GrpcTransport>(new GrpcTransport(std::move(impl)));
 }

@@ -17,7 +17,8 @@ namespace synod::transport::wire_codec {
 
 // Major in the upper 16 bits, minor in the lower 16 (see wire.proto).
 inline constexpr std::uint32_t kWireMajor = 1;
-inline constexpr std::uint32_t kWireMinor = 0;
+// 1.1: Signature, Frame and the SignedStream call of the shared-secret mode.
+inline constexpr std::uint32_t kWireMinor = 1;
 inline constexpr std::uint32_t kWireVersion = kWireMajor << 16 | kWireMinor;
 
 // More members than any real configuration has; a longer list is refused as absurd.

@@ -8,6 +8,11 @@
 // handler. The endpoint then redials with exponential back-off, and while it waits,
 // send() drops batches for that peer at once.
 //
+// Security (options.security): TLS or mutual TLS on every connection, or in shared-secret
+// mode an HMAC on every batch, which the receiver checks before it decodes the batch and
+// counts when it refuses one (TransportStats::refused_*). A failed TLS handshake is a
+// failed connection: the sender counts its batches as dropped_peer_down.
+//
 // Threads: one per peer (dialling and writing, plus a reader of acknowledgements while a
 // stream is open), one that runs the unreachable handler, and gRPC's server threads,
 // which run the receiver (one stream at a time per sender, so batches from one sender
@@ -20,6 +25,7 @@
 #include <memory>
 #include <string>
 
+#include "synod/transport/security.h"
 #include "synod/transport/transport.h"
 
 namespace synod::transport {
@@ -38,9 +44,13 @@ struct GrpcTransportOptions {
   std::chrono::milliseconds reconnect_max{1000};
   // Largest encoded batch sent or accepted; a bigger one is dropped (dropped_too_large).
   std::size_t max_message_bytes = 64 << 20;
-  // Security: plain text only for now. TLS, mutual TLS and the shared-secret HMAC mode
-  // will add their settings here; grpc_transport.cc makes both sides' credentials in one
-  // place each (server_credentials, channel_credentials).
+  // How peers authenticate and whether traffic is encrypted (security.h); create() checks
+  // it with validate(). Plain text by default, which create() reports through on_warning.
+  // TLS: peers are dialled at the address given, and the certificate each presents must
+  // name that host (a subjectAltName IP entry for an IP address, DNS for a name).
+  // SharedSecret: batches travel signed on the SignedStream call (wire.proto).
+  TransportSecurity security;
+  WarningSink on_warning;
 };
 
 class GrpcTransport final : public Transport {

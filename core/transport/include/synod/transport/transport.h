@@ -65,6 +65,12 @@ struct TransportStats {
   std::uint64_t refused_unknown_sender = 0;
   std::uint64_t refused_wrong_destination = 0;  // the header names another node
   std::uint64_t refused_malformed = 0;  // undecodable header or unknown wire version
+  // Shared-secret mode (security.h): refused before decoding, by reason.
+  std::uint64_t refused_unauthenticated = 0;    // no signature
+  std::uint64_t refused_bad_signature = 0;      // signature does not match (wrong secret)
+  std::uint64_t refused_stale = 0;              // timestamp outside max_clock_skew
+  std::uint64_t refused_replayed = 0;           // a copy of a batch already accepted
+  std::uint64_t refused_replay_cache_full = 0;  // too many recent batches to remember
   // Messages skipped alone, inside batches otherwise handed over, because they could not
   // be decoded (unknown message type, inconsistent fields); not in messages_received.
   std::uint64_t messages_malformed = 0;
