@@ -1,5 +1,5 @@
 // synod-net-bench: replication over a real network. Three processes on 127.0.0.1, one
-// NodeHost each, talk over a network transport (gRPC). The parent is node 1: it starts
+// NodeHost each, talk over a network transport (gRPC or REST). The parent is node 1: it starts
 // nodes 2 and 3 by running itself again as children, makes sure it leads every user
 // partition, and runs the closed loop of synod-bench inside its own process through the
 // public NodeHost API. The figures therefore measure replication between the processes,
@@ -54,6 +54,7 @@
 #include "synod/node/node_host.h"
 #include "synod/storage/open_log_store.h"
 #include "synod/transport/grpc_transport.h"
+#include "synod/transport/rest_transport.h"
 
 namespace {
 
@@ -103,7 +104,7 @@ process through the NodeHost API: the figures measure replication, without a cli
                    temporary directory, removed at exit)
   --no-sync        do not sync storage writes (durable stores only; unsafe, for comparison)
   --threads N      worker threads per process (default: one per core)
-  --transport KIND how the nodes talk: grpc (default grpc)
+  --transport KIND how the nodes talk: grpc or rest (HTTP/1.1) (default grpc)
   --help           this text
 
 Internal: --child --id N runs node N as a child of the parent, on a control channel on
@@ -127,7 +128,7 @@ bool parse(int argc, char** argv, Options& o, bool& help) {
   extra.on_value = [&o](const std::string& flag, const synod::bench::FlagValue& v) {
     if (flag == "--transport") {
       o.transport = v.text;
-      return o.transport == "grpc" ? Parsed::Ok : Parsed::Bad;
+      return o.transport == "grpc" || o.transport == "rest" ? Parsed::Ok : Parsed::Bad;
     }
     if (flag == "--id") {
       o.id = static_cast<NodeId>(v.number);
@@ -153,7 +154,7 @@ struct Endpoint {
 
 // An endpoint of transport `kind` for node `self`, listening on `listen` (port 0: an
 // ephemeral one), knowing `peers`; more peers may follow through set_peer, also after
-// start(). Another kind (REST) is one more branch here and in parse().
+// start().
 bool make_endpoint(const std::string& kind, NodeId self, const std::string& listen,
                    const std::map<NodeId, std::string>& peers, Endpoint& out, std::string& error) {
   if (kind == "grpc") {
@@ -169,6 +170,21 @@ bool make_endpoint(const std::string& kind, NodeId self, const std::string& list
       raw->set_peer(peer, address);
     };
     out.transport = std::move(grpc);
+    return true;
+  }
+  if (kind == "rest") {
+    synod::transport::RestTransportOptions options;
+    options.cluster = kCluster;
+    options.self = self;
+    options.listen_address = listen;
+    options.peers = peers;
+    auto rest = synod::transport::RestTransport::create(std::move(options), &error);
+    if (!rest) return false;
+    out.address = std::string(kHost) + ":" + std::to_string(rest->listen_port());
+    out.set_peer = [raw = rest.get()](NodeId peer, const std::string& address) {
+      raw->set_peer(peer, address);
+    };
+    out.transport = std::move(rest);
     return true;
   }
   error = "unknown transport " + kind;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The synod-kv demo: three server processes on 127.0.0.1, talking gRPC.
+"""The synod-kv demo: three server processes on 127.0.0.1, talking gRPC (or REST).
 
 It starts the cluster, writes keys through every node (non-leaders forward to leaders),
 reads them back linearizably, shows compare-and-set, kills the leader of one partition
@@ -7,15 +7,16 @@ with SIGKILL, waits for the survivors to elect a new one, writes again, checks t
 acknowledged write was lost, restarts the killed node from its data directory, and stops
 everything. Exits 0 when every check held; every wait is bounded.
 
-    examples/kv/demo.py [path/to/synod-kv]     (default: build/examples/kv/synod-kv)
+    examples/kv/demo.py [--transport grpc|rest] [path/to/synod-kv]
+                                    (default: gRPC and build/examples/kv/synod-kv)
 """
+import argparse
 import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -61,22 +62,24 @@ def until(what, condition):
 
 
 class Cluster:
-    def __init__(self, binary, root):
+    def __init__(self, binary, root, transport):
         self.binary = binary
         self.root = root
+        self.transport = transport
         ports = free_ports(2 * len(NODES))
-        self.grpc = {n: f"127.0.0.1:{ports[i]}" for i, n in enumerate(NODES)}
+        self.listen = {n: f"127.0.0.1:{ports[i]}" for i, n in enumerate(NODES)}
         self.http = {n: f"127.0.0.1:{ports[len(NODES) + i]}" for i, n in enumerate(NODES)}
         self.processes = {}
 
     def start(self, node):
-        peers = ",".join(f"{n}={a}" for n, a in self.grpc.items())
+        peers = ",".join(f"{n}={a}" for n, a in self.listen.items())
         http_peers = ",".join(f"{n}={a}" for n, a in self.http.items())
         log = open(os.path.join(self.root, f"node{node}.log"), "ab")
         self.processes[node] = subprocess.Popen(
             [self.binary, "--id", str(node), "--data", os.path.join(self.root, f"node{node}"),
-             "--listen", self.grpc[node], "--http", self.http[node], "--peers", peers,
-             "--http-peers", http_peers, "--partitions", str(PARTITIONS)],
+             "--listen", self.listen[node], "--http", self.http[node], "--peers", peers,
+             "--http-peers", http_peers, "--partitions", str(PARTITIONS),
+             "--transport", self.transport],
             stdout=log, stderr=subprocess.STDOUT)
 
     def url(self, node, path):
@@ -141,15 +144,22 @@ def partition_of(key):
 
 
 def main():
-    binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join("build", "examples", "kv", "synod-kv")
+    parser = argparse.ArgumentParser(description="The synod-kv demo: three processes on loopback.")
+    parser.add_argument("binary", nargs="?", default=os.path.join("build", "examples", "kv", "synod-kv"),
+                        help="the synod-kv executable")
+    parser.add_argument("--transport", choices=("grpc", "rest"), default="grpc",
+                        help="how the nodes talk to each other (default grpc)")
+    args = parser.parse_args()
+    binary = args.binary
     if not os.access(binary, os.X_OK):
         raise SystemExit(f"demo: {binary} is not built (scripts/build.sh build)")
     root = tempfile.mkdtemp(prefix="synod-kv-demo-")
-    cluster = Cluster(binary, root)
+    cluster = Cluster(binary, root, args.transport)
     try:
         for n in NODES:
             cluster.start(n)
-        print(f"started 3 synod-kv processes; HTTP on {', '.join(cluster.http.values())}")
+        print(f"started 3 synod-kv processes over {args.transport}; "
+              f"HTTP on {', '.join(cluster.http.values())}")
         leaders = until("a leader for every partition", lambda: cluster.leaders(list(NODES)))
         print(f"leaders by partition: {leaders}")
 

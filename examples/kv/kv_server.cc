@@ -1,5 +1,6 @@
-// synod-kv: a small replicated key-value server on the engine. Nodes talk gRPC to each
-// other and keep their logs in RocksDB; clients use HTTP:
+// synod-kv: a small replicated key-value server on the engine. Nodes talk gRPC (or, with
+// --transport rest, HTTP/1.1) to each other and keep their logs in RocksDB; clients use
+// HTTP:
 //
 //   GET    /kv/{key}                      linearizable read (read_index), 404 if absent
 //   PUT    /kv/{key}            body=v    set
@@ -24,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "command.h"
@@ -33,6 +35,7 @@
 #include "synod/node/node_host.h"
 #include "synod/storage/open_log_store.h"
 #include "synod/transport/grpc_transport.h"
+#include "synod/transport/rest_transport.h"
 
 namespace {
 
@@ -43,16 +46,19 @@ using synod_kv::KvState;
 
 const char* const kUsage = R"(usage: synod-kv --id N --data DIR --listen HOST:PORT --http HOST:PORT
                 --peers ID=HOST:PORT,... [--http-peers ID=HOST:PORT,...]
-                [--partitions N] [--store rocksdb|sqlite] [--no-sync]
+                [--partitions N] [--store rocksdb|sqlite] [--transport grpc|rest]
+                [--no-sync]
 
   --id          this node's id (one of the --peers ids)
   --data        data directory (created if missing)
-  --listen      gRPC address for other nodes
+  --listen      address for other nodes (the node transport)
   --http        HTTP address for clients
-  --peers       every node's gRPC address, this one included; they are the cluster
+  --peers       every node's --listen address, this one included; they are the cluster
   --http-peers  every node's HTTP address, for forwarding to leaders
   --partitions  user partitions (default 8; must be the same on every node)
   --store       log store engine (default rocksdb)
+  --transport   how nodes talk to each other: grpc (default) or rest (HTTP/1.1); the same
+                on every node
   --no-sync     do not sync writes (unsafe; for comparison only)
 )";
 
@@ -65,6 +71,7 @@ struct Options {
   std::map<NodeId, std::string> http_peers;
   std::uint32_t partitions = 8;
   std::string store = "rocksdb";
+  std::string transport = "grpc";
   bool sync = true;
 };
 
@@ -109,12 +116,15 @@ bool parse(int argc, char** argv, Options& o) {
       o.partitions = static_cast<std::uint32_t>(std::strtoul(value.c_str(), nullptr, 10));
     } else if (flag == "--store") {
       o.store = value;
+    } else if (flag == "--transport") {
+      o.transport = value;
     } else {
       return false;
     }
   }
   return o.id != 0 && !o.data.empty() && !o.listen.empty() && !o.http.empty() &&
-         o.peers.count(o.id) && o.partitions >= 1 && (o.store == "rocksdb" || o.store == "sqlite");
+         o.peers.count(o.id) && o.partitions >= 1 && (o.store == "rocksdb" || o.store == "sqlite") &&
+         (o.transport == "grpc" || o.transport == "rest");
 }
 
 // "host:port" split at the last colon.
@@ -133,6 +143,32 @@ std::string json_escape(const std::string& s) {
     out += c;
   }
   return out;
+}
+
+// The node transport the options ask for, listening on --listen, knowing every other node;
+// nullptr and *error when it cannot listen. Plain text either way, which it reports.
+std::unique_ptr<synod::transport::Transport> make_transport(const Options& options, std::string* error) {
+  std::map<NodeId, std::string> peers = options.peers;
+  peers.erase(options.id);
+  auto warn = [](std::string_view message) {
+    std::fprintf(stderr, "synod-kv: warning: %.*s\n", static_cast<int>(message.size()), message.data());
+  };
+  if (options.transport == "rest") {
+    synod::transport::RestTransportOptions rest;
+    rest.cluster = 1;
+    rest.self = options.id;
+    rest.listen_address = options.listen;
+    rest.peers = std::move(peers);
+    rest.on_warning = warn;
+    return synod::transport::RestTransport::create(std::move(rest), error);
+  }
+  synod::transport::GrpcTransportOptions grpc;
+  grpc.cluster = 1;
+  grpc.self = options.id;
+  grpc.listen_address = options.listen;
+  grpc.peers = std::move(peers);
+  grpc.on_warning = warn;
+  return synod::transport::GrpcTransport::create(std::move(grpc), error);
 }
 
 class KvServer {
@@ -318,19 +354,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "synod-kv: cannot open %s: %s\n", options.data.c_str(), s.to_string().c_str());
     return 1;
   }
-  synod::transport::GrpcTransportOptions grpc;
-  grpc.cluster = 1;
-  grpc.self = options.id;
-  grpc.listen_address = options.listen;
-  grpc.peers = options.peers;
-  grpc.peers.erase(options.id);
   std::string error;
-  auto transport = synod::transport::GrpcTransport::create(grpc, &error);
+  auto transport = make_transport(options, &error);
   if (!transport) {
     std::fprintf(stderr, "synod-kv: cannot listen on %s: %s\n", options.listen.c_str(), error.c_str());
     return 1;
   }
-  std::fprintf(stderr, "synod-kv: warning: node traffic on %s is plain text\n", options.listen.c_str());
 
   synod::env::SteadyClock clock;
   synod::env::ThreadPool workers;
@@ -374,8 +403,9 @@ int main(int argc, char** argv) {
     sigwait(&signals, &signal);
     server.stop();
   });
-  std::fprintf(stderr, "synod-kv: node %llu serving HTTP on %s, gRPC on %s\n",
-               static_cast<unsigned long long>(options.id), options.http.c_str(), options.listen.c_str());
+  std::fprintf(stderr, "synod-kv: node %llu serving HTTP on %s, %s between nodes on %s\n",
+               static_cast<unsigned long long>(options.id), options.http.c_str(),
+               options.transport.c_str(), options.listen.c_str());
   server.listen_after_bind();
   // Stopped by a signal: leave the waiter nothing to wait for.
   signal_waiter.join();
