@@ -193,10 +193,30 @@ SYNOD_API int synod_config_set_network(synod_config* config, synod_network* netw
 /* Transport: gRPC, listening on `listen_address` ("host:port"; port 0 picks a free port,
  * see synod_node_listen_port). Replaces a network set before, and the other way round. */
 SYNOD_API int synod_config_set_grpc(synod_config* config, const char* listen_address);
-/* The gRPC address of another node ("host:port"). Traffic from nodes without an address
- * is refused. Setting a node's address again replaces it. */
+/* Transport: REST (HTTP/1.1 with protobuf bodies, for where HTTP/2 cannot go), listening
+ * on `listen_address` as for gRPC. Replaces the transport set before. */
+SYNOD_API int synod_config_set_rest(synod_config* config, const char* listen_address);
+/* The network address of another node ("host:port") for gRPC or REST. Traffic from nodes
+ * without an address is refused. Setting a node's address again replaces it. */
 SYNOD_API int synod_config_set_peer_address(synod_config* config, uint64_t node_id,
                                             const char* address);
+
+/* Security of the network transports (the in-process network ignores it). The default is
+ * plain text, which the node reports as a SYNOD_EVENT_LOG warning when it starts: anyone
+ * who can reach the port can take part. Each setter replaces the previous mode. */
+/* TLS with the node's certificate and key (PEM files); peers are verified against the CA
+ * file, and a peer's certificate must name the host it is dialled at (a subjectAltName IP
+ * entry for an IP address). With `mutual` nonzero, connecting nodes must also present a
+ * certificate signed by that CA (mutual TLS). The files are read by synod_node_new. */
+SYNOD_API int synod_config_set_tls(synod_config* config, const char* ca_file,
+                                   const char* cert_file, const char* key_file, int mutual);
+/* Shared-secret mode: plain-text connections, every batch signed with HMAC-SHA256 under
+ * `secret` (at least 16 bytes, the same on every node); receivers refuse bad signatures,
+ * stale timestamps and replays, and count them in the status JSON. */
+SYNOD_API int synod_config_set_shared_secret(synod_config* config, const uint8_t* secret,
+                                             size_t len);
+/* Back to plain text. */
+SYNOD_API int synod_config_set_plain_text(synod_config* config);
 
 /* ------------------------------------------------------------------------------------
  * Events
@@ -348,9 +368,11 @@ SYNOD_API int synod_node_id(synod_node* node, uint64_t* out_id);
  * caller can ask for the count first. */
 SYNOD_API int synod_node_partitions(synod_node* node, uint64_t* out, size_t max,
                                     size_t* out_count);
-/* With a gRPC transport: the port it listens on (useful after listening on port 0). */
+/* With a network transport (gRPC or REST): the port it listens on (useful after
+ * listening on port 0). */
 SYNOD_API int synod_node_listen_port(synod_node* node, int* out_port);
-/* With a gRPC transport: adds or changes another node's address while running. */
+/* With a network transport (gRPC or REST): adds or changes another node's address while
+ * running. */
 SYNOD_API int synod_node_set_peer_address(synod_node* node, uint64_t node_id,
                                           const char* address);
 

@@ -192,19 +192,71 @@ SYNOD_API int synod_config_set_network(synod_config* config, synod_network* netw
   return with_config(fn, config, [&](auto& s) -> int {
     if (!network) return out_of_range(fn, "network is NULL");
     s.network = network->core;
-    s.grpc_listen_address.clear();
+    s.network_transport.clear();
+    s.listen_address.clear();
     return SYNOD_OK;
   });
 }
 
-SYNOD_API int synod_config_set_grpc(synod_config* config, const char* listen_address) {
-  constexpr const char* fn = "synod_config_set_grpc";
+namespace {
+
+int set_network_transport(const char* fn, synod_config* config, const char* kind,
+                          const char* listen_address) {
   return with_config(fn, config, [&](auto& s) -> int {
     if (!listen_address || *listen_address == '\0') {
       return out_of_range(fn, "listen address is NULL or empty");
     }
-    s.grpc_listen_address = listen_address;
+    s.network_transport = kind;
+    s.listen_address = listen_address;
     s.network.reset();
+    return SYNOD_OK;
+  });
+}
+
+}  // namespace
+
+SYNOD_API int synod_config_set_grpc(synod_config* config, const char* listen_address) {
+  return set_network_transport("synod_config_set_grpc", config, "grpc", listen_address);
+}
+
+SYNOD_API int synod_config_set_rest(synod_config* config, const char* listen_address) {
+  return set_network_transport("synod_config_set_rest", config, "rest", listen_address);
+}
+
+SYNOD_API int synod_config_set_tls(synod_config* config, const char* ca_file,
+                                   const char* cert_file, const char* key_file, int mutual) {
+  constexpr const char* fn = "synod_config_set_tls";
+  return with_config(fn, config, [&](auto& s) -> int {
+    for (const auto& [name, value] : {std::pair{"ca_file", ca_file}, std::pair{"cert_file", cert_file},
+                                      std::pair{"key_file", key_file}}) {
+      if (!value || *value == '\0') return out_of_range(fn, std::string(name) + " is NULL or empty");
+    }
+    s.security = {};
+    s.security.mode = mutual ? synod::transport::SecurityMode::MutualTls
+                             : synod::transport::SecurityMode::Tls;
+    s.security.ca_file = ca_file;
+    s.security.cert_file = cert_file;
+    s.security.key_file = key_file;
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_config_set_shared_secret(synod_config* config, const uint8_t* secret,
+                                             size_t len) {
+  constexpr const char* fn = "synod_config_set_shared_secret";
+  return with_config(fn, config, [&](auto& s) -> int {
+    if (!secret && len != 0) return out_of_range(fn, "secret is NULL but len is " + std::to_string(len));
+    if (len < 16) return out_of_range(fn, "a secret of " + std::to_string(len) + " bytes is shorter than 16");
+    s.security = {};
+    s.security.mode = synod::transport::SecurityMode::SharedSecret;
+    s.security.shared_secret.assign(reinterpret_cast<const char*>(secret), len);
+    return SYNOD_OK;
+  });
+}
+
+SYNOD_API int synod_config_set_plain_text(synod_config* config) {
+  return with_config("synod_config_set_plain_text", config, [&](auto& s) -> int {
+    s.security = {};
     return SYNOD_OK;
   });
 }

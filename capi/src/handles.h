@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,6 +19,8 @@
 #include "synod/storage/log_store.h"
 #include "synod/transport/grpc_transport.h"
 #include "synod/transport/in_memory.h"
+#include "synod/transport/rest_transport.h"
+#include "synod/transport/security.h"
 
 namespace synod::capi {
 
@@ -37,7 +40,10 @@ struct NodeSettings {
   std::string storage_engine = "memory";
   std::string storage_directory;
   std::shared_ptr<NetworkCore> network;
-  std::string grpc_listen_address;
+  // A network transport ("grpc" or "rest") when listen_address is set.
+  std::string network_transport;
+  std::string listen_address;
+  synod::transport::TransportSecurity security;
   std::map<node::NodeId, std::string> peer_addresses;
 };
 
@@ -64,8 +70,9 @@ struct synod_node {
   std::unique_ptr<synod::env::ThreadPool> sync_thread;
   std::unique_ptr<synod::storage::LogStore> store;
   std::unique_ptr<synod::transport::Transport> transport;
-  // Set when `transport` is gRPC.
-  synod::transport::GrpcTransport* grpc = nullptr;
+  // Set with a network transport (gRPC or REST): its bound port and its peer setter.
+  std::function<int()> listen_port;
+  std::function<void(synod::node::NodeId, std::string)> set_peer;
   std::unique_ptr<synod::node::NodeHost> host;
   std::mutex stop_mu;
   // Wakes synod_node_wait_for_leader on leader changes and on stop.

@@ -112,28 +112,45 @@ void push_log(synod::capi::EventQueue& events, synod_log_level level, std::strin
   events.push(log_event(level), raft::Bytes(std::move(text)));
 }
 
+// Builds the network transport `Kind` (gRPC or REST) of `n`.
+template <typename Kind, typename Options>
+int make_network_transport(const synod::capi::NodeSettings& s, synod_node& n, const char* name) {
+  Options options;
+  options.cluster = s.host.cluster_id;
+  options.self = n.id;
+  options.listen_address = s.listen_address;
+  options.peers = s.peer_addresses;
+  options.peers.erase(n.id);
+  options.security = s.security;
+  synod::capi::EventQueue* events = &n.events;
+  options.on_warning = [events](std::string_view message) {
+    push_log(*events, SYNOD_LOG_WARNING, "transport: " + std::string(message));
+  };
+  std::string error;
+  auto transport = Kind::create(std::move(options), &error);
+  if (!transport) {
+    return fail(SYNOD_E_TRANSPORT,
+                prefixed("synod_node_new", std::string(name) + " transport on " + s.listen_address + ": " + error));
+  }
+  Kind* raw = transport.get();
+  n.listen_port = [raw] { return raw->listen_port(); };
+  n.set_peer = [raw](synod::node::NodeId peer, std::string address) { raw->set_peer(peer, std::move(address)); };
+  n.transport = std::move(transport);
+  return SYNOD_OK;
+}
+
 // Builds the transport of `n`, or fails with the status to return.
 int make_transport(const synod::capi::NodeSettings& s, synod_node& n) {
   constexpr const char* fn = "synod_node_new";
-  const auto cluster = s.host.cluster_id;
-  if (!s.grpc_listen_address.empty()) {
-    synod::transport::GrpcTransportOptions options;
-    options.cluster = cluster;
-    options.self = n.id;
-    options.listen_address = s.grpc_listen_address;
-    options.peers = s.peer_addresses;
-    options.peers.erase(n.id);
-    std::string error;
-    auto grpc = synod::transport::GrpcTransport::create(std::move(options), &error);
-    if (!grpc) return fail(SYNOD_E_TRANSPORT, prefixed(fn, "gRPC transport: " + error));
-    n.grpc = grpc.get();
-    n.transport = std::move(grpc);
-    push_log(n.events, SYNOD_LOG_WARNING,
-             "gRPC transport on " + s.grpc_listen_address +
-                 " runs in plain text: traffic between nodes is neither encrypted nor "
-                 "authenticated");
-    return SYNOD_OK;
+  if (s.network_transport == "grpc") {
+    return make_network_transport<synod::transport::GrpcTransport,
+                                  synod::transport::GrpcTransportOptions>(s, n, "gRPC");
   }
+  if (s.network_transport == "rest") {
+    return make_network_transport<synod::transport::RestTransport,
+                                  synod::transport::RestTransportOptions>(s, n, "REST");
+  }
+  const auto cluster = s.host.cluster_id;
   // Without a transport, a single-member cluster gets a private network of its own.
   n.network = s.network;
   if (!n.network) {
@@ -141,7 +158,8 @@ int make_transport(const synod::capi::NodeSettings& s, synod_node& n) {
     if (!(members.empty() || (members.size() == 1 && members[0] == n.id))) {
       return fail(SYNOD_E_CONFIG,
                   prefixed(fn, "a cluster of several members needs a transport: call "
-                               "synod_config_set_network or synod_config_set_grpc"));
+                               "synod_config_set_network, synod_config_set_grpc or "
+                               "synod_config_set_rest"));
     }
     n.network = std::make_shared<synod::capi::NetworkCore>();
   }
@@ -577,10 +595,10 @@ SYNOD_API int synod_node_listen_port(synod_node* node, int* out_port) {
     if (!node) return null_argument(fn, "node");
     if (!out_port) return null_argument(fn, "out_port");
     *out_port = 0;
-    if (!node->grpc) {
-      return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "the node does not use the gRPC transport"));
+    if (!node->listen_port) {
+      return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "the node uses no network transport (gRPC or REST)"));
     }
-    *out_port = node->grpc->listen_port();
+    *out_port = node->listen_port();
     return SYNOD_OK;
   });
 }
@@ -594,13 +612,13 @@ SYNOD_API int synod_node_set_peer_address(synod_node* node, uint64_t node_id,
     if (!address || *address == '\0') {
       return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "address is NULL or empty"));
     }
-    if (!node->grpc) {
-      return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "the node does not use the gRPC transport"));
+    if (!node->set_peer) {
+      return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "the node uses no network transport (gRPC or REST)"));
     }
     if (node_id == node->id) {
       return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "node " + std::to_string(node_id) + " is this node"));
     }
-    node->grpc->set_peer(node_id, address);
+    node->set_peer(node_id, address);
     return SYNOD_OK;
   });
 }

@@ -97,6 +97,15 @@ std::string status_json(const synod_node& n) {
     transport.number("messages_dropped", t.messages_dropped);
     transport.number("refused_foreign_cluster", t.refused_foreign_cluster);
     transport.number("refused_unknown_sender", t.refused_unknown_sender);
+    transport.number("refused_wrong_destination", t.refused_wrong_destination);
+    transport.number("refused_malformed", t.refused_malformed);
+    transport.number("refused_unauthenticated", t.refused_unauthenticated);
+    transport.number("refused_bad_signature", t.refused_bad_signature);
+    transport.number("refused_stale", t.refused_stale);
+    transport.number("refused_replayed", t.refused_replayed);
+    transport.number("refused_replay_cache_full", t.refused_replay_cache_full);
+    transport.number("messages_malformed", t.messages_malformed);
+    transport.number("dropped_too_large", t.dropped_too_large);
   }
   return out;
 }
