@@ -75,7 +75,19 @@ public sealed class RaftConfiguration
     /// <summary>Transport: gRPC listening on "host:port" (port 0 picks one, see <see cref="RaftNode.ListenPort"/>).</summary>
     public string? GrpcListenAddress { get; set; }
 
-    /// <summary>With gRPC: the "host:port" of the other nodes, by node id.</summary>
+    /// <summary>Transport: REST (HTTP/1.1 with protobuf bodies) listening on "host:port", for
+    /// where HTTP/2 cannot go. Excludes <see cref="Network"/> and <see cref="GrpcListenAddress"/>.</summary>
+    public string? RestListenAddress { get; set; }
+
+    /// <summary>TLS or mutual TLS for gRPC and REST. Excludes <see cref="SharedSecret"/>.</summary>
+    public TlsSettings? Tls { get; set; }
+
+    /// <summary>Plain-text connections with every batch signed by HMAC-SHA256 under this key
+    /// (at least 16 bytes, the same on every node). With neither this nor <see cref="Tls"/>
+    /// traffic is plain text, which the engine logs a warning about.</summary>
+    public byte[]? SharedSecret { get; set; }
+
+    /// <summary>With gRPC or REST: the "host:port" of the other nodes, by node id.</summary>
     public IDictionary<ulong, string> PeerAddresses { get; set; } = new Dictionary<ulong, string>();
 
     /// <summary>Builds the native configuration; throws <see cref="ArgumentException"/> or
@@ -86,9 +98,13 @@ public sealed class RaftConfiguration
         {
             throw new ArgumentException("NodeId must be nonzero", nameof(NodeId));
         }
-        if (Network is not null && GrpcListenAddress is not null)
+        if ((Network is null ? 0 : 1) + (GrpcListenAddress is null ? 0 : 1) + (RestListenAddress is null ? 0 : 1) > 1)
         {
-            throw new ArgumentException("choose one transport: Network or GrpcListenAddress, not both");
+            throw new ArgumentException("choose one transport: Network, GrpcListenAddress or RestListenAddress");
+        }
+        if (Tls is not null && SharedSecret is not null)
+        {
+            throw new ArgumentException("choose Tls or SharedSecret, not both");
         }
         if ((Storage != StorageEngine.Memory) && string.IsNullOrEmpty(DataDirectory))
         {
@@ -144,6 +160,18 @@ public sealed class RaftConfiguration
             {
                 Set(NativeMethods.ConfigSetGrpc(config, GrpcListenAddress), nameof(GrpcListenAddress));
             }
+            if (RestListenAddress is not null)
+            {
+                Set(NativeMethods.ConfigSetRest(config, RestListenAddress), nameof(RestListenAddress));
+            }
+            if (Tls is not null)
+            {
+                Set(NativeMethods.ConfigSetTls(config, Tls.CaFile, Tls.CertFile, Tls.KeyFile, Tls.Mutual ? 1 : 0), nameof(Tls));
+            }
+            if (SharedSecret is not null)
+            {
+                SetSharedSecret(config, SharedSecret);
+            }
             foreach ((ulong peer, string address) in PeerAddresses)
             {
                 ArgumentException.ThrowIfNullOrEmpty(address, nameof(PeerAddresses));
@@ -176,4 +204,18 @@ public sealed class RaftConfiguration
         }
         return (uint)ms;
     }
+
+    private static unsafe void SetSharedSecret(SafeConfigHandle config, byte[] secret)
+    {
+        fixed (byte* bytes = secret)
+        {
+            Set(NativeMethods.ConfigSetSharedSecret(config, bytes, (nuint)secret.Length), nameof(SharedSecret));
+        }
+    }
 }
+
+/// <summary>TLS settings of the network transports: this node's certificate and key, and the
+/// CA that peers' certificates must be signed by (PEM files). A peer's certificate must name
+/// the host it is dialled at. With <paramref name="Mutual"/>, connecting nodes must present a
+/// certificate of that CA too (mutual TLS).</summary>
+public sealed record TlsSettings(string CaFile, string CertFile, string KeyFile, bool Mutual = false);

@@ -120,6 +120,15 @@ class Config {
   void sync(bool v) { check(synod_config_set_sync(cfg_, v ? 1 : 0)); }
   void network(Network& n) { check(synod_config_set_network(cfg_, n.get())); }
   void grpc(const std::string& listen) { check(synod_config_set_grpc(cfg_, listen.c_str())); }
+  void rest(const std::string& listen) { check(synod_config_set_rest(cfg_, listen.c_str())); }
+  void tls(const std::string& ca, const std::string& cert, const std::string& key, bool mutual) {
+    check(synod_config_set_tls(cfg_, ca.c_str(), cert.c_str(), key.c_str(), mutual ? 1 : 0));
+  }
+  void shared_secret(const py::bytes& secret) {
+    const std::string bytes = secret;
+    check(synod_config_set_shared_secret(cfg_, reinterpret_cast<const uint8_t*>(bytes.data()),
+                                         bytes.size()));
+  }
   void peer_address(uint64_t id, const std::string& address) {
     check(synod_config_set_peer_address(cfg_, id, address.c_str()));
   }
@@ -410,6 +419,10 @@ PYBIND11_MODULE(_synod, m) {
       .def("sync", &Config::sync)
       .def("network", &Config::network)
       .def("grpc", &Config::grpc)
+      .def("rest", &Config::rest)
+      .def("tls", &Config::tls, py::arg("ca_file"), py::arg("cert_file"), py::arg("key_file"),
+           py::arg("mutual"))
+      .def("shared_secret", &Config::shared_secret)
       .def("peer_address", &Config::peer_address);
 
   py::class_<Node>(m, "Node")

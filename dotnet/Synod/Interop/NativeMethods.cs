@@ -116,6 +116,15 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "synod_config_set_grpc", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int ConfigSetGrpc(SafeConfigHandle config, string listenAddress);
 
+    [LibraryImport(Library, EntryPoint = "synod_config_set_rest", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int ConfigSetRest(SafeConfigHandle config, string listenAddress);
+
+    [LibraryImport(Library, EntryPoint = "synod_config_set_tls", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int ConfigSetTls(SafeConfigHandle config, string caFile, string certFile, string keyFile, int mutual);
+
+    [LibraryImport(Library, EntryPoint = "synod_config_set_shared_secret")]
+    internal static unsafe partial int ConfigSetSharedSecret(SafeConfigHandle config, byte* secret, nuint length);
+
     [LibraryImport(Library, EntryPoint = "synod_config_set_peer_address", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int ConfigSetPeerAddress(SafeConfigHandle config, ulong nodeId, string address);
 

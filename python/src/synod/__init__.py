@@ -18,7 +18,7 @@ Log messages of the library go to the ``logging`` logger "synod".
 """
 
 from . import _synod
-from ._config import Config, Network
+from ._config import Config, Network, Tls
 from ._dispatch import Entry, LeaderChange, Replicated
 from ._errors import (
     ConfigError,
@@ -54,6 +54,7 @@ __all__ = [
     "InvalidArgumentError",
     "LeaderChange",
     "Network",
+    "Tls",
     "Node",
     "NoLeaderError",
     "NotLeaderError",

@@ -10,7 +10,7 @@ from typing import Optional
 from . import _synod
 from ._errors import SynodError
 
-__all__ = ["Config", "Network"]
+__all__ = ["Config", "Network", "Tls"]
 
 _U32 = (1 << 32) - 1
 _U64 = (1 << 64) - 1
@@ -68,6 +68,19 @@ class Network:
         self.close()
 
 
+@dataclasses.dataclass(frozen=True)
+class Tls:
+    """TLS for the network transports: this node's certificate and key, and the CA that
+    peers' certificates must be signed by (PEM files). A peer's certificate must name the
+    host it is dialled at. With ``mutual``, connecting nodes must present a certificate
+    of that CA as well (mutual TLS)."""
+
+    ca_file: "str | os.PathLike[str]"
+    cert_file: "str | os.PathLike[str]"
+    key_file: "str | os.PathLike[str]"
+    mutual: bool = False
+
+
 @dataclasses.dataclass
 class Config:
     """What a :class:`synod.Node` is made from.
@@ -96,7 +109,12 @@ class Config:
         network: the in-process transport, or
         grpc_listen: the gRPC transport's "host:port" (port 0 picks one, see
             Node.listen_port), with
-        peers: the other nodes' gRPC addresses, {node_id: "host:port"}.
+        rest_listen: instead of gRPC, the REST transport's "host:port" (HTTP/1.1).
+        peers: the other nodes' addresses for gRPC or REST, {node_id: "host:port"}.
+        tls: TLS or mutual TLS for gRPC and REST (a :class:`Tls`), or
+        shared_secret: plain text with every batch signed by HMAC-SHA256 under this key
+            (bytes, at least 16, the same on every node). Neither: plain text, which the
+            library logs a warning about.
     """
 
     node_id: int
@@ -116,7 +134,10 @@ class Config:
     sync: Optional[bool] = None
     network: Optional[Network] = None
     grpc_listen: Optional[str] = None
+    rest_listen: Optional[str] = None
     peers: Mapping[int, str] = dataclasses.field(default_factory=dict)
+    tls: Optional[Tls] = None
+    shared_secret: Optional[bytes] = None
 
     # (field, largest value, smallest value); election before heartbeat, so that a valid
     # pair is accepted whatever order the library checks the two in.
@@ -161,8 +182,11 @@ class Config:
                 raise TypeError("Config.sync must be a bool")
             native.sync(self.sync)
 
-        if self.network is not None and self.grpc_listen is not None:
-            raise ValueError("Config: set either network or grpc_listen, not both")
+        transports = [f for f in ("network", "grpc_listen", "rest_listen") if getattr(self, f) is not None]
+        if len(transports) > 1:
+            raise ValueError(f"Config: set one of network, grpc_listen and rest_listen, not {transports}")
+        if self.tls is not None and self.shared_secret is not None:
+            raise ValueError("Config: set tls or shared_secret, not both")
         if self.network is not None:
             if not isinstance(self.network, Network):
                 raise TypeError("Config.network must be a synod.Network")
@@ -170,6 +194,19 @@ class Config:
         if self.grpc_listen is not None:
             listen = check_str("Config.grpc_listen", self.grpc_listen)
             _apply("grpc_listen", lambda: native.grpc(listen))
+        if self.rest_listen is not None:
+            rest = check_str("Config.rest_listen", self.rest_listen)
+            _apply("rest_listen", lambda: native.rest(rest))
+        if self.tls is not None:
+            if not isinstance(self.tls, Tls):
+                raise TypeError("Config.tls must be a synod.Tls")
+            files = [check_str(f"Config.tls.{f}", os.fspath(getattr(self.tls, f)))
+                     for f in ("ca_file", "cert_file", "key_file")]
+            _apply("tls", lambda: native.tls(*files, bool(self.tls.mutual)))
+        if self.shared_secret is not None:
+            if not isinstance(self.shared_secret, (bytes, bytearray)):
+                raise TypeError("Config.shared_secret must be bytes")
+            _apply("shared_secret", lambda: native.shared_secret(bytes(self.shared_secret)))
         if not isinstance(self.peers, Mapping):
             raise TypeError("Config.peers must be a mapping {node_id: 'host:port'}")
         for peer, address in self.peers.items():
