@@ -142,6 +142,9 @@ struct GrpcTransport::Impl {
     std::deque<Batch> queue;
     // Written to the open stream, not yet acknowledged, oldest first.
     std::deque<Batch> unacked;
+    // Taken off the queue by the writer and being encoded (and signed) outside the lock,
+    // so in neither deque for a while: it still counts against the queue bound.
+    std::size_t in_hand = 0;
     // Waiting out a back-off after a failure: send() drops at once.
     bool down = false;
     // The address changed: close the stream and dial the new one.
@@ -299,7 +302,8 @@ struct GrpcTransport::Impl {
     }
     Peer& peer = *it->second;
     if (peer.down) return lose(&TransportStats::dropped_peer_down, std::move(batch), true);
-    if (peer.queue.size() + peer.unacked.size() >= options.max_queued_batches_per_peer) {
+    if (peer.queue.size() + peer.in_hand + peer.unacked.size() >=
+        options.max_queued_batches_per_peer) {
       return lose(&TransportStats::dropped_queue_full, std::move(batch), true);
     }
     ++stats.batches_sent;
@@ -527,10 +531,12 @@ struct GrpcTransport::Impl {
       if (stopped || peer.redial || peer.broken) return;
       Batch batch = std::move(peer.queue.front());
       peer.queue.pop_front();
+      ++peer.in_hand;
       lock.unlock();
       Out wire;
       const bool ready = to_wire(batch, &wire);
       lock.lock();
+      --peer.in_hand;
       // Before the write: its acknowledgement may come back before Write() returns. A batch
       // that could not be signed ends the stream, which counts it lost with the rest.
       peer.unacked.push_back(std::move(batch));
