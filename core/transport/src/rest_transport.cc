@@ -323,6 +323,8 @@ struct RestTransport::Impl {
     const Impl* outer_;
   };
   static thread_local const Impl* running_handler_of;
+  // The transport whose answer this connection thread is writing (see begin_answer()).
+  static thread_local const Impl* answering_for;
 
   // ------------------------------------------------------------------------------------
   // Sending
@@ -524,9 +526,25 @@ struct RestTransport::Impl {
     res.set_content("not running\n", "text/plain");
   }
 
-  bool is_running() {
+  // Called by handle_post() once the body is read: false when not running; otherwise the
+  // answer it is about to give counts as pending until httplib has written it
+  // (answer_written()), so that stop() does not cut it off. A sender whose batch was
+  // handed to the receiver but whose 200 was lost would count that batch as lost too.
+  bool begin_answer() {
     std::lock_guard lock(mu);
-    return running;
+    if (!running) return false;
+    ++answers_pending;
+    answering_for = this;
+    return true;
+  }
+
+  // httplib's logger: runs on the connection thread once the answer to a request is
+  // written (or failed to be).
+  void answer_written() {
+    if (answering_for != this) return;
+    answering_for = nullptr;
+    std::lock_guard lock(mu);
+    if (--answers_pending == 0) answered.notify_all();
   }
 
   // Checks the signature headers of a SharedSecret batch against the body; the sender it
@@ -574,7 +592,7 @@ struct RestTransport::Impl {
       body.append(data, size);
       return true;
     });
-    if (!is_running()) return unavailable(res);
+    if (!begin_answer()) return unavailable(res);
     // httplib refuses a declared length beyond its payload limit itself, answering 413.
     if (too_large || res.status == 413) {
       return refuse(res, 413, &TransportStats::refused_malformed, "batch too large");
@@ -651,6 +669,9 @@ struct RestTransport::Impl {
       int yes = 1;
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     });
+    server.set_logger([this](const httplib::Request&, const httplib::Response&) {
+      answer_written();
+    });
     server.set_tcp_nodelay(true);
     server.set_keep_alive_max_count(std::numeric_limits<std::size_t>::max());
     server.set_keep_alive_timeout(kServerIdleSeconds);
@@ -715,6 +736,13 @@ struct RestTransport::Impl {
 
   void tear_down() {
     listener->close_listener();
+    {
+      // `running` is false: no answer begins any more. Those begun (a batch already handed
+      // to the receiver, or refused) are written before their connections are shut down;
+      // bounded, as the write of one is, should a sender stop reading.
+      std::unique_lock lock(mu);
+      answered.wait_for(lock, kIoTimeout, [&] { return answers_pending == 0; });
+    }
     shut_down_accepted(bound);
     // Returns once every connection thread of the server has finished.
     if (accept_thread.joinable()) accept_thread.join();
@@ -755,6 +783,9 @@ struct RestTransport::Impl {
   // Handlers running now; stop() waits for them.
   int active = 0;
   std::condition_variable idle;
+  // Answers of handle_post() begun and not yet written (see begin_answer()).
+  int answers_pending = 0;
+  std::condition_variable answered;
   std::shared_ptr<const Receiver> receiver;
   std::shared_ptr<const UnreachableHandler> unreachable;
   TransportStats stats;
@@ -777,6 +808,7 @@ struct RestTransport::Impl {
 };
 
 thread_local const RestTransport::Impl* RestTransport::Impl::running_handler_of = nullptr;
+thread_local const RestTransport::Impl* RestTransport::Impl::answering_for = nullptr;
 
 std::unique_ptr<RestTransport> RestTransport::create(RestTransportOptions options,
                                                      std::string* error) {
