@@ -12,10 +12,13 @@
 namespace synod::capi {
 
 // Records `message` as this thread's synod_last_error() and returns `status`.
-int fail(int status, std::string message);
+int fail(int status, std::string message) noexcept;
 
 // The C status of a NodeHost status.
 int status_of(node::Status status);
+
+// SYNOD_E_INTERNAL with a message naming `function` and `what`; never throws.
+int internal_error(const char* function, const char* what) noexcept;
 
 // Runs `body` (which returns an int status) and turns any exception into a status with
 // its text in synod_last_error(), naming the public function `function`.
@@ -24,11 +27,11 @@ int guarded(const char* function, Body&& body) noexcept {
   try {
     return std::forward<Body>(body)();
   } catch (const std::bad_alloc&) {
-    return fail(SYNOD_E_NOMEM, std::string(function) + ": out of memory");
+    return fail(SYNOD_E_NOMEM, {});
   } catch (const std::exception& e) {
-    return fail(SYNOD_E_INTERNAL, std::string(function) + ": internal error: " + e.what());
+    return internal_error(function, e.what());
   } catch (...) {
-    return fail(SYNOD_E_INTERNAL, std::string(function) + ": internal error");
+    return internal_error(function, "unknown exception");
   }
 }
 

@@ -58,21 +58,21 @@ struct synod_config {
 };
 
 struct synod_node {
-  // Declared in the order they are built; destroyed in reverse, so the NodeHost goes
-  // before the transport, store and threads it uses.
+  // Destroyed in reverse order: the NodeHost first, then the threads that run its tasks
+  // (joined, so no task is left), and only then the transport and store those tasks use.
   synod::capi::EventQueue events;
   synod::node::NodeId id = 0;
   std::size_t max_payload_bytes = 0;
   std::shared_ptr<synod::capi::NetworkCore> network;
   synod::env::SteadyClock clock;
-  std::unique_ptr<synod::env::ThreadPool> workers;
-  std::unique_ptr<synod::env::TimerThread> timers;
-  std::unique_ptr<synod::env::ThreadPool> sync_thread;
   std::unique_ptr<synod::storage::LogStore> store;
   std::unique_ptr<synod::transport::Transport> transport;
   // Set with a network transport (gRPC or REST): its bound port and its peer setter.
   std::function<int()> listen_port;
   std::function<void(synod::node::NodeId, std::string)> set_peer;
+  std::unique_ptr<synod::env::ThreadPool> workers;
+  std::unique_ptr<synod::env::TimerThread> timers;
+  std::unique_ptr<synod::env::ThreadPool> sync_thread;
   std::unique_ptr<synod::node::NodeHost> host;
   std::mutex stop_mu;
   // Wakes synod_node_wait_for_leader on leader changes and on stop.

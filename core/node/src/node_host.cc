@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 
 namespace synod::node {
 namespace {
@@ -217,6 +218,9 @@ class NodeHost::Impl : public std::enable_shared_from_this<NodeHost::Impl> {
   std::size_t tasks_executing_ = 0;
   bool running_ = false;
   bool stopped_ = false;
+  // Set once stop() has finished with the store and transport (see stop()).
+  bool stop_finished_ = false;
+  std::thread::id stopping_thread_;
   Status stop_status_ = Status::ShuttingDown;
   env::TimerId tick_timer_ = 0;
   std::atomic<std::uint64_t> next_read_id_{1};
@@ -436,8 +440,17 @@ void NodeHost::Impl::maybe_quiesce(Partition& p, const raft::RaftState& state) {
 void NodeHost::Impl::stop() {
   {
     std::unique_lock lock(run_mu_);
-    if (stopped_) return;
+    if (stopped_) {
+      // A second caller (the host, while a storage failure stops the node on a worker)
+      // returns only once the store and transport are no longer used, so that it may free
+      // them. The stopping thread itself, re-entering from a completion, does not wait.
+      if (stopping_thread_ != std::this_thread::get_id()) {
+        idle_.wait(lock, [this] { return stop_finished_; });
+      }
+      return;
+    }
     stopped_ = true;
+    stopping_thread_ = std::this_thread::get_id();
     running_ = false;
     config_.scheduler->cancel(tick_timer_);
     run_queue_.clear();
@@ -455,6 +468,11 @@ void NodeHost::Impl::stop() {
     }
   }
   if (!floors.empty()) (void)config_.store->write(floors, config_.sync);
+  {
+    std::lock_guard lock(run_mu_);
+    stop_finished_ = true;
+  }
+  idle_.notify_all();
 }
 
 void NodeHost::Impl::close_partition(Partition& p, Status status) {

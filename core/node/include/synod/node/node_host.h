@@ -153,7 +153,9 @@ class NodeHost {
 
   void start();
   // Stops ticking and receiving, waits for running cycles, and completes every pending
-  // request with ShuttingDown. Idempotent; the destructor calls it.
+  // request with ShuttingDown. Idempotent; the destructor calls it. A call made while
+  // another stop() runs (for example the one a storage failure starts) returns once that
+  // one has finished with the store and transport.
   void stop();
 
   // Proposes one entry; `done` runs once it is committed (or failed). Type 0 is reserved
