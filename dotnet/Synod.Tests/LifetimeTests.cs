@@ -94,6 +94,27 @@ public sealed class LifetimeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AHandlerMayDisposeItsOwnNodeAndWaitForIt()
+    {
+        using var network = new RaftNetwork();
+        var node = new RaftNode(TestCluster.Configuration(1, 1, network));
+        var waited = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        node.OnReplicationReceived += (_, log) =>
+        {
+            if (log.Type == "stop")
+            {
+                // Blocking here must not deadlock: dispose does not wait for this thread.
+                waited.TrySetResult(node.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(10)));
+            }
+        };
+        node.Start();
+        await node.WaitForLeaderAsync(1, TimeSpan.FromSeconds(10));
+        Assert.True((await node.ReplicateLogsAsync(1, "stop", new byte[1])).Success);
+        Assert.True(await waited.Task.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.False(node.IsRunning);
+    }
+
+    [Fact]
     public async Task TheNetworkMayBeDisposedBeforeItsNodes()
     {
         var network = new RaftNetwork();

@@ -374,6 +374,8 @@ public sealed class RaftNode : IAsyncDisposable
 
     private async Task DisposeCoreAsync()
     {
+        // Decided before the first await: the continuation may resume on another thread.
+        bool fromHandler = Thread.CurrentThread == _dispatchThread;
         Volatile.Write(ref _state, Stopped);
         _config?.Dispose();
         if (_node is null)
@@ -384,7 +386,7 @@ public sealed class RaftNode : IAsyncDisposable
         NativeMethods.NodeStop(_node);
         await _pollExited.Task.ConfigureAwait(false);
         // A handler disposing its own node must not wait for itself.
-        if (Thread.CurrentThread != _dispatchThread)
+        if (!fromHandler)
         {
             await _dispatchExited.Task.ConfigureAwait(false);
         }
