@@ -309,7 +309,8 @@ class Dispatcher:
         """Fails what the library left pending (it should leave nothing) and ends the
         entry stream."""
         pending, self._pending = self._pending, {}
-        for p in pending.values():
+        # A submit() on another thread may still insert into the old dict: iterate a copy.
+        for p in list(pending.values()):
             _complete(p.loop, p.future, None,
                       ShuttingDownError("the node was closed before the result arrived"))
         self.entries.close()
