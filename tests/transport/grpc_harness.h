@@ -7,13 +7,12 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <thread>
 #include <utility>
 
 #include "conformance.h"
 #include "synod/transport/grpc_transport.h"
-#include "test_certificates.h"
+#include "test_security.h"
 
 namespace synod::transport::testing {
 
@@ -26,27 +25,6 @@ inline GrpcTransportOptions loopback_options(ClusterId cluster, NodeId self) {
   options.self = self;
   options.listen_address = "127.0.0.1:0";
   return options;
-}
-
-inline constexpr std::string_view kTestSecret = "synod test secret, 32 bytes long";
-
-// Settings for `mode` that the endpoints of a test share: the test certificates for the
-// TLS modes, kTestSecret for SharedSecret. Fails the calling test if the certificates
-// cannot be made.
-inline TransportSecurity test_security(SecurityMode mode) {
-  TransportSecurity security;
-  if (mode == SecurityMode::Tls || mode == SecurityMode::MutualTls) {
-    std::string error;
-    const TestCertificates* certificates = TestCertificates::get(&error);
-    if (!certificates) {
-      ADD_FAILURE() << "cannot make test certificates: " << error;
-      return security;
-    }
-    return certificates->security(mode);
-  }
-  security.mode = mode;
-  if (mode == SecurityMode::SharedSecret) security.shared_secret = kTestSecret;
-  return security;
 }
 
 // Fails the calling test (and returns nullptr) when the endpoint cannot be made.

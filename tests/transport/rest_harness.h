@@ -7,13 +7,12 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <thread>
 #include <utility>
 
 #include "conformance.h"
 #include "synod/transport/rest_transport.h"
-#include "test_certificates.h"
+#include "test_security.h"
 #include "test_util.h"
 
 namespace synod::transport::testing {
@@ -29,27 +28,6 @@ inline RestTransportOptions rest_options(ClusterId cluster, NodeId self,
   options.listen_address = "127.0.0.1:0";
   options.security = std::move(security);
   return options;
-}
-
-inline constexpr std::string_view kRestTestSecret = "the synod rest transport test secret";
-
-// Settings for `mode` that the endpoints of a test share: the test certificates for the
-// TLS modes, kRestTestSecret for SharedSecret. Fails the calling test if the certificates
-// cannot be made.
-inline TransportSecurity rest_security(SecurityMode mode) {
-  TransportSecurity security;
-  if (mode == SecurityMode::Tls || mode == SecurityMode::MutualTls) {
-    std::string error;
-    const TestCertificates* certificates = TestCertificates::get(&error);
-    if (!certificates) {
-      ADD_FAILURE() << "cannot make test certificates: " << error;
-      return security;
-    }
-    return certificates->security(mode);
-  }
-  security.mode = mode;
-  if (mode == SecurityMode::SharedSecret) security.shared_secret = kRestTestSecret;
-  return security;
 }
 
 // Fails the calling test (and returns nullptr) when the endpoint cannot be made.
@@ -127,7 +105,7 @@ struct RestPair {
 };
 
 inline HarnessFactory rest_factory(std::string name, SecurityMode mode) {
-  return {std::move(name), [mode] { return std::make_unique<RestHarness>(rest_security(mode)); }};
+  return {std::move(name), [mode] { return std::make_unique<RestHarness>(test_security(mode)); }};
 }
 
 }  // namespace synod::transport::testing

@@ -42,7 +42,7 @@ RestPair pair(TransportSecurity one, TransportSecurity two) {
 }
 
 TransportSecurity secret(std::string key) {
-  TransportSecurity security = rest_security(SecurityMode::SharedSecret);
+  TransportSecurity security = test_security(SecurityMode::SharedSecret);
   security.shared_secret = std::move(key);
   return security;
 }
@@ -72,7 +72,7 @@ void expect_no_link(RestPair& p, std::uint64_t bound_drops = 5) {
 
 BatchAuthenticator test_signer(BatchAuthenticator::WallClock clock =
                                    BatchAuthenticator::system_clock_ms) {
-  return BatchAuthenticator(kRestTestSecret, std::chrono::seconds(30), 16, std::move(clock));
+  return BatchAuthenticator(kTestSecret, std::chrono::seconds(30), 16, std::move(clock));
 }
 
 std::string hex(std::string_view bytes) {
@@ -115,7 +115,7 @@ TEST(RestSecurity, PlainTextIsReportedAtCreateAndTheOtherModesAreNot) {
                             SecurityMode::SharedSecret}) {
     SCOPED_TRACE(to_string(mode));
     std::vector<std::string> warnings;
-    RestTransportOptions options = rest_options(kCluster, 1, rest_security(mode));
+    RestTransportOptions options = rest_options(kCluster, 1, test_security(mode));
     options.on_warning = [&](std::string_view message) { warnings.emplace_back(message); };
     auto transport = make_rest(std::move(options));
     ASSERT_NE(transport, nullptr);
@@ -132,7 +132,7 @@ TEST(RestSecurity, CreateRefusesInvalidSecurity) {
   std::string error;
   EXPECT_EQ(RestTransport::create(rest_options(kCluster, 1, secret("short")), &error), nullptr);
   EXPECT_NE(error.find("shared_secret has 5 bytes"), std::string::npos) << error;
-  TransportSecurity tls = rest_security(SecurityMode::Tls);
+  TransportSecurity tls = test_security(SecurityMode::Tls);
   tls.key_file = "/nonexistent/node.key";
   EXPECT_EQ(RestTransport::create(rest_options(kCluster, 1, tls), &error), nullptr);
   EXPECT_NE(error.find("/nonexistent/node.key"), std::string::npos) << error;
@@ -140,7 +140,7 @@ TEST(RestSecurity, CreateRefusesInvalidSecurity) {
 
 TEST(RestSecurity, AWrongSecretIsRefusedAndCounted) {
   RestPair p = pair(secret("not the cluster's secret, really"),
-                    rest_security(SecurityMode::SharedSecret));
+                    test_security(SecurityMode::SharedSecret));
   for (std::uint64_t seq = 0; seq < 5; ++seq) p.one->send(numbered_batch(kCluster, 1, 2, seq));
   ASSERT_TRUE(eventually([&] { return p.two->stats().refused_bad_signature == 5; }));
   EXPECT_EQ(p.two.inbox.batch_count(), 0u);
@@ -152,7 +152,7 @@ TEST(RestSecurity, AWrongSecretIsRefusedAndCounted) {
 
 TEST(RestSecurity, UnsignedBatchesAreRefusedAsUnauthenticated) {
   // A node without the secret, sending as usual.
-  RestPair p = pair(TransportSecurity{}, rest_security(SecurityMode::SharedSecret));
+  RestPair p = pair(TransportSecurity{}, test_security(SecurityMode::SharedSecret));
   for (std::uint64_t seq = 0; seq < 3; ++seq) p.one->send(numbered_batch(kCluster, 1, 2, seq));
   ASSERT_TRUE(eventually([&] { return p.two->stats().refused_unauthenticated == 3; }));
 
@@ -166,8 +166,8 @@ TEST(RestSecurity, UnsignedBatchesAreRefusedAsUnauthenticated) {
 }
 
 TEST(RestSecurity, AReplayedBatchIsRefused) {
-  RestPair p = pair(rest_security(SecurityMode::SharedSecret),
-                    rest_security(SecurityMode::SharedSecret));
+  RestPair p = pair(test_security(SecurityMode::SharedSecret),
+                    test_security(SecurityMode::SharedSecret));
   const std::string body = body_of(numbered_batch(kCluster, 1, 2, 0));
   const httplib::Headers headers = signed_headers(body, test_signer(), 1);
   EXPECT_EQ(post(p.two->listen_port(), body, headers), 200);
@@ -180,8 +180,8 @@ TEST(RestSecurity, AReplayedBatchIsRefused) {
 }
 
 TEST(RestSecurity, StaleTamperedAndMisattributedBatchesAreRefused) {
-  RestPair p = pair(rest_security(SecurityMode::SharedSecret),
-                    rest_security(SecurityMode::SharedSecret));
+  RestPair p = pair(test_security(SecurityMode::SharedSecret),
+                    test_security(SecurityMode::SharedSecret));
   const int port = p.two->listen_port();
   const std::string body = body_of(numbered_batch(kCluster, 1, 2, 0));
 
@@ -215,29 +215,29 @@ TEST(RestSecurity, MutualTlsRefusesAClientCertificateOfAnotherCa) {
   TransportSecurity stranger = certificates().security(SecurityMode::MutualTls);
   stranger.cert_file = certificates().other_cert_file;
   stranger.key_file = certificates().other_key_file;
-  RestPair p = pair(stranger, rest_security(SecurityMode::MutualTls));
+  RestPair p = pair(stranger, test_security(SecurityMode::MutualTls));
   expect_no_link(p);
 }
 
 TEST(RestSecurity, MutualTlsRefusesAClientWithoutACertificate) {
-  RestPair p = pair(rest_security(SecurityMode::Tls), rest_security(SecurityMode::MutualTls));
+  RestPair p = pair(test_security(SecurityMode::Tls), test_security(SecurityMode::MutualTls));
   expect_no_link(p);
 }
 
 TEST(RestSecurity, TlsClientDoesNotTalkToAServerOfAnotherCa) {
   TransportSecurity suspicious = certificates().security(SecurityMode::Tls);
   suspicious.ca_file = certificates().other_ca_file;
-  RestPair p = pair(suspicious, rest_security(SecurityMode::Tls));
+  RestPair p = pair(suspicious, test_security(SecurityMode::Tls));
   expect_no_link(p);
 }
 
 TEST(RestSecurity, PlainTextClientCannotReachATlsServer) {
-  RestPair p = pair(TransportSecurity{}, rest_security(SecurityMode::Tls));
+  RestPair p = pair(TransportSecurity{}, test_security(SecurityMode::Tls));
   expect_no_link(p);
 }
 
 TEST(RestSecurity, MutualTlsPeersDeliverBothWays) {
-  RestPair p = pair(rest_security(SecurityMode::MutualTls), rest_security(SecurityMode::MutualTls));
+  RestPair p = pair(test_security(SecurityMode::MutualTls), test_security(SecurityMode::MutualTls));
   p.one->send(numbered_batch(kCluster, 1, 2, 0));
   p.two->send(numbered_batch(kCluster, 2, 1, 0));
   ASSERT_TRUE(eventually([&] { return p.two.inbox.batch_count() == 1; }));
