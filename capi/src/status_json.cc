@@ -106,6 +106,9 @@ std::string status_json(const synod_node& n) {
     transport.number("refused_replay_cache_full", t.refused_replay_cache_full);
     transport.number("messages_malformed", t.messages_malformed);
     transport.number("dropped_too_large", t.dropped_too_large);
+    transport.number("snapshot_chunks_sent", t.snapshot_chunks_sent);
+    transport.number("snapshot_chunks_received", t.snapshot_chunks_received);
+    transport.number("snapshot_transfers_abandoned", t.snapshot_transfers_abandoned);
   }
   return out;
 }

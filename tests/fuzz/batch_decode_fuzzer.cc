@@ -8,16 +8,24 @@
 //   - the decoded batch re-encodes within encoded_size_bound() (send() relies on it to
 //     refuse oversized batches), and its bytes parse and decode again, with nothing
 //     skipped, to an equal batch, field by field;
+//   - a snapshot chunk comes alone; it re-encodes and decodes to the same chunk; fed to a
+//     reassembler with the chunks the real sender would make around it, it either begins
+//     or continues a transfer or is refused, and a transfer put back together from the
+//     real sender's chunks equals the snapshot it came from;
 //   - a frame whose signature verifies is refused as a replay the second time.
 // A violation prints what broke and traps, so libFuzzer reports the input.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <string_view>
 
 #include "batch_authenticator.h"
 #include "batch_fuzz_input.h"
+#include "snapshot_stream.h"
 #include "synod/wire.pb.h"
 #include "wire_codec.h"
 
@@ -61,6 +69,71 @@ void check_same(const Batch& a, const Batch& b) {
   }
 }
 
+void check_same(const wire_codec::Chunk& a, const wire_codec::Chunk& b) {
+  check(a.transfer == b.transfer && a.partition == b.partition && a.offset == b.offset &&
+            a.total_bytes == b.total_bytes && a.data == b.data,
+        "chunk fields differ after a round trip");
+  check(a.malformed == b.malformed, "chunk validity differs after a round trip");
+  check(a.message.has_value() == b.message.has_value(), "chunk message presence differs");
+  if (a.message) check_same(*a.message, *b.message, "chunk message after a round trip");
+}
+
+wire_codec::Chunk decode_chunk(const pb::Batch& wire) {
+  pb::Batch copy = wire;
+  wire_codec::Decoded decoded;
+  std::string error;
+  check(wire_codec::decode(copy, &decoded, &error), "a chunk the sender made is refused: " + error);
+  check(decoded.chunk.has_value(), "a chunk the sender made decodes as no chunk");
+  return std::move(*decoded.chunk);
+}
+
+void fuzz_chunk(const wire_codec::Chunk& chunk, const Batch& header) {
+  if (!chunk.malformed) {
+    pb::Batch again;
+    wire_codec::encode_chunk(header,
+                             {chunk.transfer, chunk.partition, chunk.offset, chunk.total_bytes,
+                              chunk.data, chunk.message ? &*chunk.message : nullptr},
+                             &again);
+    check_same(chunk, decode_chunk(again));
+  }
+
+  // Alone, and after the first chunk of a real transfer of the same id.
+  constexpr std::uint64_t kMaxSnapshot = 1 << 16;
+  {
+    snapshot_stream::SnapshotAssembler assembler(kMaxSnapshot);
+    const auto step = assembler.add(wire_codec::Chunk(chunk));
+    check(step.refused != assembler.in_progress() || step.complete.has_value(),
+          "a chunk neither refused nor kept");
+    check(!step.abandoned, "a first chunk abandoned a transfer that was not there");
+  }
+  if (!chunk.message || chunk.malformed || chunk.total_bytes == 0 ||
+      chunk.total_bytes > kMaxSnapshot || !chunk.data.empty() || chunk.offset != 0) {
+    return;
+  }
+  // A real transfer with this first chunk's message and size: the reassembly must equal it.
+  const raft::Message& m = *chunk.message;
+  auto snapshot = std::make_shared<raft::Snapshot>(*m.snapshot);
+  std::string data(chunk.total_bytes, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7 + 1);
+  snapshot->data = raft::Bytes(std::move(data));
+  Envelope envelope{chunk.partition, m};
+  envelope.message.snapshot = snapshot;
+  snapshot_stream::SnapshotCursor cursor(Batch{header.cluster, header.from, header.to, {envelope}},
+                                         chunk.transfer, 1000);
+  snapshot_stream::SnapshotAssembler assembler(kMaxSnapshot);
+  std::optional<Envelope> complete;
+  while (!cursor.done()) {
+    pb::Batch wire;
+    cursor.next(&wire);
+    auto step = assembler.add(decode_chunk(wire));
+    check(!step.refused && !step.abandoned, "a chunk of a real transfer is refused");
+    check(step.complete.has_value() == cursor.done(), "a transfer completes early or not at all");
+    if (step.complete) complete = std::move(step.complete);
+  }
+  check(complete && complete->partition == envelope.partition, "a transfer lost its partition");
+  check_same(complete->message, envelope.message, "a reassembled snapshot");
+}
+
 void fuzz_batch(std::string_view bytes) {
   pb::Batch wire;
   if (!wire.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
@@ -73,6 +146,11 @@ void fuzz_batch(std::string_view bytes) {
   }
   check(first.batch.envelopes.size() + first.skipped == envelopes,
         "envelopes neither decoded nor skipped");
+  if (first.chunk) {
+    check(envelopes == 0, "a batch with envelopes and a chunk was decoded");
+    fuzz_chunk(*first.chunk, first.batch);
+    return;
+  }
 
   pb::Batch again;
   wire_codec::encode(first.batch, &again);

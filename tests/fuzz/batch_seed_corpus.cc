@@ -1,7 +1,7 @@
 // Writes the seed corpus of batch_decode_fuzzer into a directory, from the real encoder:
 // a batch of every Raft message type (with entries, a snapshot, a context where the type
-// carries one), one batch holding all of them, and each of those again as a Frame signed
-// with the fuzzer's secret and clock. Run by the build (tests/fuzz/CMakeLists.txt).
+// carries one), one batch holding all of them, the chunks of a streamed snapshot, and each
+// of those again as a Frame signed with the fuzzer's secret and clock. Run by the build (tests/fuzz/CMakeLists.txt).
 // Usage: synod_batch_seed_corpus <directory>
 #include <cstdint>
 #include <cstdio>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "batch_fuzz_input.h"
+#include "snapshot_stream.h"
 #include "synod/wire.pb.h"
 #include "wire_codec.h"
 
@@ -97,18 +98,22 @@ class SeedWriter {
 
   // The batch, and the batch inside a signed frame.
   void batch(const std::string& name, const Batch& batch) {
-    pb::Batch wire;
-    wire_codec::encode(batch, &wire);
+    pb::Batch encoded;
+    wire_codec::encode(batch, &encoded);
+    wire(name, encoded);
+  }
+
+  void wire(const std::string& name, const pb::Batch& wire) {
     const std::string bytes = wire.SerializeAsString();
     write(name, bytes);
-    const auto signature = make_authenticator().sign(bytes, batch.from);
+    const auto signature = make_authenticator().sign(bytes, wire.from());
     if (!signature) {
       std::fprintf(stderr, "synod_batch_seed_corpus: cannot sign\n");
       ok_ = false;
       return;
     }
     pb::Frame frame;
-    frame.set_sender(batch.from);
+    frame.set_sender(wire.from());
     frame.set_batch(bytes);
     frame.mutable_signature()->set_timestamp_ms(signature->timestamp_ms);
     frame.mutable_signature()->set_nonce(signature->nonce);
@@ -148,6 +153,17 @@ void write_seeds(SeedWriter& w) {
   }
   w.batch("batch-all", all);
   w.batch("batch-empty", Batch{kCluster, kFrom, kTo, {}});
+  // The chunks of a streamed snapshot: the first (with the message) and the data.
+  raft::Message snapshot = message(MessageType::InstallSnapshot);
+  auto big = std::make_shared<raft::Snapshot>(*snapshot.snapshot);
+  big->data = raft::Bytes(std::string(2500, 's'));
+  snapshot.snapshot = big;
+  snapshot_stream::SnapshotCursor cursor(Batch{kCluster, kFrom, kTo, {{3, snapshot}}}, 9, 1000);
+  while (!cursor.done()) {
+    pb::Batch chunk;
+    cursor.next(&chunk);
+    w.wire("snapshot-chunk-" + std::to_string(cursor.chunks_encoded()), chunk);
+  }
 }
 
 }  // namespace

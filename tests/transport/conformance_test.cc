@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "test_util.h"
 
@@ -198,12 +199,6 @@ TEST_P(TransportConformance, LargeBatchArrivesIntact) {
   c.start(1);
   c.start(2);
   Batch batch{kCluster, 1, 2, {}};
-  // Distinct content per byte position and entry, so a shifted or mixed-up buffer shows.
-  auto payload = [](std::size_t size, std::uint64_t salt) {
-    std::string data(size, '\0');
-    for (std::size_t i = 0; i < size; ++i) data[i] = static_cast<char>((i * 131 + salt) % 251);
-    return raft::Bytes(std::move(data));
-  };
   for (std::uint64_t p = 0; p < 1000; ++p) {
     raft::Message m;
     m.type = raft::MessageType::Append;
@@ -213,12 +208,39 @@ TEST_P(TransportConformance, LargeBatchArrivesIntact) {
     m.index = 10 + p;
     // A few big entries among many small ones.
     const std::size_t size = p % 250 == 0 ? (1u << 20) : 1024;
-    m.entries.push_back({11 + p, 4, raft::EntryType::Normal, 0, payload(size, p)});
+    m.entries.push_back({11 + p, 4, raft::EntryType::Normal, 0, patterned_bytes(size, p)});
     batch.envelopes.push_back({p, std::move(m)});
   }
   c.at(1).send(batch);
   ASSERT_TRUE(c.await([&] { return c.inbox(2).batch_count() == 1; }));
   expect_same_batch(c.inbox(2).batches()[0], batch);
+}
+
+// Network transports stream a snapshot this big in chunks; every transport hands it over
+// whole, and the rest of its batch too.
+TEST_P(TransportConformance, BigSnapshotArrivesWholeWithTheRestOfItsBatch) {
+  Cluster c(GetParam());
+  c.start(1);
+  c.start(2);
+  Batch batch = numbered_batch(kCluster, 1, 2, 9, 4);
+  batch.envelopes.insert(batch.envelopes.begin() + 2, snapshot_envelope(1, 2, 7, 5 << 20));
+  c.at(1).send(batch);
+  std::vector<Envelope> sent = batch.envelopes;
+  ASSERT_TRUE(c.await([&] {
+    std::size_t envelopes = 0;
+    for (const Batch& got : c.inbox(2).batches()) envelopes += got.envelopes.size();
+    return envelopes == sent.size();
+  }));
+  // Whether in one batch or two, every envelope arrives once and intact.
+  std::map<PartitionId, raft::Message> received;
+  for (const Batch& got : c.inbox(2).batches()) {
+    for (const Envelope& e : got.envelopes) received.emplace(e.partition, e.message);
+  }
+  ASSERT_EQ(received.size(), sent.size());
+  for (const Envelope& e : sent) {
+    SCOPED_TRACE(e.partition);
+    expect_same_message(received.at(e.partition), e.message);
+  }
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "grpc_harness.h"
+#include "snapshot_stream.h"
 #include "synod/wire.grpc.pb.h"
 #include "test_util.h"
 #include "wire_codec.h"
@@ -145,6 +146,35 @@ TEST(Grpc, ABatchWithOneBadEnvelopeDeliversTheRest) {
   EXPECT_EQ(stats.messages_malformed, 1u);
 }
 
+// The chunk batches the real sender makes for `envelope`, from node 1 to node 2.
+std::vector<pb::Batch> chunk_batches(const Envelope& envelope, std::uint64_t transfer,
+                                     std::size_t chunk_bytes) {
+  snapshot_stream::SnapshotCursor cursor(Batch{kCluster, 1, 2, {envelope}}, transfer, chunk_bytes);
+  std::vector<pb::Batch> chunks;
+  while (!cursor.done()) cursor.next(&chunks.emplace_back());
+  return chunks;
+}
+
+TEST(Grpc, AStreamThatEndsMidTransferAbandonsItAndDeliversNothing) {
+  Pair p;
+  const auto chunks = chunk_batches(snapshot_envelope(1, 2, 3, 10'000), 1, 1000);
+  {
+    RawClient client(p.two->listen_port());
+    for (std::size_t i = 0; i < 4; ++i) client.send(chunks[i]);
+  }
+  ASSERT_TRUE(eventually([&] { return p.two->stats().snapshot_transfers_abandoned == 1; }));
+  // The same chunks on a new stream continue nothing; the whole transfer arrives.
+  RawClient client(p.two->listen_port());
+  client.send(chunks[4]);
+  EXPECT_EQ(p.two->stats().messages_malformed, 1u);
+  for (const pb::Batch& chunk : chunks) client.send(chunk);
+  ASSERT_EQ(p.two.inbox.batch_count(), 1u);
+  EXPECT_TRUE(is_snapshot_batch(p.two.inbox.batches()[0]));
+  const auto stats = p.two->stats();
+  EXPECT_EQ(stats.snapshot_chunks_received, 4 + 1 + chunks.size());
+  EXPECT_EQ(stats.batches_received, 1u);
+}
+
 TEST(Grpc, RefusesAndCountsForeignClusterUnknownSenderWrongDestinationAndVersion) {
   Pair p;
   RawClient client(p.two->listen_port());
@@ -244,15 +274,14 @@ TEST(Grpc, OversizedBatchIsDroppedAndCountedAndTheLinkGoesOn) {
   GrpcTransportOptions options = loopback_options(kCluster, 1);
   options.max_message_bytes = 1 << 20;
   Pair p(options);
+  // Entries travel whole (only snapshots stream in chunks).
   Batch big = numbered_batch(kCluster, 1, 2, 0);
-  big.envelopes[0].message.type = raft::MessageType::InstallSnapshot;
-  auto snapshot = std::make_shared<raft::Snapshot>();
-  snapshot->meta.index = 10;
-  snapshot->data = raft::Bytes(std::string(2 << 20, 'x'));
-  big.envelopes[0].message.snapshot = snapshot;
+  big.envelopes[0].message.type = raft::MessageType::Append;
+  big.envelopes[0].message.entries.push_back(
+      {11, 3, raft::EntryType::Normal, 0, patterned_bytes(2 << 20, 0)});
   p.one->send(big);
   EXPECT_EQ(p.one->stats().dropped_too_large, 1u);
-  // The runtime hears of it like of any loss, so a lost snapshot can be reported failed.
+  // The runtime hears of it like of any loss.
   ASSERT_TRUE(eventually([&] { return p.one.inbox.lost_count() == 1; }));
 
   p.one->send(numbered_batch(kCluster, 1, 2, 1));

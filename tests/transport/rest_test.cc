@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "rest_harness.h"
+#include "snapshot_stream.h"
 #include "synod/wire.pb.h"
 #include "test_util.h"
 #include "wire_codec.h"
@@ -94,6 +95,41 @@ int accepted_connections(int port) {
   }
   closedir(dir);
   return count;
+}
+
+TEST(Rest, ANewTransferAbandonsAnUnfinishedOneAndABadChunkIsRefused) {
+  RestPair p = plain_pair();
+  const int port = p.two->listen_port();
+  auto chunks_of = [](const Envelope& envelope, std::uint64_t transfer) {
+    snapshot_stream::SnapshotCursor cursor(Batch{kCluster, 1, 2, {envelope}}, transfer, 1000);
+    std::vector<std::string> bodies;
+    while (!cursor.done()) {
+      pb::Batch wire;
+      cursor.next(&wire);
+      bodies.push_back(wire.SerializeAsString());
+    }
+    return bodies;
+  };
+  const Envelope second = snapshot_envelope(1, 2, 4, 3000, 2);
+  const auto a = chunks_of(snapshot_envelope(1, 2, 3, 3000, 1), 1);
+  const auto b = chunks_of(second, 2);
+  ASSERT_EQ(post(port, a[0]), 200);
+  ASSERT_EQ(post(port, a[1]), 200);
+  // Out of order: refused, and the transfer is given up.
+  EXPECT_EQ(post(port, a[3]), 400);
+  EXPECT_EQ(p.two->stats().snapshot_transfers_abandoned, 1u);
+  ASSERT_EQ(post(port, a[0]), 200);
+  for (const std::string& chunk : b) ASSERT_EQ(post(port, chunk), 200);
+
+  ASSERT_EQ(p.two.inbox.batch_count(), 1u);
+  const Batch got = p.two.inbox.batches()[0];
+  ASSERT_TRUE(is_snapshot_batch(got));
+  EXPECT_EQ(got.envelopes[0].partition, 4u);
+  expect_same_message(got.envelopes[0].message, second.message);
+  const auto stats = p.two->stats();
+  EXPECT_EQ(stats.snapshot_transfers_abandoned, 2u);
+  EXPECT_EQ(stats.messages_malformed, 1u);
+  EXPECT_EQ(stats.snapshot_chunks_received, 4 + b.size());
 }
 
 TEST(Rest, ABatchWithOneBadEnvelopeDeliversTheRest) {
@@ -206,12 +242,11 @@ TEST(Rest, OversizedBatchIsDroppedAtTheSenderAndTheLinkGoesOn) {
   RestTransportOptions options = rest_options(kCluster, 1);
   options.max_message_bytes = 1 << 20;
   RestPair p = plain_pair(std::move(options));
+  // Entries travel whole (only snapshots stream in chunks).
   Batch big = numbered_batch(kCluster, 1, 2, 0);
-  big.envelopes[0].message.type = raft::MessageType::InstallSnapshot;
-  auto snapshot = std::make_shared<raft::Snapshot>();
-  snapshot->meta.index = 10;
-  snapshot->data = raft::Bytes(std::string(2 << 20, 'x'));
-  big.envelopes[0].message.snapshot = snapshot;
+  big.envelopes[0].message.type = raft::MessageType::Append;
+  big.envelopes[0].message.entries.push_back(
+      {11, 3, raft::EntryType::Normal, 0, patterned_bytes(2 << 20, 0)});
   p.one->send(big);
   EXPECT_EQ(p.one->stats().dropped_too_large, 1u);
   ASSERT_TRUE(eventually([&] { return p.one.inbox.lost_count() == 1; }));

@@ -5,7 +5,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "synod/transport/transport.h"
@@ -71,6 +74,39 @@ inline Batch numbered_batch(ClusterId cluster, NodeId from, NodeId to, std::uint
     batch.envelopes.push_back({i, std::move(m)});
   }
   return batch;
+}
+
+// `size` bytes whose value depends on their position and `salt`, so that a shifted,
+// truncated or mixed-up buffer shows.
+inline raft::Bytes patterned_bytes(std::size_t size, std::uint64_t salt) {
+  std::string data(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) data[i] = static_cast<char>((i * 131 + salt) % 251);
+  return raft::Bytes(std::move(data));
+}
+
+// An InstallSnapshot envelope of `partition` with `size` bytes of patterned data and a
+// configuration of three voters and a learner.
+inline Envelope snapshot_envelope(NodeId from, NodeId to, PartitionId partition, std::size_t size,
+                                  std::uint64_t salt = 0) {
+  auto snapshot = std::make_shared<raft::Snapshot>();
+  snapshot->meta.index = 1000 + salt;
+  snapshot->meta.term = 6;
+  snapshot->meta.conf_state.voters = {1, 2, 3};
+  snapshot->meta.conf_state.learners = {4};
+  snapshot->data = patterned_bytes(size, salt);
+  raft::Message m;
+  m.type = raft::MessageType::InstallSnapshot;
+  m.from = from;
+  m.to = to;
+  m.term = 6;
+  m.snapshot = std::move(snapshot);
+  return {partition, std::move(m)};
+}
+
+// Whether `batch` carries one InstallSnapshot, alone.
+inline bool is_snapshot_batch(const Batch& batch) {
+  return batch.envelopes.size() == 1 &&
+         batch.envelopes[0].message.type == raft::MessageType::InstallSnapshot;
 }
 
 // The sequence number numbered_batch() gave `batch`.

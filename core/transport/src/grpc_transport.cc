@@ -8,6 +8,7 @@
 #include <deque>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string_view>
 #include <thread>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "batch_authenticator.h"
+#include "snapshot_stream.h"
 #include "synod/wire.grpc.pb.h"
 #include "wire_codec.h"
 
@@ -39,6 +41,10 @@ constexpr int kKeepaliveTimeoutMs = 5'000;
 // gRPC message limits grow by this much in shared-secret mode so that a batch of
 // max_message_bytes still fits.
 constexpr std::size_t kFrameOverhead = 128;
+
+// Snapshot chunks written and not yet acknowledged, per peer: enough to keep the link busy,
+// few enough that the peer's other batches never wait behind many of them.
+constexpr std::size_t kChunkWindow = 4;
 
 // The PEM files of the TLS modes, read once at create().
 struct Pem {
@@ -121,8 +127,11 @@ std::string check(const GrpcTransportOptions& o) {
     }
   }
   if (o.max_queued_batches_per_peer == 0) return "grpc transport: max_queued_batches_per_peer is 0";
-  if (o.max_message_bytes == 0 || o.max_message_bytes > INT_MAX) {
-    return "grpc transport: max_message_bytes must be in [1, 2^31)";
+  if (o.max_message_bytes > INT_MAX) return "grpc transport: max_message_bytes must be below 2^31";
+  if (std::string problem = snapshot_stream::check_options(
+          o.snapshot_chunk_bytes, o.max_snapshot_bytes, o.max_message_bytes);
+      !problem.empty()) {
+    return "grpc transport: " + problem;
   }
   if (o.reconnect_min.count() <= 0 || o.reconnect_max < o.reconnect_min) {
     return "grpc transport: need 0 < reconnect_min <= reconnect_max";
@@ -134,16 +143,27 @@ std::string check(const GrpcTransportOptions& o) {
 }  // namespace
 
 struct GrpcTransport::Impl {
+  // Written to a stream, not yet acknowledged: a batch, or a snapshot chunk. The last
+  // chunk of a transfer holds the transfer's batch, the others nothing.
+  struct Sent {
+    std::optional<Batch> batch;
+    bool chunk = false;
+  };
+
   // One peer we send to. Everything here is guarded by Impl::mu.
   struct Peer {
     explicit Peer(std::string address) : address(std::move(address)) {}
     std::string address;
     // Accepted by send(), not yet written.
     std::deque<Batch> queue;
+    // Snapshots to stream (snapshot_stream), after the one the writer is streaming.
+    std::deque<Batch> snapshots;
     // Written to the open stream, not yet acknowledged, oldest first.
-    std::deque<Batch> unacked;
+    std::deque<Sent> unacked;
+    // Chunks among `unacked`.
+    std::size_t chunks_unacked = 0;
     // Taken off the queue by the writer and being encoded (and signed) outside the lock,
-    // so in neither deque for a while: it still counts against the queue bound.
+    // or being streamed, so in no deque for a while: it still counts against the bound.
     std::size_t in_hand = 0;
     // Waiting out a back-off after a failure: send() drops at once.
     bool down = false;
@@ -168,9 +188,9 @@ struct GrpcTransport::Impl {
     explicit Service(Impl& impl) : impl_(impl) {}
     grpc::Status Stream(grpc::ServerContext*,
                         grpc::ServerReaderWriter<pb::Ack, pb::Batch>* stream) override {
-      return serve(*stream, [this](pb::Batch& batch) {
+      return serve(*stream, [this](pb::Batch& batch, auto& assembler) {
         return impl_.authenticator ? impl_.refuse(&TransportStats::refused_unauthenticated)
-                                   : impl_.receive(batch);
+                                   : impl_.receive(batch, assembler);
       });
     }
     grpc::Status SignedStream(grpc::ServerContext*,
@@ -178,15 +198,27 @@ struct GrpcTransport::Impl {
       if (!impl_.authenticator) {
         return {grpc::StatusCode::FAILED_PRECONDITION, "this endpoint has no shared secret"};
       }
-      return serve(*stream, [this](pb::Frame& frame) { return impl_.receive(frame); });
+      return serve(*stream, [this](pb::Frame& frame, auto& assembler) {
+        return impl_.receive(frame, assembler);
+      });
     }
 
    private:
     // Reads `In`s until the stream ends, handing each to `handle` (false: stopping) and
-    // acknowledging it.
+    // acknowledging it. A snapshot streamed on this stream and unfinished when it ends is
+    // abandoned.
     template <typename In, typename Handle>
     grpc::Status serve(grpc::ServerReaderWriter<pb::Ack, In>& stream, Handle handle) {
       if (!impl_.is_running()) return {grpc::StatusCode::UNAVAILABLE, "not running"};
+      snapshot_stream::SnapshotAssembler assembler(impl_.options.max_snapshot_bytes);
+      const grpc::Status status = serve(stream, handle, assembler);
+      if (assembler.abandon()) impl_.count(&TransportStats::snapshot_transfers_abandoned);
+      return status;
+    }
+
+    template <typename In, typename Handle>
+    grpc::Status serve(grpc::ServerReaderWriter<pb::Ack, In>& stream, Handle& handle,
+                       snapshot_stream::SnapshotAssembler& assembler) {
       // The greeting tells the dialler that this end accepted the stream.
       pb::Ack ack;
       if (!stream.Write(ack)) return grpc::Status::OK;
@@ -195,7 +227,9 @@ struct GrpcTransport::Impl {
       while (stream.Read(&in)) {
         Busy busy(impl_);
         // Not acknowledged when stopping, so the sender counts the batch as lost.
-        if (!busy.admitted() || !handle(in)) return {grpc::StatusCode::UNAVAILABLE, "stopping"};
+        if (!busy.admitted() || !handle(in, assembler)) {
+          return {grpc::StatusCode::UNAVAILABLE, "stopping"};
+        }
         ack.set_batches(++handled);
         // Onto the socket before stop() cancels the stream, so that a batch handed over
         // is not counted lost by its sender.
@@ -209,6 +243,8 @@ struct GrpcTransport::Impl {
 
   Impl(GrpcTransportOptions o, const Pem& pem)
       : options(std::move(o)),
+        limits{snapshot_stream::chunk_size(options.snapshot_chunk_bytes, options.max_message_bytes),
+               options.max_snapshot_bytes, options.max_message_bytes},
         channel_creds(channel_credentials(options.security.mode, pem)),
         service(*this) {
     for (auto& [id, address] : options.peers) {
@@ -289,27 +325,37 @@ struct GrpcTransport::Impl {
     reports_changed.notify_one();
   }
 
+  // Big snapshots leave their batch and stream on their own; each part is then a batch.
   void send(Batch&& batch) {
-    const std::size_t size_bound = wire_codec::encoded_size_bound(batch);
+    snapshot_stream::split(std::move(batch), limits, [this](Batch&& part, bool fits, bool streamed) {
+      enqueue(std::move(part), fits, streamed);
+    });
+  }
+
+  void enqueue(Batch&& batch, bool fits, bool streamed) {
     std::lock_guard lock(mu);
     if (!running) return lose(&TransportStats::dropped_stopped, std::move(batch), false);
     auto it = peers.find(batch.to);
     if (it == peers.end()) {
       return lose(&TransportStats::dropped_peer_unknown, std::move(batch), true);
     }
-    if (size_bound > options.max_message_bytes) {
-      return lose(&TransportStats::dropped_too_large, std::move(batch), true);
-    }
+    if (!fits) return lose(&TransportStats::dropped_too_large, std::move(batch), true);
     Peer& peer = *it->second;
     if (peer.down) return lose(&TransportStats::dropped_peer_down, std::move(batch), true);
-    if (peer.queue.size() + peer.in_hand + peer.unacked.size() >=
+    if (peer.queue.size() + peer.snapshots.size() + peer.in_hand + peer.unacked.size() -
+            peer.chunks_unacked >=
         options.max_queued_batches_per_peer) {
       return lose(&TransportStats::dropped_queue_full, std::move(batch), true);
     }
     ++stats.batches_sent;
     stats.messages_sent += batch.envelopes.size();
-    peer.queue.push_back(std::move(batch));
+    (streamed ? peer.snapshots : peer.queue).push_back(std::move(batch));
     peer.wake.notify_one();
+  }
+
+  void count(Counter counter) {
+    std::lock_guard lock(mu);
+    ++(stats.*counter);
   }
 
   // Counts a batch refused on arrival; false when this endpoint no longer runs.
@@ -322,7 +368,7 @@ struct GrpcTransport::Impl {
 
   // Checks a frame's signature before anything parses the batch inside; false when this
   // endpoint no longer runs.
-  bool receive(pb::Frame& frame) {
+  bool receive(pb::Frame& frame, snapshot_stream::SnapshotAssembler& assembler) {
     if (!frame.has_signature()) return refuse(&TransportStats::refused_unauthenticated);
     const pb::Signature& wire = frame.signature();
     const Signature signature{wire.timestamp_ms(), wire.nonce(), wire.mac()};
@@ -341,11 +387,12 @@ struct GrpcTransport::Impl {
     if (!batch.ParseFromString(frame.batch()) || batch.from() != frame.sender()) {
       return refuse(&TransportStats::refused_malformed);
     }
-    return receive(batch);
+    return receive(batch, assembler);
   }
 
-  // Handles one inbound batch; false when this endpoint no longer runs.
-  bool receive(pb::Batch& wire) {
+  // Handles one inbound batch, or chunk of a snapshot streamed on this stream (which
+  // `assembler` puts together); false when this endpoint no longer runs.
+  bool receive(pb::Batch& wire, snapshot_stream::SnapshotAssembler& assembler) {
     wire_codec::Decoded decoded;
     std::string error;
     const bool ok = wire_codec::decode(wire, &decoded, &error);
@@ -371,6 +418,16 @@ struct GrpcTransport::Impl {
         return true;
       }
       order = &inbound_order[batch.from];
+    }
+    if (decoded.chunk) {
+      const auto step = assembler.add(std::move(*decoded.chunk));
+      std::lock_guard lock(mu);
+      if (!running) return false;
+      ++stats.snapshot_chunks_received;
+      stats.messages_malformed += step.refused ? 1 : 0;
+      stats.snapshot_transfers_abandoned += step.abandoned ? 1 : 0;
+      if (!step.complete) return true;
+      decoded.batch.envelopes.push_back(std::move(*step.complete));
     }
     // A sender's stream that is being replaced may still be delivering; this keeps that
     // sender's batches one at a time.
@@ -404,7 +461,12 @@ struct GrpcTransport::Impl {
   // Everything queued or unacknowledged for `peer` is lost.
   void lose_pending(Peer& peer) {
     const Counter reason = stopped ? &TransportStats::dropped_stopped : &TransportStats::dropped_peer_down;
-    for (auto* pending : {&peer.unacked, &peer.queue}) {
+    for (Sent& sent : peer.unacked) {
+      if (sent.batch) lose(reason, std::move(*sent.batch), true);
+    }
+    peer.unacked.clear();
+    peer.chunks_unacked = 0;
+    for (auto* pending : {&peer.queue, &peer.snapshots}) {
       for (Batch& batch : *pending) lose(reason, std::move(batch), true);
       pending->clear();
     }
@@ -417,7 +479,7 @@ struct GrpcTransport::Impl {
     auto backoff = options.reconnect_min;
     std::unique_lock lock(mu);
     while (true) {
-      peer.wake.wait(lock, [&] { return stopped || !peer.queue.empty(); });
+      peer.wake.wait(lock, [&] { return stopped || !peer.queue.empty() || !peer.snapshots.empty(); });
       if (stopped) break;
       peer.redial = false;
       peer.broken = false;
@@ -499,20 +561,18 @@ struct GrpcTransport::Impl {
     return accepted;
   }
 
-  bool to_wire(const Batch& batch, pb::Batch* out) const {
-    wire_codec::encode(batch, out);
+  bool to_wire(pb::Batch&& wire, pb::Batch* out) const {
+    *out = std::move(wire);
     return true;
   }
 
   // False if the batch cannot be signed (the CSPRNG failed). Signed for the sender its
   // header names, like everything else in it carried as given, for the receiver to check.
-  bool to_wire(const Batch& batch, pb::Frame* out) const {
-    pb::Batch wire;
-    wire_codec::encode(batch, &wire);
+  bool to_wire(pb::Batch&& wire, pb::Frame* out) const {
     std::string bytes = wire.SerializeAsString();
-    const auto signature = authenticator->sign(bytes, batch.from);
+    const auto signature = authenticator->sign(bytes, wire.from());
     if (!signature) return false;
-    out->set_sender(batch.from);
+    out->set_sender(wire.from());
     out->set_batch(std::move(bytes));
     pb::Signature* sig = out->mutable_signature();
     sig->set_timestamp_ms(signature->timestamp_ms);
@@ -521,31 +581,73 @@ struct GrpcTransport::Impl {
     return true;
   }
 
+  // Writes the peer's batches until the stream ends. While a snapshot streams, one queued
+  // batch and one chunk take turns, and at most kChunkWindow chunks await acknowledgement.
   template <typename Out>
   void write_batches(Peer& peer, grpc::ClientReaderWriter<Out, pb::Ack>& stream) {
+    std::optional<snapshot_stream::SnapshotCursor> cursor;
     std::unique_lock lock(mu);
+    auto chunk_due = [&] { return cursor && peer.chunks_unacked < kChunkWindow; };
     while (true) {
+      if (!cursor && !peer.snapshots.empty()) {
+        cursor.emplace(std::move(peer.snapshots.front()), ++transfers_begun, limits.chunk_bytes);
+        peer.snapshots.pop_front();
+        ++peer.in_hand;
+      }
       peer.wake.wait(lock, [&] {
-        return stopped || peer.redial || peer.broken || !peer.queue.empty();
+        return stopped || peer.redial || peer.broken || !peer.queue.empty() || chunk_due();
       });
-      if (stopped || peer.redial || peer.broken) return;
-      Batch batch = std::move(peer.queue.front());
-      peer.queue.pop_front();
-      ++peer.in_hand;
-      lock.unlock();
-      Out wire;
-      const bool ready = to_wire(batch, &wire);
-      lock.lock();
-      --peer.in_hand;
-      // Before the write: its acknowledgement may come back before Write() returns. A batch
-      // that could not be signed ends the stream, which counts it lost with the rest.
-      peer.unacked.push_back(std::move(batch));
-      if (!ready) return;
-      lock.unlock();
-      const bool written = stream.Write(wire);
-      lock.lock();
-      if (!written) return;
+      if (stopped || peer.redial || peer.broken) break;
+      if (!peer.queue.empty()) {
+        Batch batch = std::move(peer.queue.front());
+        peer.queue.pop_front();
+        ++peer.in_hand;
+        lock.unlock();
+        pb::Batch encoded;
+        wire_codec::encode(batch, &encoded);
+        if (!write(peer, stream, lock, std::move(encoded), Sent{std::move(batch), false})) break;
+      }
+      if (chunk_due()) {
+        lock.unlock();
+        pb::Batch encoded;
+        cursor->next(&encoded);
+        Sent sent{std::nullopt, true};
+        if (cursor->done()) {
+          sent.batch = std::move(cursor->transfer());
+          cursor.reset();
+        }
+        if (!write(peer, stream, lock, std::move(encoded), std::move(sent))) break;
+      }
     }
+    // Lost with the rest when the stream ends.
+    if (cursor) {
+      --peer.in_hand;
+      peer.unacked.push_back({std::move(cursor->transfer()), false});
+    }
+  }
+
+  // Called unlocked with a batch or chunk the writer took (counted in_hand); signs it if
+  // need be, records it as unacknowledged and writes it. Returns locked: false when the
+  // stream cannot go on.
+  template <typename Out>
+  bool write(Peer& peer, grpc::ClientReaderWriter<Out, pb::Ack>& stream,
+             std::unique_lock<std::mutex>& lock, pb::Batch&& encoded, Sent&& sent) {
+    Out wire;
+    const bool ready = to_wire(std::move(encoded), &wire);
+    lock.lock();
+    if (sent.batch) --peer.in_hand;
+    if (sent.chunk) {
+      ++peer.chunks_unacked;
+      ++stats.snapshot_chunks_sent;
+    }
+    // Before the write: its acknowledgement may come back before Write() returns. A batch
+    // that could not be signed ends the stream, which counts it lost with the rest.
+    peer.unacked.push_back(std::move(sent));
+    if (!ready) return false;
+    lock.unlock();
+    const bool written = stream.Write(wire);
+    lock.lock();
+    return written;
   }
 
   template <typename Out>
@@ -556,9 +658,14 @@ struct GrpcTransport::Impl {
       std::lock_guard lock(mu);
       // A receiver acknowledging what was never written is broken; hang up on it.
       if (ack.batches() < acked || ack.batches() - acked > peer.unacked.size()) break;
-      peer.unacked.erase(peer.unacked.begin(),
-                         peer.unacked.begin() + static_cast<std::ptrdiff_t>(ack.batches() - acked));
+      const auto end = peer.unacked.begin() + static_cast<std::ptrdiff_t>(ack.batches() - acked);
+      const auto chunks = static_cast<std::size_t>(
+          std::count_if(peer.unacked.begin(), end, [](const Sent& sent) { return sent.chunk; }));
+      peer.unacked.erase(peer.unacked.begin(), end);
       acked = ack.batches();
+      peer.chunks_unacked -= chunks;
+      // The writer may be waiting for the chunk window to open.
+      if (chunks > 0) peer.wake.notify_all();
     }
     std::lock_guard lock(mu);
     peer.broken = true;
@@ -645,6 +752,9 @@ struct GrpcTransport::Impl {
   }
 
   GrpcTransportOptions options;
+  const snapshot_stream::Limits limits;
+  // Names streamed snapshots on the wire; guarded by mu.
+  std::uint64_t transfers_begun = 0;
   // Shared-secret mode only.
   std::unique_ptr<BatchAuthenticator> authenticator;
   const std::shared_ptr<grpc::ChannelCredentials> channel_creds;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "batch_authenticator.h"
+#include "snapshot_stream.h"
 #include "synod/wire.pb.h"
 #include "wire_codec.h"
 
@@ -94,7 +95,11 @@ std::string check(const RestTransportOptions& o) {
     }
   }
   if (o.max_queued_batches_per_peer == 0) return "rest transport: max_queued_batches_per_peer is 0";
-  if (o.max_message_bytes == 0) return "rest transport: max_message_bytes is 0";
+  if (std::string problem = snapshot_stream::check_options(
+          o.snapshot_chunk_bytes, o.max_snapshot_bytes, o.max_message_bytes);
+      !problem.empty()) {
+    return "rest transport: " + problem;
+  }
   if (o.reconnect_min.count() <= 0 || o.reconnect_max < o.reconnect_min) {
     return "rest transport: need 0 < reconnect_min <= reconnect_max";
   }
@@ -270,8 +275,12 @@ struct RestTransport::Impl {
     std::string address;
     // Accepted by send(), not yet posted.
     std::deque<Batch> queue;
-    // A batch is being posted (it counts towards the queue bound).
+    // Snapshots to stream (snapshot_stream), after the one being streamed.
+    std::deque<Batch> snapshots;
+    // A batch is being posted; a snapshot is being streamed. Each counts towards the
+    // queue bound.
     bool in_flight = false;
+    bool streaming = false;
     // Waiting out a back-off after a failure: send() drops at once.
     bool down = false;
     // The client the sender thread posts with, so that stop() can interrupt a request.
@@ -287,7 +296,10 @@ struct RestTransport::Impl {
 
   enum class Outcome { Delivered, Refused, Failed };
 
-  explicit Impl(RestTransportOptions o) : options(std::move(o)) {
+  explicit Impl(RestTransportOptions o)
+      : options(std::move(o)),
+        limits{snapshot_stream::chunk_size(options.snapshot_chunk_bytes, options.max_message_bytes),
+               options.max_snapshot_bytes, options.max_message_bytes} {
     for (auto& [id, address] : options.peers) {
       peers.emplace(id, std::make_unique<Peer>(std::move(address)));
     }
@@ -338,25 +350,31 @@ struct RestTransport::Impl {
     reports_changed.notify_one();
   }
 
+  // Big snapshots leave their batch and stream on their own; each part is then a batch.
   void send(Batch&& batch) {
-    const std::size_t size_bound = wire_codec::encoded_size_bound(batch);
+    snapshot_stream::split(std::move(batch), limits, [this](Batch&& part, bool fits, bool streamed) {
+      enqueue(std::move(part), fits, streamed);
+    });
+  }
+
+  void enqueue(Batch&& batch, bool fits, bool streamed) {
     std::lock_guard lock(mu);
     if (!running) return lose(&TransportStats::dropped_stopped, std::move(batch), false);
     auto it = peers.find(batch.to);
     if (it == peers.end()) {
       return lose(&TransportStats::dropped_peer_unknown, std::move(batch), true);
     }
-    if (size_bound > options.max_message_bytes) {
-      return lose(&TransportStats::dropped_too_large, std::move(batch), true);
-    }
+    if (!fits) return lose(&TransportStats::dropped_too_large, std::move(batch), true);
     Peer& peer = *it->second;
     if (peer.down) return lose(&TransportStats::dropped_peer_down, std::move(batch), true);
-    if (peer.queue.size() + (peer.in_flight ? 1 : 0) >= options.max_queued_batches_per_peer) {
+    if (peer.queue.size() + peer.snapshots.size() + (peer.in_flight ? 1 : 0) +
+            (peer.streaming ? 1 : 0) >=
+        options.max_queued_batches_per_peer) {
       return lose(&TransportStats::dropped_queue_full, std::move(batch), true);
     }
     ++stats.batches_sent;
     stats.messages_sent += batch.envelopes.size();
-    peer.queue.push_back(std::move(batch));
+    (streamed ? peer.snapshots : peer.queue).push_back(std::move(batch));
     peer.wake.notify_one();
   }
 
@@ -367,8 +385,10 @@ struct RestTransport::Impl {
 
   // Everything queued for `peer` is lost.
   void lose_queue(Peer& peer) {
-    for (Batch& batch : peer.queue) lose(lost_reason(), std::move(batch), true);
-    peer.queue.clear();
+    for (auto* pending : {&peer.queue, &peer.snapshots}) {
+      for (Batch& batch : *pending) lose(lost_reason(), std::move(batch), true);
+      pending->clear();
+    }
   }
 
   // A client for `address`; nullptr when it is not host:port (set_peer() takes any).
@@ -397,19 +417,17 @@ struct RestTransport::Impl {
     return client;
   }
 
-  // Posts one batch and tells how the receiver took it.
-  Outcome post(httplib::ClientImpl& client, const Batch& batch) const {
-    pb::Batch wire;
-    wire_codec::encode(batch, &wire);
+  // Posts one batch, or chunk of a snapshot, and tells how the receiver took it.
+  Outcome post(httplib::ClientImpl& client, const pb::Batch& wire) const {
     std::string body;
     if (!wire.SerializeToString(&body)) return Outcome::Refused;
     httplib::Headers headers;
     if (authenticator) {
       // Signed for the sender its header names, like everything else in it carried as
       // given, for the receiver to check.
-      const auto signature = authenticator->sign(body, batch.from);
+      const auto signature = authenticator->sign(body, wire.from());
       if (!signature) return Outcome::Failed;
-      headers.emplace(kSenderHeader, std::to_string(batch.from));
+      headers.emplace(kSenderHeader, std::to_string(wire.from()));
       headers.emplace(kTimestampHeader, std::to_string(signature->timestamp_ms));
       headers.emplace(kNonceHeader, to_hex(signature->nonce));
       headers.emplace(kSignatureHeader, to_hex(signature->mac));
@@ -423,15 +441,18 @@ struct RestTransport::Impl {
   }
 
   // The peer's thread: posts queued batches one at a time over one client, whose
-  // connection httplib keeps alive between requests. A failed request loses the batch and
+  // connection httplib keeps alive between requests; while a snapshot streams, a queued
+  // batch and a chunk take turns. A failed request loses the batch (or the snapshot) and
   // the queue, and the next dial waits out a back-off; failures in a row double it, up to
   // reconnect_max, and a request that reached the receiver, or a new address, starts it
-  // over.
+  // over. A refused chunk ends its snapshot's transfer.
   void run_peer(Peer& peer) {
     block_sigpipe();
     auto backoff = options.reconnect_min;
     std::shared_ptr<httplib::ClientImpl> client;
     std::string client_address;
+    std::optional<snapshot_stream::SnapshotCursor> cursor;
+    bool chunk_turn = false;
     std::unique_lock lock(mu);
     auto drop_client = [&] {
       peer.client.reset();
@@ -440,8 +461,16 @@ struct RestTransport::Impl {
       old.reset();  // closes its connection
       lock.lock();
     };
+    auto end_transfer = [&] {
+      Batch transfer = std::move(cursor->transfer());
+      cursor.reset();
+      peer.streaming = false;
+      return transfer;
+    };
     while (true) {
-      auto ready = [&] { return stopped || !peer.queue.empty(); };
+      auto ready = [&] {
+        return stopped || !peer.queue.empty() || !peer.snapshots.empty() || cursor.has_value();
+      };
       if (client) {
         if (!peer.wake.wait_for(lock, kClientIdle, ready)) {
           drop_client();
@@ -463,19 +492,38 @@ struct RestTransport::Impl {
         peer.client = client;
         if (stopped) break;
       }
-      if (peer.queue.empty()) continue;
-      Batch batch = std::move(peer.queue.front());
-      peer.queue.pop_front();
-      peer.in_flight = true;
+      if (!cursor && !peer.snapshots.empty()) {
+        cursor.emplace(std::move(peer.snapshots.front()), ++transfers_begun, limits.chunk_bytes);
+        peer.snapshots.pop_front();
+        peer.streaming = true;
+      }
+      if (!cursor && peer.queue.empty()) continue;
+      const bool chunk = cursor && (chunk_turn || peer.queue.empty());
+      std::optional<Batch> batch;
+      if (!chunk) {
+        batch = std::move(peer.queue.front());
+        peer.queue.pop_front();
+        peer.in_flight = true;
+      }
+      chunk_turn = !chunk;
+      if (chunk) ++stats.snapshot_chunks_sent;
       lock.unlock();
-      const Outcome outcome = client ? post(*client, batch) : Outcome::Failed;
+      pb::Batch wire;
+      if (chunk) {
+        cursor->next(&wire);
+      } else {
+        wire_codec::encode(*batch, &wire);
+      }
+      const Outcome outcome = client ? post(*client, wire) : Outcome::Failed;
       lock.lock();
       peer.in_flight = false;
       if (outcome != Outcome::Failed) {
         backoff = options.reconnect_min;
+        if (chunk && (outcome == Outcome::Refused || cursor->done())) end_transfer();
         continue;
       }
-      lose(lost_reason(), std::move(batch), true);
+      if (chunk) batch = end_transfer();
+      lose(lost_reason(), std::move(*batch), true);
       lose_queue(peer);
       drop_client();
       if (stopped) break;
@@ -488,6 +536,7 @@ struct RestTransport::Impl {
       peer.down = false;
       backoff = std::min(backoff * 2, options.reconnect_max);
     }
+    if (cursor) lose(lost_reason(), end_transfer(), true);
     lose_queue(peer);
     peer.client.reset();
     lock.unlock();
@@ -621,7 +670,7 @@ struct RestTransport::Impl {
     if (signed_by && *signed_by != batch.from) {
       return refuse(res, 400, &TransportStats::refused_malformed, "signed by another node");
     }
-    std::mutex* order = nullptr;
+    Inbound* inbound = nullptr;
     {
       std::lock_guard lock(mu);
       if (!running) return unavailable(res);
@@ -640,11 +689,27 @@ struct RestTransport::Impl {
         res.status = 421;
         return;
       }
-      order = &inbound_order[batch.from];
+      inbound = &inbound_from.try_emplace(batch.from, options.max_snapshot_bytes).first->second;
     }
     // A request the sender gave up on may still be delivering on an old connection; this
     // keeps that sender's batches one at a time.
-    std::lock_guard one_at_a_time(*order);
+    std::lock_guard one_at_a_time(inbound->order);
+    if (decoded.chunk) {
+      const auto step = inbound->assembler.add(std::move(*decoded.chunk));
+      std::lock_guard lock(mu);
+      if (!running) return unavailable(res);
+      ++stats.snapshot_chunks_received;
+      stats.messages_malformed += step.refused ? 1 : 0;
+      stats.snapshot_transfers_abandoned += step.abandoned ? 1 : 0;
+      if (step.refused) {
+        res.status = 400;
+        res.set_content("snapshot chunk does not continue a transfer\n", "text/plain");
+        return;
+      }
+      res.status = 200;
+      if (!step.complete) return;
+      decoded.batch.envelopes.push_back(std::move(*step.complete));
+    }
     std::unique_lock lock(mu);
     if (!running) return unavailable(res);
     ++stats.batches_received;
@@ -772,6 +837,9 @@ struct RestTransport::Impl {
   }
 
   RestTransportOptions options;
+  const snapshot_stream::Limits limits;
+  // Names streamed snapshots on the wire; guarded by mu.
+  std::uint64_t transfers_begun = 0;
   // Set in SharedSecret mode.
   std::unique_ptr<BatchAuthenticator> authenticator;
 
@@ -790,8 +858,14 @@ struct RestTransport::Impl {
   std::shared_ptr<const UnreachableHandler> unreachable;
   TransportStats stats;
   std::map<NodeId, std::unique_ptr<Peer>> peers;
-  // Serializes delivery per sender (see handle_post()).
-  std::map<NodeId, std::mutex> inbound_order;
+  // Per sender: its batches are delivered one at a time (see handle_post()), and the
+  // snapshot it streams is put together; `order` guards the assembler.
+  struct Inbound {
+    explicit Inbound(std::uint64_t max_snapshot_bytes) : assembler(max_snapshot_bytes) {}
+    std::mutex order;
+    snapshot_stream::SnapshotAssembler assembler;
+  };
+  std::map<NodeId, Inbound> inbound_from;
   std::deque<Report> reports;
   std::condition_variable reports_changed;
   std::thread notifier;

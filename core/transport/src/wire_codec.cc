@@ -67,7 +67,7 @@ void encode_ids(const std::vector<NodeId>& ids,
   for (NodeId id : ids) out->Add(id);
 }
 
-void encode_snapshot(const raft::Snapshot& snapshot, pb::Snapshot* out) {
+void encode_snapshot(const raft::Snapshot& snapshot, pb::Snapshot* out, bool with_data) {
   pb::SnapshotMeta* meta = out->mutable_meta();
   meta->set_index(snapshot.meta.index);
   meta->set_term(snapshot.meta.term);
@@ -78,10 +78,10 @@ void encode_snapshot(const raft::Snapshot& snapshot, pb::Snapshot* out) {
   encode_ids(cs.learners, wire_cs->mutable_learners());
   encode_ids(cs.learners_next, wire_cs->mutable_learners_next());
   wire_cs->set_auto_leave(cs.auto_leave);
-  out->set_data(std::string(snapshot.data.view()));
+  if (with_data) out->set_data(std::string(snapshot.data.view()));
 }
 
-void encode_message(const raft::Message& m, pb::Message* out) {
+void encode_message(const raft::Message& m, pb::Message* out, bool with_snapshot_data = true) {
   out->set_type(to_wire(m.type));
   out->set_from(m.from);
   out->set_to(m.to);
@@ -100,7 +100,7 @@ void encode_message(const raft::Message& m, pb::Message* out) {
     wire->set_tag(e.tag);
     wire->set_data(std::string(e.data.view()));
   }
-  if (m.snapshot) encode_snapshot(*m.snapshot, out->mutable_snapshot());
+  if (m.snapshot) encode_snapshot(*m.snapshot, out->mutable_snapshot(), with_snapshot_data);
   out->set_context(m.context);
 }
 
@@ -197,13 +197,46 @@ std::optional<Envelope> decode_envelope(pb::Envelope& in, const Batch& header) {
   return out;
 }
 
+Chunk decode_chunk(pb::SnapshotChunk& in, const Batch& header) {
+  Chunk out;
+  out.transfer = in.transfer();
+  out.partition = in.partition();
+  out.offset = in.offset();
+  out.total_bytes = in.total_bytes();
+  out.data = std::move(*in.mutable_data());
+  if (!in.has_message()) return out;
+  pb::Envelope envelope;
+  envelope.set_partition(in.partition());
+  envelope.set_allocated_message(in.release_message());
+  auto decoded = decode_envelope(envelope, header);
+  out.malformed = !decoded || decoded->message.type != raft::MessageType::InstallSnapshot ||
+                  !decoded->message.snapshot->data.empty();
+  if (!out.malformed) out.message = std::move(decoded->message);
+  return out;
+}
+
+void encode_header(const Batch& header, pb::Batch* out) {
+  out->set_wire_version(kWireVersion);
+  out->set_cluster(header.cluster);
+  out->set_from(header.from);
+  out->set_to(header.to);
+}
+
 }  // namespace
 
+void encode_chunk(const Batch& header, const ChunkRef& chunk, pb::Batch* out) {
+  encode_header(header, out);
+  pb::SnapshotChunk* wire = out->mutable_snapshot_chunk();
+  wire->set_transfer(chunk.transfer);
+  wire->set_partition(chunk.partition);
+  wire->set_offset(chunk.offset);
+  wire->set_total_bytes(chunk.total_bytes);
+  wire->set_data(std::string(chunk.data));
+  if (chunk.message) encode_message(*chunk.message, wire->mutable_message(), false);
+}
+
 void encode(const Batch& batch, pb::Batch* out) {
-  out->set_wire_version(kWireVersion);
-  out->set_cluster(batch.cluster);
-  out->set_from(batch.from);
-  out->set_to(batch.to);
+  encode_header(batch, out);
   out->mutable_envelopes()->Reserve(static_cast<int>(batch.envelopes.size()));
   for (const Envelope& e : batch.envelopes) {
     pb::Envelope* wire = out->add_envelopes();
@@ -230,6 +263,15 @@ bool decode(pb::Batch& in, Decoded* out, std::string* error) {
   }
   out->batch = Batch{in.cluster(), in.from(), in.to(), {}};
   out->skipped = 0;
+  out->chunk.reset();
+  if (in.has_snapshot_chunk()) {
+    if (in.envelopes_size() != 0) {
+      *error = "batch with both envelopes and a snapshot chunk";
+      return false;
+    }
+    out->chunk = decode_chunk(*in.mutable_snapshot_chunk(), out->batch);
+    return true;
+  }
   out->batch.envelopes.reserve(static_cast<std::size_t>(in.envelopes_size()));
   for (pb::Envelope& e : *in.mutable_envelopes()) {
     if (auto envelope = decode_envelope(e, out->batch)) {

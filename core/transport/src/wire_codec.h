@@ -8,7 +8,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "synod/transport/transport.h"
 #include "synod/wire.pb.h"
@@ -18,7 +20,8 @@ namespace synod::transport::wire_codec {
 // Major in the upper 16 bits, minor in the lower 16 (see wire.proto).
 inline constexpr std::uint32_t kWireMajor = 1;
 // 1.1: Signature, Frame and the SignedStream call of the shared-secret mode.
-inline constexpr std::uint32_t kWireMinor = 1;
+// 1.2: SnapshotChunk.
+inline constexpr std::uint32_t kWireMinor = 2;
 inline constexpr std::uint32_t kWireVersion = kWireMajor << 16 | kWireMinor;
 
 // More members than any real configuration has; a longer list is refused as absurd.
@@ -30,10 +33,41 @@ void encode(const Batch& batch, synod::wire::v1::Batch* out);
 // oversized batch can be refused inside send() before it costs a copy.
 std::size_t encoded_size_bound(const Batch& batch);
 
+// One chunk of a streamed snapshot (SnapshotChunk in wire.proto), to encode.
+struct ChunkRef {
+  std::uint64_t transfer = 0;
+  PartitionId partition = 0;
+  std::uint64_t offset = 0;
+  std::uint64_t total_bytes = 0;
+  std::string_view data;
+  // The first chunk's InstallSnapshot message; its snapshot data is not encoded.
+  const raft::Message* message = nullptr;
+};
+
+// Encodes a batch with `header`'s cluster, sender and destination (not its envelopes)
+// that carries `chunk`.
+void encode_chunk(const Batch& header, const ChunkRef& chunk, synod::wire::v1::Batch* out);
+
+// A decoded SnapshotChunk.
+struct Chunk {
+  std::uint64_t transfer = 0;
+  PartitionId partition = 0;
+  std::uint64_t offset = 0;
+  std::uint64_t total_bytes = 0;
+  std::string data;
+  // Set in a first chunk: the InstallSnapshot message, its snapshot data empty.
+  std::optional<raft::Message> message;
+  // A first chunk whose message could not be decoded, or a message that is not an
+  // InstallSnapshot; it cannot begin a transfer.
+  bool malformed = false;
+};
+
 struct Decoded {
   Batch batch;
   // Envelopes that were skipped as malformed.
   std::size_t skipped = 0;
+  // Set when the batch carries a snapshot chunk (and then no envelopes).
+  std::optional<Chunk> chunk;
 };
 
 // Decodes `in`, moving its payloads out (it is left in a valid but unspecified state).

@@ -25,6 +25,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -48,7 +49,14 @@ struct RestTransportOptions {
   std::chrono::milliseconds reconnect_max{1000};
   // Largest encoded batch sent or accepted; a bigger one is dropped (dropped_too_large) or
   // refused on arrival (413).
-  std::size_t max_message_bytes = 64 << 20;
+  std::size_t max_message_bytes = 64 << 20;  // at least 4096
+  // A snapshot with more data than this leaves its batch and streams in chunks of this
+  // size (smaller if max_message_bytes requires), sent in order and interleaved with the
+  // peer's other batches; the receiver puts it back together before handing it over.
+  std::size_t snapshot_chunk_bytes = 1 << 20;
+  // Largest snapshot streamed or accepted; a bigger one is dropped (dropped_too_large) or
+  // refused on arrival. The receiver holds a snapshot whole in memory.
+  std::uint64_t max_snapshot_bytes = std::uint64_t{1} << 30;
   TransportSecurity security;
   // Receives the warning about plain text; nothing is reported when unset.
   WarningSink on_warning;

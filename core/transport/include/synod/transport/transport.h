@@ -75,6 +75,16 @@ struct TransportStats {
   // be decoded (unknown message type, inconsistent fields); not in messages_received.
   std::uint64_t messages_malformed = 0;
 
+  // Network transports stream big snapshots in chunks (SnapshotChunk in wire.proto): the
+  // snapshot's batch counts once as sent or received, its chunks here.
+  std::uint64_t snapshot_chunks_sent = 0;
+  std::uint64_t snapshot_chunks_received = 0;
+  // Streamed snapshots begun on arrival and never completed: the link broke, the sender
+  // began another one, or a chunk did not continue it. A chunk that cannot be used
+  // (malformed, not continuing its transfer, announcing more than the receiver's
+  // max_snapshot_bytes) counts in messages_malformed.
+  std::uint64_t snapshot_transfers_abandoned = 0;
+
   // Extra copies delivered by injected duplication.
   std::uint64_t batches_duplicated = 0;
 };
