@@ -280,7 +280,11 @@ typedef struct synod_node synod_node;
 SYNOD_API int synod_node_new(const synod_config* config, synod_node** out);
 /* Stops the node: it leaves the network, and every pending request completes with
  * SYNOD_E_SHUTTING_DOWN (those events can still be polled). Later requests return
- * SYNOD_E_SHUTTING_DOWN. Idempotent. */
+ * SYNOD_E_SHUTTING_DOWN. Idempotent.
+ * A node whose store fails a write stops itself, since it may acknowledge nothing more:
+ * its pending requests complete with SYNOD_E_STORAGE, a SYNOD_EVENT_LOG at
+ * SYNOD_LOG_ERROR says why, and from then on it behaves as stopped (requests return
+ * SYNOD_E_SHUTTING_DOWN with the reason in synod_last_error()); free it as usual. */
 SYNOD_API int synod_node_stop(synod_node* node);
 /* Stops the node if needed and frees it, and with it every event payload it lent out.
  * Must not race with other calls on the same node. NULL is fine. */

@@ -75,8 +75,13 @@ struct synod_node {
   std::unique_ptr<synod::env::ThreadPool> sync_thread;
   std::unique_ptr<synod::node::NodeHost> host;
   std::mutex stop_mu;
+  // synod_node_stop or synod_node_free has run; guarded by stop_mu.
+  bool stop_called = false;
   // Wakes synod_node_wait_for_leader on leader changes and on stop.
   std::mutex leader_mu;
   std::condition_variable leader_changed;
+  // Calls are refused: the host stopped the node, or it stopped itself.
   std::atomic<bool> stopped{false};
+  // Why the node stopped itself (its store failed); written before `stopped` is set.
+  std::string failure;
 };

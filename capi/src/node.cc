@@ -7,6 +7,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "errors.h"
@@ -29,12 +30,16 @@ int null_argument(const char* function, const char* name) {
   return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(function, std::string(name) + " is NULL"));
 }
 
+// Why calls on a stopped node are refused.
+int stopped_error(const char* function, const synod_node& n) {
+  return fail(SYNOD_E_SHUTTING_DOWN,
+              prefixed(function, n.failure.empty() ? "the node was stopped" : n.failure));
+}
+
 // Checks the node handle and that the node still runs.
 int check_running(const char* function, const synod_node* n) {
   if (!n) return null_argument(function, "node");
-  if (n->stopped.load()) {
-    return fail(SYNOD_E_SHUTTING_DOWN, prefixed(function, "the node was stopped"));
-  }
+  if (n->stopped.load()) return stopped_error(function, *n);
   return SYNOD_OK;
 }
 
@@ -242,6 +247,15 @@ int make_node(const synod_config& config, std::unique_ptr<synod_node>& out) {
     events->push(e);
     raw->leader_changed.notify_all();
   });
+  // Runs inside the NodeHost's stop, which every other stop() caller (synod_node_stop and
+  // synod_node_free among them) waits for: the node is alive throughout.
+  n->host->set_failure_handler([events, raw](const std::string& why) {
+    raw->failure = why;
+    raw->stopped.store(true);
+    push_log(*events, SYNOD_LOG_ERROR, why);
+    events->close();
+    raw->leader_changed.notify_all();
+  });
   n->host->start();
   out = std::move(n);
   return SYNOD_OK;
@@ -249,7 +263,9 @@ int make_node(const synod_config& config, std::unique_ptr<synod_node>& out) {
 
 void stop_node(synod_node& n) {
   std::lock_guard lock(n.stop_mu);
-  if (n.stopped.exchange(true)) return;
+  if (std::exchange(n.stop_called, true)) return;
+  n.stopped.store(true);
+  // Also waits for a stop the node began itself (storage failure) to finish.
   n.host->stop();
   n.transport->stop();
   n.events.close();
@@ -539,9 +555,7 @@ SYNOD_API int synod_node_wait_for_leader(synod_node* node, uint64_t partition, i
     while (true) {
       *out_leader = node->host->leader_of(partition);
       if (*out_leader != raft::kNoNode) return SYNOD_OK;
-      if (node->stopped.load()) {
-        return fail(SYNOD_E_SHUTTING_DOWN, prefixed(fn, "the node was stopped"));
-      }
+      if (node->stopped.load()) return stopped_error(fn, *node);
       if (timeout_ms >= 0 && std::chrono::steady_clock::now() >= deadline) break;
       // Leader changes and stop() notify; the slice covers a change published just after
       // its notification.

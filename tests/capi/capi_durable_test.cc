@@ -1,9 +1,13 @@
-// Restarting a node from its data directory through the C ABI: entries at or below the
-// reported applied floor are not delivered again; those above it are.
+// Durable nodes through the C ABI: a restart from the data directory delivers only the
+// entries above the reported applied floor; a store that fails a write stops the node.
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "capi_harness.h"
 
@@ -61,6 +65,80 @@ TEST_P(CapiDurable, RestartRedeliversOnlyAboveTheAppliedFloor) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, CapiDurable, ::testing::Values("rocksdb", "sqlite"));
+
+// Limits the size of files this process may write while it lives, and ignores the
+// signal that exceeding it raises, so that the write fails (EFBIG) instead.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    getrlimit(RLIMIT_FSIZE, &saved_);
+    previous_ = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit limit = saved_;
+    limit.rlim_cur = bytes;
+    setrlimit(RLIMIT_FSIZE, &limit);
+  }
+  ~FileSizeLimit() {
+    setrlimit(RLIMIT_FSIZE, &saved_);
+    std::signal(SIGXFSZ, previous_);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  rlimit saved_{};
+  void (*previous_)(int) = SIG_DFL;
+};
+
+// The disk refuses a write (here: the file size limit): the node stops itself, says why
+// in an error log event, and the poll loop ends.
+TEST_P(CapiDurable, AFailedWriteStopsTheNodeAndEndsThePollLoop) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("synod-capi-failure-" + std::string(GetParam()) + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  ConfigPtr c = fast_config(1, {1});
+  ASSERT_EQ(synod_config_set_storage(c.get(), GetParam(), dir.c_str()), SYNOD_OK);
+  PolledNode n(make_node(c.get()));
+  std::uint64_t leader = 0;
+  ASSERT_EQ(synod_node_wait_for_leader(n.get(), 1, 20000, &leader), SYNOD_OK);
+  const std::string payload(64 << 10, 'p');
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(payload.data());
+  synod_result r{};
+  ASSERT_EQ(synod_node_replicate_wait(n.get(), 1, 1, bytes, payload.size(), &r), SYNOD_OK);
+  int status = SYNOD_OK;
+  {
+    FileSizeLimit limit(1 << 20);
+    // Bounded: 64 MiB of writes, far beyond the limit.
+    for (int i = 0; i < 1024 && status == SYNOD_OK; ++i) {
+      status = synod_node_replicate_wait(n.get(), 1, 1, bytes, payload.size(), &r);
+      if (status == SYNOD_OK) status = r.status;
+    }
+  }
+  // The write that failed, or one refused because the node had stopped by then.
+  EXPECT_TRUE(status == SYNOD_E_STORAGE || status == SYNOD_E_SHUTTING_DOWN) << status;
+  // The poll loop ends once the queue is drained; the last event says why.
+  std::vector<std::string> errors;
+  synod_event batch[64];
+  int got = 0;
+  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  while ((got = synod_node_poll(n.get(), batch, 64, 50)) >= 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    for (int i = 0; i < got; ++i) {
+      if (batch[i].type == SYNOD_EVENT_LOG && batch[i].status == SYNOD_LOG_ERROR) {
+        errors.emplace_back(reinterpret_cast<const char*>(batch[i].data), batch[i].len);
+      }
+    }
+  }
+  EXPECT_EQ(got, SYNOD_E_SHUTTING_DOWN);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("stopped: its log store failed"), std::string::npos) << errors[0];
+  // Stopped: requests are refused with the reason, and stop and free still work.
+  EXPECT_EQ(synod_node_replicate_wait(n.get(), 1, 1, bytes, 1, &r), SYNOD_E_SHUTTING_DOWN);
+  EXPECT_NE(std::string(synod_last_error()).find("log store failed"), std::string::npos)
+      << synod_last_error();
+  EXPECT_EQ(synod_node_stop(n.get()), SYNOD_OK);
+  n.reset();
+  std::filesystem::remove_all(dir);
+}
 
 }  // namespace
 }  // namespace synod::capi_test

@@ -165,6 +165,7 @@ class NodeHost::Impl : public std::enable_shared_from_this<NodeHost::Impl> {
 
   ApplyHandler apply_handler;
   LeaderHandler leader_handler;
+  FailureHandler failure_handler;
 
  private:
   Partition* find(PartitionId id) const;
@@ -222,6 +223,8 @@ class NodeHost::Impl : public std::enable_shared_from_this<NodeHost::Impl> {
   bool stop_finished_ = false;
   std::thread::id stopping_thread_;
   Status stop_status_ = Status::ShuttingDown;
+  // Why the store failed, when it did (stop_status_ is then StorageFailure).
+  std::string failure_;
   env::TimerId tick_timer_ = 0;
   std::atomic<std::uint64_t> next_read_id_{1};
   int quiesce_after_ticks_ = 0;
@@ -468,6 +471,14 @@ void NodeHost::Impl::stop() {
     }
   }
   if (!floors.empty()) (void)config_.store->write(floors, config_.sync);
+  std::string failure;
+  {
+    std::lock_guard lock(run_mu_);
+    if (stop_status_ == Status::StorageFailure) failure = failure_;
+  }
+  // Before any other stop() caller returns, so the host may still use what the handler
+  // touches.
+  if (!failure.empty() && failure_handler) failure_handler(failure);
   {
     std::lock_guard lock(run_mu_);
     stop_finished_ = true;
@@ -943,10 +954,14 @@ void NodeHost::Impl::apply_ready(Partition& p, raft::Ready& rd) {
   }
 }
 
-void NodeHost::Impl::fail_storage(const std::string&) {
+void NodeHost::Impl::fail_storage(const std::string& why) {
   {
     std::lock_guard lock(run_mu_);
-    stop_status_ = Status::StorageFailure;
+    if (stop_status_ != Status::StorageFailure) {
+      stop_status_ = Status::StorageFailure;
+      failure_ = "node " + std::to_string(config_.node_id) +
+                 " stopped: its log store failed: " + (why.empty() ? "unknown error" : why);
+    }
   }
   // Nothing more may be acknowledged once the disk refused a write.
   std::weak_ptr<Impl> weak = weak_from_this();
@@ -1012,6 +1027,9 @@ void NodeHost::set_apply_handler(ApplyHandler handler) {
 }
 void NodeHost::set_leader_handler(LeaderHandler handler) {
   impl_->leader_handler = std::move(handler);
+}
+void NodeHost::set_failure_handler(FailureHandler handler) {
+  impl_->failure_handler = std::move(handler);
 }
 void NodeHost::start() { impl_->start(); }
 void NodeHost::stop() { impl_->stop(); }

@@ -139,6 +139,7 @@ class NodeHost {
   using ReadCallback = std::function<void(const ReadResult&)>;
   using ApplyHandler = std::function<void(const CommittedEntry&)>;
   using LeaderHandler = std::function<void(const LeaderChange&)>;
+  using FailureHandler = std::function<void(const std::string& why)>;
 
   // Opens (or, with an empty store, bootstraps) every partition. Returns nullptr and sets
   // `error` for an unusable configuration or stored state.
@@ -150,6 +151,11 @@ class NodeHost {
   // Set before start(). Committed entries of host types (>= 1) reach the apply handler.
   void set_apply_handler(ApplyHandler handler);
   void set_leader_handler(LeaderHandler handler);
+  // Learns why the node stopped itself: its log store failed a write, so nothing more may
+  // be acknowledged. Runs once, on the thread that performs the stop, after every pending
+  // request has completed (with StorageFailure) and before stop() returns to any caller.
+  // It may call stop(), which then returns at once.
+  void set_failure_handler(FailureHandler handler);
 
   void start();
   // Stops ticking and receiving, waits for running cycles, and completes every pending
