@@ -60,6 +60,54 @@ def test_asyncio_node_closed_from_another_thread():
     asyncio.run(main())
 
 
+def test_close_inside_the_event_loops_poll_is_deferred():
+    # What the garbage collector does when it finalizes a dropped node while the loop's
+    # reader is inside poll(): close() on the thread that holds the poll lock.
+    async def main():
+        node = synod.Node(_config())
+        await node.wait_for_leader_async(1, WAIT)
+        dispatcher = node._dispatcher
+        native = dispatcher._native
+
+        class CloseDuringPoll:
+            closed_inside = False
+
+            def poll(self, *args):
+                if not self.closed_inside:
+                    self.closed_inside = True
+                    dispatcher.close()
+                return native.poll(*args)
+
+            def __getattr__(self, name):
+                return getattr(native, name)
+
+        proxy = dispatcher._native = CloseDuringPoll()
+        try:
+            await node.replicate(1, 1, b"x")
+        except synod.ShuttingDownError:
+            pass
+        for _ in range(1000):
+            if native.closed:
+                break
+            await asyncio.sleep(0.01)
+        assert proxy.closed_inside and native.closed
+
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as e:  # noqa: BLE001 - reported below
+            failures.append(e)
+
+    # A deadlock would hang the loop's thread: bounded here.
+    runner = threading.Thread(target=run, daemon=True)
+    runner.start()
+    runner.join(WAIT)
+    assert not runner.is_alive(), "close() inside poll() deadlocked the event loop"
+    assert not failures, failures
+
+
 def test_dropped_node_is_closed_by_the_finalizer():
     node = synod.Node(_config())
     thread = node._dispatcher._thread

@@ -225,12 +225,8 @@ class Dispatcher:
     # -- dispatch ----------------------------------------------------------------------
 
     def _dispatch(self, events: list) -> None:
-        self._dispatching_thread = threading.get_ident()
-        try:
-            for event in events:
-                self._dispatch_one(*event)
-        finally:
-            self._dispatching_thread = None
+        for event in events:
+            self._dispatch_one(*event)
 
     def _dispatch_one(self, kind: int, status: int, partition: int, tag: int, index: int,
                       term: int, leader_hint: int, entry_type: int, batch_position: int,
@@ -294,13 +290,20 @@ class Dispatcher:
         with self._poll_lock:
             if self._drained:
                 return
-            events = self._native.poll(_EVENT_BATCH, 0)
-            if events is None:  # the node stopped by itself (a storage failure)
-                self._drained = True
-                self._detach_reader()
-                self._finish()
-                return
-            self._dispatch(events)
+            # Marked before polling, not only while dispatching: a close() on this thread
+            # meanwhile (a callback, or a finalizer the garbage collector runs inside
+            # poll()) must defer rather than wait for the lock this thread holds.
+            self._dispatching_thread = threading.get_ident()
+            try:
+                events = self._native.poll(_EVENT_BATCH, 0)
+                if events is None:  # the node stopped by itself (a storage failure)
+                    self._drained = True
+                    self._detach_reader()
+                    self._finish()
+                    return
+                self._dispatch(events)
+            finally:
+                self._dispatching_thread = None
         if self._close_deferred:
             self._close_deferred = False
             self._complete_close()
