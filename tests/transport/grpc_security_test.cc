@@ -27,15 +27,6 @@ using namespace std::chrono_literals;
 
 constexpr ClusterId kCluster = 7;
 
-bool eventually(const std::function<bool()>& done, std::chrono::seconds bound = 30s) {
-  const auto deadline = std::chrono::steady_clock::now() + bound;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return done();
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
 struct Node {
   Inbox inbox;
   // Declared after the inbox so that it stops before the inbox goes away.

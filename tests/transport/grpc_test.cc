@@ -45,16 +45,6 @@ using namespace std::chrono_literals;
 
 constexpr ClusterId kCluster = 7;
 
-// Polls `done` until it holds, within a bound generous enough for a loaded machine.
-bool eventually(const std::function<bool()>& done, std::chrono::seconds bound = 30s) {
-  const auto deadline = std::chrono::steady_clock::now() + bound;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return done();
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
 // A started endpoint and what it received.
 struct Node {
   Inbox inbox;

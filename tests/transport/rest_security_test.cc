@@ -27,15 +27,6 @@ using namespace std::chrono_literals;
 
 constexpr ClusterId kCluster = 7;
 
-bool eventually(const std::function<bool()>& done, std::chrono::seconds bound = 30s) {
-  const auto deadline = std::chrono::steady_clock::now() + bound;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return done();
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
 // Node 1 (security `one`) sends to node 2 (security `two`).
 RestPair pair(TransportSecurity one, TransportSecurity two) {
   return RestPair(rest_options(kCluster, 1, std::move(one)), rest_options(kCluster, 2, std::move(two)));

@@ -30,15 +30,6 @@ using namespace std::chrono_literals;
 constexpr ClusterId kCluster = 7;
 constexpr std::size_t kChunk = 16 << 10;
 
-bool eventually(const std::function<bool()>& done, std::chrono::seconds bound = 60s) {
-  const auto deadline = std::chrono::steady_clock::now() + bound;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return done();
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
 // Records what arrives; a heartbeat batch numbered `gate` holds its (transport) thread
 // until open() is called, so that the sender's batches pile up behind it.
 class GatedInbox {

@@ -3,11 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -140,6 +143,18 @@ inline void expect_same_batch(const Batch& a, const Batch& b) {
     EXPECT_EQ(a.envelopes[i].partition, b.envelopes[i].partition);
     expect_same_message(a.envelopes[i].message, b.envelopes[i].message);
   }
+}
+
+// Polls `done` until it holds, within a bound generous enough for a loaded machine (and
+// the sanitizers): the endpoints cannot tell a test when its condition changes.
+inline bool eventually(const std::function<bool()>& done,
+                       std::chrono::seconds bound = std::chrono::seconds(30)) {
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return done();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
 }
 
 // Every dropped_* counter together.
