@@ -8,6 +8,10 @@
 // handler. The endpoint then redials with exponential back-off, and while it waits,
 // send() drops batches for that peer at once.
 //
+// A snapshot of more than snapshot_chunk_bytes streams as a series of chunk batches
+// (SnapshotChunk, wire 1.2) on the same stream, taking turns with the peer's other batches;
+// the receiver reassembles it and hands it over whole. See core/transport/README.md.
+//
 // Security (options.security): TLS or mutual TLS on every connection, or in shared-secret
 // mode an HMAC on every batch, which the receiver checks before it decodes the batch and
 // counts when it refuses one (TransportStats::refused_*). A failed TLS handshake is a

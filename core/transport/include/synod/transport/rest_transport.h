@@ -13,6 +13,10 @@
 // the thread then reconnects with exponential back-off, and while it waits, send() drops
 // batches for that peer at once. A refused batch (4xx) is gone and the link goes on.
 //
+// A snapshot of more than snapshot_chunk_bytes is posted as a series of chunk batches
+// (SnapshotChunk, wire 1.2), taking turns with the peer's other batches; the receiver
+// reassembles it per sender and hands it over whole. See core/transport/README.md.
+//
 // Threads: one per peer (sending), one that runs the unreachable handler, the HTTP
 // server's accept thread and its pool of connection threads, which run the receiver.
 //
