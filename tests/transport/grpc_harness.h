@@ -3,16 +3,15 @@
 // the harness's security settings (plain text unless given).
 #pragma once
 
-#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
-#include <thread>
 #include <utility>
 
 #include "conformance.h"
 #include "synod/transport/grpc_transport.h"
 #include "test_security.h"
+#include "test_util.h"
 
 namespace synod::transport::testing {
 
@@ -53,14 +52,8 @@ class GrpcHarness final : public TransportHarness {
     endpoints_[self] = transport.get();
     return transport;
   }
-  // Polls: the endpoints cannot tell the harness when a test's condition changes.
   bool await(const std::function<bool()>& done, env::Duration bound) override {
-    const auto deadline = std::chrono::steady_clock::now() + bound;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return done();
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return true;
+    return eventually(done, bound);
   }
 
  private:

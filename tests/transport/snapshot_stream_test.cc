@@ -231,7 +231,6 @@ TEST(SnapshotStream, AbandonTellsWhetherATransferWasInProgress) {
 }
 
 TEST(SnapshotStream, DecodeMarksAFirstChunkWithoutAnInstallSnapshotMalformed) {
-  const auto chunks = chunks_of(snapshot_envelope(1, 2, 4, 300), 100);
   pb::Batch wire;
   wire_codec::encode_chunk(Batch{kCluster, 1, 2, {}},
                            {1, 4, 0, 300, {}, &numbered_batch(kCluster, 1, 2, 0).envelopes[0].message},

@@ -148,7 +148,7 @@ inline void expect_same_batch(const Batch& a, const Batch& b) {
 // Polls `done` until it holds, within a bound generous enough for a loaded machine (and
 // the sanitizers): the endpoints cannot tell a test when its condition changes.
 inline bool eventually(const std::function<bool()>& done,
-                       std::chrono::seconds bound = std::chrono::seconds(30)) {
+                       std::chrono::nanoseconds bound = std::chrono::seconds(30)) {
   const auto deadline = std::chrono::steady_clock::now() + bound;
   while (!done()) {
     if (std::chrono::steady_clock::now() > deadline) return done();

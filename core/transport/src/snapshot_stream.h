@@ -87,9 +87,8 @@ class SnapshotCursor {
   Batch& transfer() { return transfer_; }
   // Encodes the next chunk; done() must be false. The last one makes done() true.
   void next(synod::wire::v1::Batch* out);
-  // Chunks encoded so far, and in all.
+  // Chunks encoded so far.
   std::size_t chunks_encoded() const { return next_chunk_; }
-  std::size_t chunk_count() const { return chunk_count_; }
 
  private:
   Batch transfer_;
