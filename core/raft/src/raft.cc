@@ -998,7 +998,8 @@ bool Raft::has_ready() const {
   if (SoftState{lead_, role_} != prev_soft_) return true;
   if (HardState{term_, vote_, log_.committed()} != prev_hard_) return true;
   return log_.has_next_snapshot() || log_.has_next_unstable() || !msgs_.empty() ||
-         !msgs_after_persist_.empty() || log_.has_next_committed() || !read_states_.empty();
+         !msgs_after_persist_.empty() || (!applying_paused_ && log_.has_next_committed()) ||
+         !read_states_.empty();
 }
 
 Ready Raft::ready() {
@@ -1029,7 +1030,9 @@ Ready Raft::ready() {
     rd.must_sync = true;
   }
   log_.accept_unstable();
-  rd.committed_entries = log_.next_committed(config_.max_committed_bytes_per_ready);
+  if (!applying_paused_) {
+    rd.committed_entries = log_.next_committed(config_.max_committed_bytes_per_ready);
+  }
   if (!rd.committed_entries.empty()) {
     handed_.committed_through = rd.committed_entries.back().index;
     log_.accept_committed(handed_.committed_through);

@@ -36,6 +36,7 @@ class Raft {
   void report_unreachable(NodeId peer);
   void report_snapshot(NodeId peer, bool success);
 
+  void pause_applying(bool paused) { applying_paused_ = paused; }
   bool has_ready() const;
   Ready ready();
   void advance();
@@ -143,6 +144,8 @@ class Raft {
   // Reads that arrived before this leader committed an entry of its term.
   std::vector<std::pair<NodeId, std::string>> reads_waiting_for_commit_;
 
+  // See RawNode::pause_applying(): committed entries stay in the log while set.
+  bool applying_paused_ = false;
   std::vector<Message> msgs_;
   std::vector<Message> msgs_after_persist_;
   std::vector<ReadState> read_states_;

@@ -83,6 +83,7 @@ ProposeResult RawNode::transfer_leadership(NodeId target) {
 }
 void RawNode::report_unreachable(NodeId peer) { raft_->report_unreachable(peer); }
 void RawNode::report_snapshot(NodeId peer, bool success) { raft_->report_snapshot(peer, success); }
+void RawNode::pause_applying(bool paused) { raft_->pause_applying(paused); }
 bool RawNode::has_ready() const { return raft_->has_ready(); }
 Ready RawNode::ready() { return raft_->ready(); }
 void RawNode::advance() { raft_->advance(); }

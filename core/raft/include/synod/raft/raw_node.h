@@ -162,6 +162,17 @@ class RawNode {
   // The runtime finished (or failed) sending a snapshot to `peer`.
   void report_snapshot(NodeId peer, bool success);
 
+  // Holds committed entries back while `paused`: has_ready() does not become true because
+  // of committed but unapplied entries, and ready() carries no committed_entries. Messages,
+  // entries to persist, hard state (with its commit index), snapshots and read states
+  // still flow, so replication and elections go on. Unpausing lets the held entries flow
+  // again from the first one not yet handed out. The runtime pauses a partition while the
+  // host's event queue is full: committed entries then wait in the log instead of being
+  // dropped or piling up in memory outside it. A leader's uncommitted-bytes budget is
+  // released only as committed entries are handed out, so a long pause also pushes back
+  // on proposals (UncommittedLimit).
+  void pause_applying(bool paused);
+
   bool has_ready() const;
   // Collects the pending work. Must be followed by advance() before the next ready().
   Ready ready();
