@@ -1076,7 +1076,7 @@ void Raft::advance() {
   }
 }
 
-RaftState Raft::state() const {
+RaftState Raft::summary() const {
   RaftState s;
   s.id = config_.id;
   s.hard_state = {term_, vote_, log_.committed()};
@@ -1084,10 +1084,16 @@ RaftState Raft::state() const {
   s.applied = log_.applied();
   s.first_index = log_.first_index();
   s.last_index = log_.last_index();
-  s.conf = conf();
   s.transfer_target = lead_transferee_;
   s.uncommitted_bytes = uncommitted_bytes_;
+  return s;
+}
+
+RaftState Raft::state() const {
+  RaftState s = summary();
+  s.conf = conf();
   if (role_ == Role::Leader) {
+    s.peers.reserve(progress_.size());
     for (const auto& [id, pr] : progress_) {
       s.peers.push_back({id, pr.match, pr.next, pr.state, pr.learner, pr.recently_active,
                          pr.inflights.count(), pr.inflights.bytes()});

@@ -42,6 +42,7 @@ class Raft {
   void advance();
 
   RaftState state() const;
+  RaftState summary() const;
   std::optional<ConfState> conf_state_at(Index index) const;
   Role role() const { return role_; }
   NodeId leader() const { return lead_; }

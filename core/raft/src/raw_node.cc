@@ -88,6 +88,7 @@ bool RawNode::has_ready() const { return raft_->has_ready(); }
 Ready RawNode::ready() { return raft_->ready(); }
 void RawNode::advance() { raft_->advance(); }
 RaftState RawNode::state() const { return raft_->state(); }
+RaftState RawNode::summary() const { return raft_->summary(); }
 std::optional<ConfState> RawNode::conf_state_at(Index index) const {
   return raft_->conf_state_at(index);
 }

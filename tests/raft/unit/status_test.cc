@@ -1,4 +1,4 @@
-// RawNode::state(): what a host or an operator sees of one member.
+// RawNode::state() and summary(): what a host or an operator sees of one member.
 #include <gtest/gtest.h>
 
 #include "unit_support.h"
@@ -7,6 +7,7 @@ namespace synod::raft {
 namespace {
 
 using testing::Cluster;
+using testing::ClusterOptions;
 using unit::make_config;
 using unit::Member;
 using unit::peer_status;
@@ -105,6 +106,50 @@ TEST(Status, ShowsRoleAndLeaderThroughAnElection) {
   EXPECT_EQ(m.node->role(), Role::Leader);
   EXPECT_EQ(m.node->leader(), 1u);
   EXPECT_EQ(m.node->id(), 1u);
+}
+
+// summary() must equal state() with the configuration and the peer list left out.
+void expect_summary_matches_state(const RawNode& node) {
+  RaftState full = node.state();
+  const RaftState summary = node.summary();
+  EXPECT_TRUE(summary.conf.voters.empty() && summary.conf.learners.empty());
+  EXPECT_TRUE(summary.peers.empty());
+  full.conf = {};
+  full.peers.clear();
+  EXPECT_EQ(summary.id, full.id);
+  EXPECT_EQ(summary.hard_state, full.hard_state);
+  EXPECT_EQ(summary.soft_state, full.soft_state);
+  EXPECT_EQ(summary.applied, full.applied);
+  EXPECT_EQ(summary.first_index, full.first_index);
+  EXPECT_EQ(summary.last_index, full.last_index);
+  EXPECT_EQ(summary.conf, full.conf);
+  EXPECT_EQ(summary.transfer_target, full.transfer_target);
+  EXPECT_EQ(summary.uncommitted_bytes, full.uncommitted_bytes);
+}
+
+TEST(Status, SummaryIsTheStateWithoutConfigurationAndPeers) {
+  ClusterOptions options;
+  options.max_uncommitted_bytes = 1 << 20;
+  Cluster c({1, 2, 3}, options, {4});
+  expect_summary_matches_state(c.node(1));  // a follower with no leader yet
+  ASSERT_TRUE(c.elect(1));
+  c.cut(1, 2);
+  c.cut(1, 3);
+  ASSERT_EQ(c.propose(1, "pending").status, RaftStatus::Ok);
+  c.stabilize();
+  ASSERT_GT(c.node(1).state().uncommitted_bytes, 0u);
+  ASSERT_EQ(c.node(1).state().peers.size(), 4u);
+  expect_summary_matches_state(c.node(1));  // a leader with a pending entry
+  c.heal();
+  c.stabilize();
+  c.cut(1, 3);
+  ASSERT_EQ(c.node(1).transfer_leadership(3).status, RaftStatus::Ok);
+  ASSERT_EQ(c.node(1).state().transfer_target, 3u);
+  expect_summary_matches_state(c.node(1));  // a leader handing over
+  expect_summary_matches_state(c.node(2));  // a follower
+  expect_summary_matches_state(c.node(4));  // a learner
+  c.node(2).campaign();
+  expect_summary_matches_state(c.node(2));  // a candidate
 }
 
 }  // namespace

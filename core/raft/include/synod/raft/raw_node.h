@@ -91,6 +91,8 @@ struct PeerStatus {
   std::size_t inflight_bytes = 0;
 };
 
+// What a host or an operator sees of one member. RawNode::state() fills every field;
+// RawNode::summary() leaves `conf` and `peers` empty.
 struct RaftState {
   NodeId id = kNoNode;
   HardState hard_state;
@@ -180,7 +182,13 @@ class RawNode {
   // host for applying.
   void advance();
 
+  // The full status, with the configuration and (on a leader) every peer's progress. It
+  // copies the configuration vectors and builds one PeerStatus per member: meant for
+  // status calls, not for every cycle of the runtime.
   RaftState state() const;
+  // state() without `conf` and `peers` (left empty), so it allocates nothing: the runtime
+  // reads it every cycle for term, role, leader, commit and applied indexes.
+  RaftState summary() const;
   // The configuration in force at `index` (for the metadata of a snapshot taken there).
   // Known from the applied index onwards; nullopt below it or past the log.
   std::optional<ConfState> conf_state_at(Index index) const;
