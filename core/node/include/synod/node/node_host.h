@@ -133,6 +133,8 @@ struct NodeHostConfig {
   env::Executor* sync_executor = nullptr;
 };
 
+class Engine;
+
 class NodeHost {
  public:
   using ReplicationCallback = std::function<void(const ReplicationResult&)>;
@@ -186,6 +188,23 @@ class NodeHost {
   // entries above it are delivered again.
   Status report_applied(PartitionId partition, Index index);
 
+  // Partitions at runtime. add_partition founds a new partition on this node with
+  // `voters` (this node among them) and runs it; the other voters must add it too.
+  // InvalidArgument when the voters are unusable or the id is taken (also by a partition
+  // still being removed), StorageFailure when the store refused the write.
+  Status add_partition(PartitionId partition, const std::vector<NodeId>& voters);
+  // Stops running `partition` and deletes its stored state. At once, requests to it answer
+  // UnknownPartition and the requests it held are answered so; `done` runs once its
+  // storage is deleted (Ok), or with StorageFailure, UnknownPartition, or ShuttingDown when
+  // the node stops first (the storage may then remain). Its last cycle runs after start().
+  void remove_partition(PartitionId partition, std::function<void(Status)> done);
+  std::future<Status> remove_partition(PartitionId partition);
+
+  // Back-pressure from the host: while paused, committed entries are held back (never
+  // dropped) and neither reach the apply handler nor complete their proposals; everything
+  // else (elections, replication, requests) goes on. Resuming delivers what was held.
+  void set_delivery_paused(bool paused);
+
   // Blocks the calling thread until some node is known to lead `partition` or `timeout`
   // of real time passes; returns the leader or kNoNode. For hosts on real threads: in a
   // simulated world time does not pass while a thread blocks.
@@ -197,10 +216,9 @@ class NodeHost {
   NodeId id() const;
 
  private:
-  class Impl;
-  explicit NodeHost(std::shared_ptr<Impl> impl);
+  explicit NodeHost(std::shared_ptr<Engine> engine);
   // Shared with the tasks it posts, which hold it weakly and skip work once it is gone.
-  std::shared_ptr<Impl> impl_;
+  std::shared_ptr<Engine> engine_;
 };
 
 }  // namespace synod::node

@@ -1,0 +1,245 @@
+#include "cycle.h"
+
+#include <map>
+#include <utility>
+
+namespace synod::node {
+namespace {
+
+Status from_raft(raft::RaftStatus status) {
+  switch (status) {
+    case raft::RaftStatus::Ok:
+      return Status::Ok;
+    case raft::RaftStatus::NotLeader:
+      return Status::NotLeader;
+    case raft::RaftStatus::NoLeader:
+      return Status::NoLeader;
+    case raft::RaftStatus::TransferInProgress:
+      return Status::TransferInProgress;
+    case raft::RaftStatus::UncommittedLimit:
+      return Status::QueueFull;
+    case raft::RaftStatus::ConfChangePending:
+    case raft::RaftStatus::InvalidConfChange:
+    case raft::RaftStatus::InvalidArgument:
+      return Status::InvalidArgument;
+  }
+  return Status::InvalidArgument;
+}
+
+bool changes_configuration(const std::vector<raft::Entry>& entries) {
+  for (const auto& e : entries) {
+    if (e.type == raft::EntryType::ConfChange) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool is_work(const raft::Message& m) {
+  return m.type != raft::MessageType::Heartbeat && m.type != raft::MessageType::HeartbeatResp;
+}
+
+CyclePipeline::CyclePipeline(EngineContext& context, RunQueue& run_queue, Liveness& liveness,
+                             Hooks hooks)
+    : ctx_(context), run_queue_(run_queue), liveness_(liveness), hooks_(std::move(hooks)) {}
+
+void CyclePipeline::run(RunQueue::Claim claim) {
+  const auto& config = ctx_.config;
+  const env::TimePoint now = config.clock->now();
+  auto cycle = std::make_shared<Cycle>(Cycle{std::move(claim), {}, {}});
+  const auto& claimed = cycle->claim.partitions;
+  // A Ready is large: growing the vector would move every one of them.
+  cycle->work.reserve(claimed.size());
+  cycle->refresh.assign(claimed.size(), false);
+  const bool paused = ctx_.delivery_paused.load();
+  storage::WriteBatch batch;
+  for (std::size_t i = 0; i < claimed.size(); ++i) {
+    Partition& p = *claimed[i];
+    bool ticked = false;
+    if (!drain(p, now, batch, ticked)) continue;
+    p.raft->pause_applying(paused);
+    if (!p.raft->has_ready()) {
+      cycle->refresh[i] = ticked;
+      continue;
+    }
+    raft::Ready rd = p.raft->ready();
+    cycle->refresh[i] = ticked || rd.soft_state || rd.snapshot ||
+                        changes_configuration(rd.entries) ||
+                        changes_configuration(rd.committed_entries);
+    cycle->work.push_back({&p, std::move(rd)});
+  }
+
+  // 1. Messages that do not wait for the disk, one batch per destination.
+  for (auto& w : cycle->work) {
+    for (const auto& m : w.ready.messages) {
+      // The transport reports losses it sees; a silent loss is recovered by probing.
+      if (m.type == raft::MessageType::InstallSnapshot) {
+        w.partition->raft->report_snapshot(m.to, true);
+      }
+    }
+  }
+  send(*cycle, &raft::Ready::messages);
+
+  // 2. One storage batch, one sync, for every partition of this cycle.
+  bool must_sync = false;
+  for (auto& w : cycle->work) {
+    const raft::Ready& rd = w.ready;
+    if (!rd.snapshot && rd.entries.empty() && !rd.hard_state) continue;
+    auto& pw = batch.add(w.partition->id);
+    pw.hard_state = rd.hard_state;
+    pw.snapshot = rd.snapshot;
+    pw.entries = rd.entries;
+    must_sync |= rd.must_sync;
+  }
+  const bool sync = config.sync && must_sync;
+  if (batch.empty()) return finish(cycle, {});
+  if (!sync || !config.sync_executor) return finish(cycle, config.store->write(batch, sync));
+  // The write goes to the store in this cycle's order; the sync, which blocks for the
+  // disk, runs on the sync executor and so does the rest of the cycle, while this worker
+  // moves on. The claimed partitions stay claimed until then.
+  if (auto st = config.store->write(batch, false); !st.ok()) return finish(cycle, st);
+  hooks_.post_sync([this, cycle] { finish(cycle, ctx_.config.store->sync()); });
+}
+
+bool CyclePipeline::drain(Partition& p, env::TimePoint now, storage::WriteBatch& batch,
+                          bool& ticked) {
+  if (p.retired) return false;
+  InboxContents in = p.inbox.drain();
+  if (in.retire) {
+    retire(p, std::move(in.retire));
+    return false;
+  }
+  if (in.activity) p.idle_ticks = 0;
+  for (const auto& m : in.messages) {
+    if (is_work(m)) p.idle_ticks = 0;
+    p.raft->step(m);
+  }
+  for (NodeId peer : in.unreachable) p.raft->report_unreachable(peer);
+  for (const auto& [peer, delivered] : in.snapshot_reports) p.raft->report_snapshot(peer, delivered);
+  if (in.tick) {
+    ticked = true;
+    ++p.idle_ticks;
+    p.raft->tick();
+    p.pending.expire(now);
+  }
+  if (!in.proposals.empty()) {
+    std::vector<raft::Proposal> proposals;
+    proposals.reserve(in.proposals.size());
+    for (const auto& q : in.proposals) proposals.push_back({q.type, q.payload});
+    const raft::ProposeResult r = p.raft->propose(proposals);
+    if (r.status == raft::RaftStatus::Ok) {
+      p.pending.add_proposals(r.first_index, r.term, in.proposals);
+    } else {
+      for (auto& q : in.proposals) answer(q.done, from_raft(r.status), 0, 0, r.leader_hint);
+    }
+  }
+  for (auto& q : in.reads) {
+    std::string context = std::to_string(ctx_.next_read_id.fetch_add(1));
+    const raft::ProposeResult r = p.raft->read_index(context);
+    if (r.status != raft::RaftStatus::Ok) {
+      answer(q.done, from_raft(r.status), 0, r.leader_hint);
+      continue;
+    }
+    p.pending.add_read(std::move(context), std::move(q));
+  }
+  // A refused transfer needs no answer: the target was checked when it was asked for, and
+  // what changed since (leadership lost) the leader handler reports.
+  for (NodeId target : in.transfers) p.raft->transfer_leadership(target);
+  if (in.applied_report) batch.add(p.id).applied_floor = *in.applied_report;
+  return true;
+}
+
+void CyclePipeline::retire(Partition& p, RetireCallback done) {
+  p.retired = true;
+  p.pending.close(Status::UnknownPartition);
+  const storage::StorageStatus removed = ctx_.config.store->remove_partition(p.id);
+  done(removed.ok() ? Status::Ok : Status::StorageFailure);
+  if (!removed.ok()) hooks_.storage_failed(removed.to_string());
+}
+
+void CyclePipeline::send(Cycle& cycle, std::vector<raft::Message> raft::Ready::*which) {
+  const auto& config = ctx_.config;
+  std::map<NodeId, transport::Batch> out;
+  for (auto& w : cycle.work) {
+    for (auto& m : w.ready.*which) {
+      auto& b = out[m.to];
+      b.envelopes.push_back({w.partition->id, std::move(m)});
+    }
+    (w.ready.*which).clear();
+  }
+  for (auto& [to, b] : out) {
+    b.cluster = config.cluster_id;
+    b.from = config.node_id;
+    b.to = to;
+    config.transport->send(std::move(b));
+  }
+}
+
+void CyclePipeline::finish(const std::shared_ptr<Cycle>& cycle,
+                           const storage::StorageStatus& written) {
+  const auto& claimed = cycle->claim.partitions;
+  if (!written.ok()) {
+    hooks_.storage_failed(written.to_string());
+    return;
+  }
+
+  // 3. Messages that vouch for what is now durable.
+  send(*cycle, &raft::Ready::messages_after_persist);
+
+  // 4. Apply, answer, advance.
+  for (auto& w : cycle->work) {
+    const raft::Ready& rd = w.ready;
+    if (!rd.entries.empty() || !rd.committed_entries.empty() || rd.soft_state) {
+      w.partition->idle_ticks = 0;
+    }
+    apply(*w.partition, w.ready);
+    w.partition->raft->advance();
+  }
+
+  // 5. Publish and release.
+  std::vector<bool> more(claimed.size());
+  for (std::size_t i = 0; i < claimed.size(); ++i) {
+    const PartitionPtr& p = claimed[i];
+    if (p->retired) continue;
+    publish(p, cycle->refresh[i]);
+    more[i] = p->raft->has_ready();
+  }
+  run_queue_.release(claimed, more);
+}
+
+void CyclePipeline::publish(const PartitionPtr& p, bool full) {
+  // The full state (configuration vectors, every peer's progress) costs allocations: it
+  // is built when it may have changed, on ticks, and when quiescence needs the peers.
+  const bool check_quiescence = liveness_.may_quiesce(*p);
+  raft::RaftState state = full || check_quiescence ? p->raft->state() : p->raft->summary();
+  p->published_is_leader.store(state.soft_state.role == raft::Role::Leader);
+  if (p->published_leader.exchange(state.soft_state.leader) != state.soft_state.leader) {
+    std::lock_guard lock(ctx_.leader_mu);
+    ctx_.leader_known.notify_all();
+  }
+  if (check_quiescence) liveness_.maybe_quiesce(p, state);
+  p->publish(std::move(state), full || check_quiescence);
+}
+
+void CyclePipeline::apply(Partition& p, raft::Ready& rd) {
+  if (rd.snapshot) {
+    p.applied = std::max(p.applied, rd.snapshot->meta.index);
+    p.delivered.store(p.applied);
+  }
+  for (const auto& e : rd.committed_entries) {
+    p.delivered.store(e.index);
+    if (e.type == raft::EntryType::Normal && e.tag != 0 && ctx_.apply_handler) {
+      ctx_.apply_handler(CommittedEntry{p.id, e.index, e.term, e.tag, e.data});
+    }
+    p.applied = e.index;
+    p.pending.on_committed(e.index, e.term);
+  }
+  for (const auto& rs : rd.read_states) p.pending.on_read_state(rs);
+  p.pending.complete_reads(p.applied);
+  if (rd.soft_state && rd.soft_state->leader != p.leader) {
+    p.leader = rd.soft_state->leader;
+    if (ctx_.leader_handler) ctx_.leader_handler(LeaderChange{p.id, p.leader, p.raft->term()});
+  }
+}
+
+}  // namespace synod::node

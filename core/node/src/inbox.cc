@@ -1,0 +1,122 @@
+#include "inbox.h"
+
+namespace synod::node {
+
+Status Inbox::admission_locked(std::size_t count) const {
+  if (closed_) return *closed_;
+  if (contents_.proposals.size() + contents_.reads.size() + count > max_queued_) {
+    return Status::QueueFull;
+  }
+  return Status::Ok;
+}
+
+Status Inbox::push(QueuedProposal& proposal) {
+  std::lock_guard lock(mu_);
+  if (const Status admitted = admission_locked(1); admitted != Status::Ok) return admitted;
+  contents_.proposals.push_back(std::move(proposal));
+  return Status::Ok;
+}
+
+Status Inbox::push(std::vector<QueuedProposal>& proposals) {
+  std::lock_guard lock(mu_);
+  if (const Status admitted = admission_locked(proposals.size()); admitted != Status::Ok) {
+    return admitted;
+  }
+  for (auto& q : proposals) contents_.proposals.push_back(std::move(q));
+  return Status::Ok;
+}
+
+Status Inbox::push(QueuedRead& read) {
+  std::lock_guard lock(mu_);
+  if (const Status admitted = admission_locked(1); admitted != Status::Ok) return admitted;
+  contents_.reads.push_back(std::move(read));
+  return Status::Ok;
+}
+
+Status Inbox::push_transfer(NodeId target) {
+  std::lock_guard lock(mu_);
+  if (closed_) return *closed_;
+  contents_.transfers.push_back(target);
+  return Status::Ok;
+}
+
+Status Inbox::report_applied(Index index, Index delivered) {
+  std::lock_guard lock(mu_);
+  if (closed_) return *closed_;
+  if (index > delivered) return Status::InvalidArgument;
+  contents_.applied_report = std::max(contents_.applied_report.value_or(0), index);
+  return Status::Ok;
+}
+
+void Inbox::push_message(raft::Message&& message, bool is_work) {
+  std::lock_guard lock(mu_);
+  if (closed_) return;
+  contents_.messages.push_back(std::move(message));
+  contents_.activity |= is_work;
+}
+
+void Inbox::note_unreachable(NodeId peer) {
+  std::lock_guard lock(mu_);
+  if (!closed_) contents_.unreachable.insert(peer);
+}
+
+void Inbox::note_snapshot(NodeId peer, bool delivered) {
+  std::lock_guard lock(mu_);
+  if (!closed_) contents_.snapshot_reports.emplace_back(peer, delivered);
+}
+
+void Inbox::mark_tick() {
+  std::lock_guard lock(mu_);
+  if (!closed_) contents_.tick = true;
+}
+
+void Inbox::mark_activity() {
+  std::lock_guard lock(mu_);
+  if (!closed_) contents_.activity = true;
+}
+
+ClosedInbox Inbox::retire(RetireCallback done) {
+  std::lock_guard lock(mu_);
+  ClosedInbox out;
+  if (closed_) {
+    out.retire = std::move(done);  // already closed by stop(): the caller answers
+    return out;
+  }
+  closed_ = Status::UnknownPartition;
+  out.proposals.swap(contents_.proposals);
+  out.reads.swap(contents_.reads);
+  contents_.retire = std::move(done);
+  return out;
+}
+
+InboxContents Inbox::drain() {
+  std::lock_guard lock(mu_);
+  InboxContents out = std::exchange(contents_, {});
+  out.activity |= !out.proposals.empty() || !out.reads.empty() || !out.transfers.empty();
+  return out;
+}
+
+bool Inbox::empty() const {
+  std::lock_guard lock(mu_);
+  const auto& c = contents_;
+  return c.messages.empty() && c.proposals.empty() && c.reads.empty() && c.transfers.empty() &&
+         c.unreachable.empty() && c.snapshot_reports.empty() && !c.applied_report && !c.tick &&
+         !c.retire;
+}
+
+ClosedInbox Inbox::close(Status status) {
+  std::lock_guard lock(mu_);
+  ClosedInbox out;
+  if (!closed_) closed_ = status;
+  out.proposals.swap(contents_.proposals);
+  out.reads.swap(contents_.reads);
+  out.retire = std::exchange(contents_.retire, nullptr);
+  return out;
+}
+
+std::optional<Index> Inbox::take_applied_report() {
+  std::lock_guard lock(mu_);
+  return std::exchange(contents_.applied_report, std::nullopt);
+}
+
+}  // namespace synod::node

@@ -1,0 +1,76 @@
+#include "pending_requests.h"
+
+namespace synod::node {
+
+void answer_all(ClosedInbox& closed, Status status) {
+  for (auto& q : closed.proposals) answer(q.done, status);
+  for (auto& q : closed.reads) answer(q.done, status);
+  closed.proposals.clear();
+  closed.reads.clear();
+}
+
+void PendingRequests::add_proposals(Index first_index, Term term,
+                                    std::deque<QueuedProposal>& proposals) {
+  for (std::size_t i = 0; i < proposals.size(); ++i) {
+    proposals_.emplace(first_index + i,
+                       WaitingProposal{term, std::move(proposals[i].done), proposals[i].deadline});
+  }
+}
+
+void PendingRequests::add_read(std::string context, QueuedRead&& read) {
+  reads_.emplace(std::move(context),
+                 WaitingRead{std::move(read.done), read.deadline, std::nullopt});
+}
+
+void PendingRequests::on_committed(Index index, Term term) {
+  // Everything at or below a committed index is decided: this entry's proposal succeeded
+  // if the terms match; any older waiter lost its slot to a new leader.
+  while (!proposals_.empty() && proposals_.begin()->first <= index) {
+    auto node = proposals_.extract(proposals_.begin());
+    const bool mine = node.key() == index && node.mapped().term == term;
+    answer(node.mapped().done, mine ? Status::Ok : Status::Dropped, node.key(),
+           node.mapped().term);
+  }
+}
+
+void PendingRequests::on_read_state(const raft::ReadState& state) {
+  auto it = reads_.find(state.context);
+  if (it != reads_.end()) it->second.read_index = state.index;
+}
+
+void PendingRequests::complete_reads(Index applied) {
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    if (it->second.read_index && *it->second.read_index <= applied) {
+      answer(it->second.done, Status::Ok, applied);
+      it = reads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void PendingRequests::expire(env::TimePoint now) {
+  for (auto it = proposals_.begin(); it != proposals_.end();) {
+    if (it->second.deadline <= now) {
+      answer(it->second.done, Status::Timeout, it->first, it->second.term);
+      it = proposals_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    if (it->second.deadline <= now) {
+      answer(it->second.done, Status::Timeout);
+      it = reads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void PendingRequests::close(Status status) {
+  for (auto& [index, w] : std::exchange(proposals_, {})) answer(w.done, status);
+  for (auto& [context, r] : std::exchange(reads_, {})) answer(r.done, status);
+}
+
+}  // namespace synod::node

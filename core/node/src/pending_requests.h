@@ -1,0 +1,65 @@
+// Request tracking: the proposals and reads a partition's Raft has taken and not yet
+// answered, with their deadlines. Owned by the cycle that has claimed the partition.
+//
+// Every request gets exactly one answer. The three ways out live here: a result from the
+// log or a read state (on_committed, complete_reads), a deadline (expire, which the cycle
+// calls on every tick), and close() when the partition stops or is removed. That a
+// partition with waiting requests keeps ticking, so that expire() runs, is Liveness's
+// part (see Liveness::maybe_quiesce).
+#pragma once
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "inbox.h"
+
+namespace synod::node {
+
+inline void answer(const NodeHost::ReplicationCallback& done, Status status, Index index = 0,
+                   Term term = 0, NodeId hint = raft::kNoNode) {
+  if (done) done(ReplicationResult{status, index, term, hint});
+}
+
+inline void answer(const NodeHost::ReadCallback& done, Status status, Index index = 0,
+                   NodeId hint = raft::kNoNode) {
+  if (done) done(ReadResult{status, index, hint});
+}
+
+// Answers everything a closed inbox held with `status`.
+void answer_all(ClosedInbox& closed, Status status);
+
+class PendingRequests {
+ public:
+  // Raft appended `proposals` at first_index.. in `term`.
+  void add_proposals(Index first_index, Term term, std::deque<QueuedProposal>& proposals);
+  void add_read(std::string context, QueuedRead&& read);
+
+  // An entry committed at `index` in `term`: answers every proposal at or below it.
+  void on_committed(Index index, Term term);
+  void on_read_state(const raft::ReadState& state);
+  // Answers the reads whose read index the host has applied.
+  void complete_reads(Index applied);
+  void expire(env::TimePoint now);
+  void close(Status status);
+  bool empty() const { return proposals_.empty() && reads_.empty(); }
+
+ private:
+  struct WaitingProposal {
+    Term term;
+    NodeHost::ReplicationCallback done;
+    env::TimePoint deadline;
+  };
+  struct WaitingRead {
+    NodeHost::ReadCallback done;
+    env::TimePoint deadline;
+    std::optional<Index> read_index;
+  };
+  // A multimap: a node that leads again may propose at an index where its proposal of an
+  // older term still waits (that entry may yet commit), and each must get its answer.
+  std::multimap<Index, WaitingProposal> proposals_;
+  std::map<std::string, WaitingRead> reads_;
+};
+
+}  // namespace synod::node
