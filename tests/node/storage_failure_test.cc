@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,9 +24,19 @@ using std::chrono::milliseconds;
 class FailingLogStore final : public storage::LogStore {
  public:
   void fail_writes() { failing_ = true; }
+  // Fails only the batches that carry nothing but applied floors (as stop() writes).
+  void fail_floor_writes() { failing_floors_ = true; }
+  // Writes attempted since fail_writes().
+  int writes_while_failing() const { return writes_while_failing_; }
 
   storage::StorageStatus write(const storage::WriteBatch& batch, bool sync) override {
-    if (failing_) return storage::StorageStatus::io_error("disk full (injected)");
+    if (failing_) {
+      ++writes_while_failing_;
+      return storage::StorageStatus::io_error("disk full (injected)");
+    }
+    if (failing_floors_ && !batch.empty() && only_floors(batch)) {
+      return storage::StorageStatus::io_error("floor write refused (injected)");
+    }
     return inner_.write(batch, sync);
   }
   std::shared_ptr<raft::LogStorage> open_partition(PartitionId partition) override {
@@ -44,14 +55,26 @@ class FailingLogStore final : public storage::LogStore {
   }
 
  private:
+  static bool only_floors(const storage::WriteBatch& batch) {
+    for (const auto& w : batch.writes()) {
+      if (!w.applied_floor || w.hard_state || w.snapshot || !w.entries.empty()) return false;
+    }
+    return true;
+  }
+
   storage::MemoryLogStore inner_;
   std::atomic<bool> failing_{false};
+  std::atomic<bool> failing_floors_{false};
+  std::atomic<int> writes_while_failing_{0};
 };
 
 class StorageFailure : public ::testing::Test {
  protected:
   StorageFailure() : world_(11), network_(world_, world_, world_.random()), transport_(network_, 1, 1) {
     NodeHostConfig c;
+    // One partition per cycle, one cycle at a time: the tests order the cycles.
+    c.partitions_per_cycle = 1;
+    c.max_parallel_cycles = 1;
     c.node_id = 1;
     c.initial_members = {1};
     c.user_partitions = 2;
@@ -65,6 +88,9 @@ class StorageFailure : public ::testing::Test {
     host_ = NodeHost::create(c, &error);
     EXPECT_TRUE(host_) << error;
     host_->set_failure_handler([this](const std::string& why) { failures_.push_back(why); });
+    host_->set_apply_handler([this](const CommittedEntry& e) {
+      if (on_apply_) on_apply_(e);
+    });
     host_->start();
   }
 
@@ -85,6 +111,7 @@ class StorageFailure : public ::testing::Test {
   transport::InMemoryTransport transport_;
   FailingLogStore store_;
   std::vector<std::string> failures_;
+  std::function<void(const CommittedEntry&)> on_apply_;
   std::unique_ptr<NodeHost> host_;
 };
 
@@ -122,6 +149,37 @@ TEST_F(StorageFailure, AStopByTheHostIsNotAFailure) {
   ASSERT_EQ(put(1)->status, Status::Ok);
   host_->stop();
   EXPECT_TRUE(failures_.empty());
+}
+
+TEST_F(StorageFailure, AFailedStoreIsNotWrittenAgainWhenTheNodeStops) {
+  ASSERT_TRUE(run_until([&] { return host_->is_leader(1) && host_->is_leader(2); }));
+  // While partition 1 applies an entry, the disk fails and the host reports the entry
+  // applied: the floor waits in the inbox behind partition 2's cycle, whose write fails.
+  bool armed = false;
+  on_apply_ = [&](const CommittedEntry& e) {
+    if (e.partition != 1 || armed) return;
+    armed = true;
+    store_.fail_writes();
+    host_->replicate(2, 1, raft::Bytes("z"), nullptr);
+    EXPECT_EQ(host_->report_applied(1, e.index), Status::Ok);
+  };
+  ASSERT_EQ(put(1)->status, Status::Ok);
+  ASSERT_TRUE(run_until([&] { return !failures_.empty(); }));
+  // The write that failed, and not the floor that stop() would once have added.
+  EXPECT_EQ(store_.writes_while_failing(), 1);
+}
+
+TEST_F(StorageFailure, AFloorThatCannotBeRecordedAtStopIsReported) {
+  ASSERT_TRUE(run_until([&] { return host_->is_leader(1); }));
+  const auto written = put(1);
+  ASSERT_EQ(written->status, Status::Ok);
+  store_.fail_floor_writes();
+  ASSERT_EQ(host_->report_applied(1, written->index), Status::Ok);
+  host_->stop();
+  ASSERT_EQ(failures_.size(), 1u);
+  EXPECT_NE(failures_[0].find("could not record the applied floors"), std::string::npos)
+      << failures_[0];
+  EXPECT_NE(failures_[0].find("floor write refused (injected)"), std::string::npos) << failures_[0];
 }
 
 }  // namespace

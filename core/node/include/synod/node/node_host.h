@@ -191,7 +191,9 @@ class NodeHost {
   // Partitions at runtime. add_partition founds a new partition on this node with
   // `voters` (this node among them) and runs it; the other voters must add it too.
   // InvalidArgument when the voters are unusable or the id is taken (also by a partition
-  // still being removed), StorageFailure when the store refused the write.
+  // still being removed), StorageFailure when the store refused the write. A node must not
+  // add back a partition it removed while other nodes still run it: it would rejoin with
+  // an empty log and no memory of its votes, which Raft's safety does not allow.
   Status add_partition(PartitionId partition, const std::vector<NodeId>& voters);
   // Stops running `partition` and deletes its stored state. At once, requests to it answer
   // UnknownPartition and the requests it held are answered so; `done` runs once its
