@@ -9,6 +9,7 @@ const char* Config::validate() const {
   if (lease_reads && !check_quorum) return "lease_reads requires check_quorum";
   if (max_append_bytes == 0) return "max_append_bytes must be positive";
   if (max_inflight_messages == 0) return "max_inflight_messages must be positive";
+  if (max_pending_reads == 0) return "max_pending_reads must be positive";
   if (max_committed_bytes_per_ready == 0) return "max_committed_bytes_per_ready must be positive";
   return "";
 }

@@ -118,6 +118,7 @@ void Raft::reset(Term term) {
   pending_reads_.clear();
   read_acks_.clear();
   reads_waiting_for_commit_.clear();
+  forwarded_reads_.clear();
 }
 
 void Raft::reset_randomized_election_timeout() {
@@ -136,6 +137,8 @@ void Raft::become_pre_candidate() {
   // A pre-candidate changes neither term nor vote: a failed pre-vote leaves no trace.
   role_ = Role::PreCandidate;
   votes_.clear();
+  // A pre-candidate follows no leader: answers to reads it forwarded would be ignored.
+  forwarded_reads_.clear();
   lead_ = kNoNode;
   election_elapsed_ = 0;
   reset_randomized_election_timeout();
@@ -189,6 +192,10 @@ bool Raft::promotable() const {
 // --- timers ---------------------------------------------------------------------
 
 void Raft::tick() {
+  ++ticks_;
+  // Sweeping only at election-timeout boundaries keeps the scan off most ticks; a read is
+  // then forgotten after one to two election timeouts, in any role.
+  if (ticks_ % static_cast<std::uint64_t>(config_.election_ticks) == 0) drop_stale_reads();
   if (role_ == Role::Leader) {
     ++heartbeat_elapsed_;
     ++election_elapsed_;
@@ -363,7 +370,8 @@ void Raft::step_leader(const Message& m) {
       handle_heartbeat_response(m);
       break;
     case MessageType::ReadIndex:
-      handle_read_index_request(m.from, m.context);
+      // Refused over the limit: dropped, and the follower's caller times out.
+      handle_read_index_request({m.from, m.context, ticks_});
       break;
     default:
       // Stale vote answers, or messages no leader of this term should receive.
@@ -432,7 +440,7 @@ void Raft::step_follower(const Message& m) {
       campaign(CampaignKind::Transfer);
       break;
     case MessageType::ReadIndexResp:
-      read_states_.push_back({m.index, m.context});
+      handle_read_index_response(m);
       break;
     default:
       break;
@@ -586,11 +594,12 @@ void Raft::handle_heartbeat_response(const Message& m) {
   if (result == VoteResult::Won) release_reads_through(round);
 }
 
-void Raft::handle_read_index_request(NodeId from, std::string context) {
+bool Raft::handle_read_index_request(ReadRequest request) {
   if (!committed_entry_in_current_term()) {
     // The leader does not know the commit index until an entry of its term commits.
-    reads_waiting_for_commit_.emplace_back(from, std::move(context));
-    return;
+    if (pending_read_count() >= config_.max_pending_reads) return false;
+    reads_waiting_for_commit_.push_back(std::move(request));
+    return true;
   }
   const Index index = log_.committed();
   const bool single_voter =
@@ -610,13 +619,17 @@ void Raft::handle_read_index_request(NodeId from, std::string context) {
         return true;
       }) == VoteResult::Won;
   if (single_voter || lease_holds) {
-    respond_to_read(from, index, std::move(context));
-    return;
+    respond_to_read(request.from, index, std::move(request.context));
+    return true;
   }
+  // Reads promoted from reads_waiting_for_commit_ were counted already, so this refuses
+  // only new requests.
+  if (pending_read_count() >= config_.max_pending_reads) return false;
   const std::uint64_t round = next_read_round_++;
-  pending_reads_.push_back({round, index, from, std::move(context)});
+  pending_reads_.push_back({round, index, std::move(request)});
   read_acks_[round][config_.id] = true;
   broadcast_heartbeat(std::to_string(round));
+  return true;
 }
 
 void Raft::release_reads_through(std::uint64_t round) {
@@ -624,7 +637,7 @@ void Raft::release_reads_through(std::uint64_t round) {
     PendingRead read = std::move(pending_reads_.front());
     pending_reads_.pop_front();
     read_acks_.erase(read.round);
-    respond_to_read(read.from, read.index, std::move(read.context));
+    respond_to_read(read.request.from, read.index, std::move(read.request.context));
   }
 }
 
@@ -639,6 +652,31 @@ void Raft::respond_to_read(NodeId from, Index index, std::string context) {
   resp.index = index;
   resp.context = std::move(context);
   send(std::move(resp));
+}
+
+void Raft::handle_read_index_response(const Message& m) {
+  auto it = forwarded_reads_.find(m.context);
+  if (it == forwarded_reads_.end()) return;
+  forwarded_reads_.erase(it);
+  read_states_.push_back({m.index, m.context});
+}
+
+std::size_t Raft::pending_read_count() const {
+  return pending_reads_.size() + reads_waiting_for_commit_.size() + forwarded_reads_.size();
+}
+
+void Raft::drop_stale_reads() {
+  const auto stale = [this](std::uint64_t since) {
+    return ticks_ - since >= static_cast<std::uint64_t>(config_.election_ticks);
+  };
+  std::erase_if(forwarded_reads_, [&](const auto& read) { return stale(read.second); });
+  std::erase_if(reads_waiting_for_commit_,
+                [&](const ReadRequest& read) { return stale(read.since); });
+  std::erase_if(pending_reads_, [&](const PendingRead& read) {
+    if (!stale(read.request.since)) return false;
+    read_acks_.erase(read.round);
+    return true;
+  });
 }
 
 bool Raft::committed_entry_in_current_term() const { return log_.term(log_.committed()) == term_; }
@@ -724,7 +762,7 @@ void Raft::on_commit_advanced() {
   if (!reads_waiting_for_commit_.empty() && committed_entry_in_current_term()) {
     auto waiting = std::move(reads_waiting_for_commit_);
     reads_waiting_for_commit_.clear();
-    for (auto& [from, context] : waiting) handle_read_index_request(from, std::move(context));
+    for (auto& read : waiting) handle_read_index_request(std::move(read));
   }
   if (last_conf_index() > log_.committed()) return;
   // The configuration in force is committed.
@@ -835,10 +873,14 @@ ProposeResult Raft::propose_conf_change(const ConfChange& change) {
 
 ProposeResult Raft::read_index(std::string context) {
   if (role_ == Role::Leader) {
-    handle_read_index_request(config_.id, std::move(context));
+    if (!handle_read_index_request({config_.id, std::move(context), ticks_})) {
+      return refused(RaftStatus::ReadLimit);
+    }
     return {};
   }
   if (lead_ == kNoNode) return refused(RaftStatus::NoLeader);
+  if (pending_read_count() >= config_.max_pending_reads) return refused(RaftStatus::ReadLimit);
+  forwarded_reads_.emplace(context, ticks_);
   Message m;
   m.type = MessageType::ReadIndex;
   m.to = lead_;
@@ -1086,6 +1128,7 @@ RaftState Raft::summary() const {
   s.last_index = log_.last_index();
   s.transfer_target = lead_transferee_;
   s.uncommitted_bytes = uncommitted_bytes_;
+  s.pending_reads = pending_read_count();
   return s;
 }
 

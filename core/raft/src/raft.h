@@ -75,7 +75,6 @@ class Raft {
   void handle_snapshot(const Message& m);
   void handle_append_response(const Message& m);
   void handle_heartbeat_response(const Message& m);
-  void handle_read_index_request(NodeId from, std::string context);
   void record_vote(NodeId from, bool granted);
   VoteResult tally_votes() const;
 
@@ -105,8 +104,21 @@ class Raft {
   bool is_member(NodeId id) const;
 
   // --- reads ------------------------------------------------------------------
+  struct ReadRequest {
+    NodeId from;  // this node, or the follower that forwarded it
+    std::string context;
+    std::uint64_t since;  // ticks_ when it arrived
+  };
+  // Leader: serves, queues or (beyond Config::max_pending_reads) refuses the request;
+  // false when refused.
+  bool handle_read_index_request(ReadRequest request);
   void release_reads_through(std::uint64_t round);
   void respond_to_read(NodeId from, Index index, std::string context);
+  void handle_read_index_response(const Message& m);
+  std::size_t pending_read_count() const;
+  // Forgets reads that have waited for an election timeout or more: their answer is not
+  // coming (a follower's leader is gone or cut off, a leader has lost its quorum).
+  void drop_stale_reads();
 
   Config config_;
   LogStorage& storage_;
@@ -117,6 +129,8 @@ class Raft {
   Role role_ = Role::Follower;
   NodeId lead_transferee_ = kNoNode;
 
+  // Ticks since the node started; never reset (it ages read requests).
+  std::uint64_t ticks_ = 0;
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;
   int randomized_election_timeout_ = 0;
@@ -136,14 +150,17 @@ class Raft {
   struct PendingRead {
     std::uint64_t round;
     Index index;
-    NodeId from;  // this node, or the follower that forwarded it
-    std::string context;
+    ReadRequest request;
   };
   std::deque<PendingRead> pending_reads_;
   std::map<std::uint64_t, std::map<NodeId, bool>> read_acks_;
   std::uint64_t next_read_round_ = 1;
   // Reads that arrived before this leader committed an entry of its term.
-  std::vector<std::pair<NodeId, std::string>> reads_waiting_for_commit_;
+  std::vector<ReadRequest> reads_waiting_for_commit_;
+  // Follower: reads forwarded to the leader and not yet answered, by context, with the
+  // tick each was sent at. An answer to none of them (forgotten, or from before a
+  // restart) is ignored.
+  std::multimap<std::string, std::uint64_t> forwarded_reads_;
 
   // See RawNode::pause_applying(): committed entries stay in the log while set.
   bool applying_paused_ = false;

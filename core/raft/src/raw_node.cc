@@ -36,6 +36,8 @@ const char* to_string(RaftStatus status) {
       return "invalid configuration change";
     case RaftStatus::InvalidArgument:
       return "invalid argument";
+    case RaftStatus::ReadLimit:
+      return "pending reads limit reached";
   }
   return "unknown";
 }

@@ -186,6 +186,7 @@ constexpr std::pair<RaftStatus, const char*> kStatusWords[] = {
     {RaftStatus::ConfChangePending, "conf-change-pending"},
     {RaftStatus::InvalidConfChange, "invalid-conf-change"},
     {RaftStatus::InvalidArgument, "invalid-argument"},
+    {RaftStatus::ReadLimit, "read-limit"},
 };
 
 std::string status_word(RaftStatus status) {
@@ -219,6 +220,15 @@ std::string entries_text(const std::vector<Entry>& entries) {
   std::vector<std::string> parts;
   for (const auto& e : entries) parts.push_back(entry_text(e));
   return join(parts);
+}
+
+// Every entry the storage holds, as persisted.
+std::vector<Entry> persisted_log(const MemoryLogStorage& storage) {
+  std::vector<Entry> log;
+  if (storage.last_index() >= storage.first_index()) {
+    storage.entries(storage.first_index(), storage.last_index() + 1, ~std::size_t{0}, log);
+  }
+  return log;
 }
 
 std::string describe(const Message& m) {
@@ -356,7 +366,9 @@ std::vector<ScriptFailure> ScriptDriver::run(const std::string& source, const st
     step.text = raw;
     try {
       if (!parse_line(raw, step)) continue;
-      note(std::to_string(line) + "> " + step.text);
+      if (step.command == "cluster") note_final_state();
+      // No line number: adding a comment to a script must not change its whole transcript.
+      note("> " + step.text);
       execute(step);
       check_all_used(step);
     } catch (const std::exception& e) {
@@ -364,7 +376,27 @@ std::vector<ScriptFailure> ScriptDriver::run(const std::string& source, const st
       break;
     }
   }
+  note_final_state();
   return failures_;
+}
+
+std::string ScriptDriver::Traffic::text() const {
+  std::size_t total = 0;
+  std::vector<std::string> parts;
+  for (const auto& [type, n] : delivered) {
+    total += n;
+    parts.push_back(std::string(to_string(type)) + " " + std::to_string(n));
+  }
+  std::string out = std::to_string(total) + " messages delivered";
+  if (!parts.empty()) out += " (" + join(parts, ", ") + ")";
+  if (lost > 0) out += ", " + std::to_string(lost) + " lost";
+  return out;
+}
+
+void ScriptDriver::note_final_state() {
+  if (!cluster_) return;
+  note("= state");
+  for (NodeId id : cluster_->ids()) note("    " + node_line(id));
 }
 
 void ScriptDriver::note(const std::string& line) {
@@ -422,7 +454,7 @@ void ScriptDriver::settle() {
 }
 
 // Delivers everything in flight, round after round, until the network is quiet.
-bool ScriptDriver::stabilize_network(int max_rounds, std::size_t& delivered) {
+bool ScriptDriver::stabilize_network(int max_rounds, Traffic& traffic) {
   auto& net = cluster_->in_flight();
   // Messages are counted, not listed: a transcript line for each would drown the script.
   quiet_ = true;
@@ -433,7 +465,11 @@ bool ScriptDriver::stabilize_network(int max_rounds, std::size_t& delivered) {
     // Replies are queued only when Readies are processed, so this round's batch is fixed.
     for (std::size_t n = net.size(); n > 0; --n) {
       const Message& m = net.front().message;
-      if (cluster_->link_up(m.from, m.to) && reachable(m.to)) ++delivered;
+      if (cluster_->link_up(m.from, m.to) && reachable(m.to)) {
+        ++traffic.delivered[m.type];
+      } else {
+        ++traffic.lost;
+      }
       cluster_->deliver(0);
     }
   }
@@ -588,7 +624,7 @@ void ScriptDriver::do_elapse(Step& step) {
     return *until == "leader" || cluster.node(lead).term() > led;
   };
   std::uint64_t t = 0;
-  std::size_t delivered = 0;
+  Traffic traffic;
   while (ticks > 0 ? t < ticks : !reached()) {
     if (ticks == 0 && t >= max) {
       fail(step, "no " + *until + " after " + std::to_string(max) + " ticks");
@@ -596,11 +632,10 @@ void ScriptDriver::do_elapse(Step& step) {
     }
     cluster.tick_all();
     ++t;
-    if (!stabilize_network(10'000, delivered)) throw StepError("the network did not settle");
+    if (!stabilize_network(10'000, traffic)) throw StepError("the network did not settle");
   }
   const NodeId lead = cluster.leader();
-  note("    " + std::to_string(t) + " ticks, " + std::to_string(delivered) +
-       " messages delivered; leader " + id_text(lead) +
+  note("    " + std::to_string(t) + " ticks, " + traffic.text() + "; leader " + id_text(lead) +
        (lead == kNoNode ? "" : " (term " + std::to_string(cluster.node(lead).term()) + ")"));
 }
 
@@ -658,11 +693,11 @@ void ScriptDriver::do_network(Step& step) {
   testing::Cluster& cluster = need_cluster();
   const std::string& c = step.command;
   if (c == "stabilize") {
-    std::size_t delivered = 0;
-    if (!stabilize_network(static_cast<int>(take_u64(step, "max", 10'000)), delivered)) {
+    Traffic traffic;
+    if (!stabilize_network(static_cast<int>(take_u64(step, "max", 10'000)), traffic)) {
       throw StepError("the network did not settle");
     }
-    note("    " + std::to_string(delivered) + " messages delivered");
+    note("    " + traffic.text());
     return;
   }
   if (c == "partition") {
@@ -728,27 +763,26 @@ void ScriptDriver::do_network(Step& step) {
 void ScriptDriver::do_print(Step& step) {
   testing::Cluster& cluster = need_cluster();
   const auto ids = has_word(step) ? nodes_word(step) : cluster.ids();
-  for (NodeId id : ids) {
-    const auto& st = cluster.storage(id);
-    std::vector<Entry> log;
-    if (st.last_index() >= st.first_index()) {
-      st.entries(st.first_index(), st.last_index() + 1, ~std::size_t{0}, log);
-    }
-    std::string line = "    " + std::to_string(id) + ": ";
-    if (cluster.is_up(id)) {
-      const RaftState s = cluster.node(id).state();
-      line += std::string(to_string(s.soft_state.role)) +
-              " term=" + std::to_string(s.hard_state.term) + " vote=" + id_text(s.hard_state.vote) +
-              " leader=" + id_text(s.soft_state.leader) +
-              " commit=" + std::to_string(s.hard_state.commit) +
-              " applied=" + std::to_string(cluster.applied_index(id)) +
-              " voters=" + ids_text(s.conf.voters);
-      if (s.conf.is_joint()) line += " outgoing=" + ids_text(s.conf.voters_outgoing);
-    } else {
-      line += "down";
-    }
-    note(line + " log=" + entries_text(log));
+  for (NodeId id : ids) note("    " + node_line(id));
+}
+
+std::string ScriptDriver::node_line(NodeId id) {
+  testing::Cluster& cluster = need_cluster();
+  const std::vector<Entry> log = persisted_log(cluster.storage(id));
+  std::string line = std::to_string(id) + ": ";
+  if (cluster.is_up(id)) {
+    const RaftState s = cluster.node(id).state();
+    line += std::string(to_string(s.soft_state.role)) +
+            " term=" + std::to_string(s.hard_state.term) + " vote=" + id_text(s.hard_state.vote) +
+            " leader=" + id_text(s.soft_state.leader) +
+            " commit=" + std::to_string(s.hard_state.commit) +
+            " applied=" + std::to_string(cluster.applied_index(id)) +
+            " voters=" + ids_text(s.conf.voters);
+    if (s.conf.is_joint()) line += " outgoing=" + ids_text(s.conf.voters_outgoing);
+  } else {
+    line += "down";
   }
+  return line + " log=" + entries_text(log);
 }
 
 // --- expectations --------------------------------------------------------------------
@@ -799,12 +833,7 @@ void ScriptDriver::expect(Step& step) {
       std::string got = join(cluster.applied_data(id));
       checker.check(who + "applied", want, got.empty() ? "none" : got);
     } else if (kind == "log") {
-      const auto& st = cluster.storage(id);
-      std::vector<Entry> log;
-      if (st.last_index() >= st.first_index()) {
-        st.entries(st.first_index(), st.last_index() + 1, ~std::size_t{0}, log);
-      }
-      checker.check(who + "log", want, entries_text(log));
+      checker.check(who + "log", want, entries_text(persisted_log(cluster.storage(id))));
     } else {
       throw StepError("unknown expectation '" + kind + "'");
     }

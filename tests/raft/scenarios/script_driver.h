@@ -1,5 +1,11 @@
 // A scripted driver for Raft scenario tests.
 //
+// Running a script also writes a transcript: each step (`> step`) followed by what it did,
+// indented: messages sent, delivered, dropped; answers to requests; roles, terms and reads
+// as they change; per-type counts of what stabilize and elapse delivered; and, at the end
+// of the script and before each new `cluster`, every node's state and log. script_test.cc
+// compares it with the copy stored beside the script (see README.md).
+//
 // A script is a list of steps, one a line, run against a testing::Cluster. A step is a
 // command followed by words: node ids (`1`, or lists `1,2,3`) and options (`key=value`;
 // `-` and `_` are the same inside keys). A word that starts with `#` begins a comment
@@ -49,7 +55,7 @@
 //   expect result 1 not-leader [hint=2] [index=4 | index=4-6] [term=2]
 //                                   statuses: ok not-leader no-leader transfer-in-progress
 //                                   uncommitted-limit conf-change-pending
-//                                   invalid-conf-change invalid-argument
+//                                   invalid-conf-change invalid-argument read-limit
 //   expect messages [filters] n=2   counts in-flight messages
 //   expect sent [filters] n=2       counts messages sent since `cluster` or `clear-sent`
 //   expect read 2 ctx=r1 index=4 | index=none
@@ -106,12 +112,25 @@ class ScriptDriver {
   struct Step;
 
  private:
+  // Messages a stabilize or elapse step delivered, by type, and those lost on the way
+  // (cut link, node down).
+  struct Traffic {
+    std::map<MessageType, std::size_t> delivered;
+    std::size_t lost = 0;
+    // "5 messages delivered (Append 2, AppendResp 2, Heartbeat 1), 1 lost"
+    std::string text() const;
+  };
+
   void execute(Step& step);
   void expect(Step& step);
   void settle();
   // Delivers everything, and the replies, until the network is quiet; false if it is not
-  // within `max_rounds`. Adds the number of messages delivered to `delivered`.
-  bool stabilize_network(int max_rounds, std::size_t& delivered);
+  // within `max_rounds`. Adds what it delivered to `traffic`.
+  bool stabilize_network(int max_rounds, Traffic& traffic);
+  // One node's role, term, vote, leader, commit, applied index, voters and log.
+  std::string node_line(NodeId id);
+  // Every node's line, closing the transcript of a cluster.
+  void note_final_state();
   // Whether `id` is a node of the cluster and up (messages to it are stepped).
   bool reachable(NodeId id) const;
   void note(const std::string& line);

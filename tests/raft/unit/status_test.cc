@@ -125,6 +125,7 @@ void expect_summary_matches_state(const RawNode& node) {
   EXPECT_EQ(summary.conf, full.conf);
   EXPECT_EQ(summary.transfer_target, full.transfer_target);
   EXPECT_EQ(summary.uncommitted_bytes, full.uncommitted_bytes);
+  EXPECT_EQ(summary.pending_reads, full.pending_reads);
 }
 
 TEST(Status, SummaryIsTheStateWithoutConfigurationAndPeers) {

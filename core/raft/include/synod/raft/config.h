@@ -39,6 +39,13 @@ struct Config {
   std::size_t max_uncommitted_bytes = 0;
   // Most bytes of committed entries handed out in one Ready.
   std::size_t max_committed_bytes_per_ready = 16 << 20;
+  // Most ReadIndex requests one node keeps track of: on a leader, those waiting for a
+  // heartbeat quorum or for the first commit of its term (its own and forwarded ones); on
+  // a follower, those forwarded to the leader and not yet answered. Beyond it, the node's
+  // own read_index() is refused with ReadLimit and a leader drops forwarded requests (the
+  // follower's caller times out). Independently, a read left unanswered for an election
+  // timeout is forgotten, so a leader that never answers cannot pin memory either.
+  std::size_t max_pending_reads = 4096;
   // Applied index to resume from after a restart (entries up to it are not re-delivered).
   Index applied = 0;
 

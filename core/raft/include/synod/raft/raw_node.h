@@ -41,6 +41,7 @@ enum class RaftStatus : std::uint8_t {
   ConfChangePending,   // an earlier configuration change is not yet committed
   InvalidConfChange,   // the change is not valid from the current configuration
   InvalidArgument,     // empty proposal, unknown node, message not for this node, ...
+  ReadLimit,           // Config::max_pending_reads reads are already waiting for answers
 };
 const char* to_string(RaftStatus status);
 
@@ -103,6 +104,8 @@ struct RaftState {
   ConfState conf;
   NodeId transfer_target = kNoNode;
   std::size_t uncommitted_bytes = 0;
+  // ReadIndex requests held (see Config::max_pending_reads).
+  std::size_t pending_reads = 0;
   // Leader only: one entry per member, including this node.
   std::vector<PeerStatus> peers;
 };
@@ -153,7 +156,11 @@ class RawNode {
   // Proposes a membership change; it takes effect as soon as it is appended.
   ProposeResult propose_conf_change(const ConfChange& change);
   // Asks for a linearizable read point. The answer arrives as a ReadState carrying
-  // `context` in a later Ready. A follower forwards the request to the leader.
+  // `context` in a later Ready. A follower forwards the request to the leader. No answer
+  // comes when leadership changes first or when none comes within one to two election
+  // timeouts (the request is then forgotten; a late answer is ignored): the caller needs
+  // its own deadline. Refused with ReadLimit when Config::max_pending_reads requests are
+  // already waiting.
   ProposeResult read_index(std::string context);
   // Hands leadership to `target` (thesis §3.10). While it is under way, proposals are
   // refused with TransferInProgress; it is abandoned after an election timeout.
