@@ -113,36 +113,6 @@ void complete(const NodeHost::ReadCallback& done, Status status, Index index = 0
 
 }  // namespace
 
-const char* to_string(Status status) {
-  switch (status) {
-    case Status::Ok:
-      return "ok";
-    case Status::NotLeader:
-      return "not leader";
-    case Status::NoLeader:
-      return "no leader";
-    case Status::UnknownPartition:
-      return "unknown partition";
-    case Status::PayloadTooLarge:
-      return "payload too large";
-    case Status::QueueFull:
-      return "queue full";
-    case Status::Timeout:
-      return "timeout";
-    case Status::ShuttingDown:
-      return "shutting down";
-    case Status::TransferInProgress:
-      return "leadership transfer in progress";
-    case Status::Dropped:
-      return "dropped by a leader change";
-    case Status::InvalidArgument:
-      return "invalid argument";
-    case Status::StorageFailure:
-      return "storage failure";
-  }
-  return "unknown";
-}
-
 class NodeHost::Impl : public std::enable_shared_from_this<NodeHost::Impl> {
  public:
   explicit Impl(const NodeHostConfig& config) : config_(config) {}
