@@ -119,64 +119,44 @@ def cpp_header(rows: list[Row]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cpp_source(rows: list[Row]) -> str:
-    lines = [
-        *CPP_NOTE,
-        '#include "synod/node/status.h"',
-        "",
-        "namespace synod::node {",
-        "",
-        "const char* to_string(Status status) {",
+def _status_switch(signature: str, cases: list[tuple[str, str]], fallback: str) -> list[str]:
+    """A function of `status` that returns one value per case label, else `fallback`."""
+    return [
+        signature + " {",
         "  switch (status) {",
-    ]
-    for r in rows:
-        if r.cpp:
-            lines.append(f"    case Status::{r.cpp}: return {_c_string(r.cpp_text or r.text)};")
-    lines += [
+        *(f"    case {label}: return {value};" for label, value in cases),
         "  }",
-        '  return "unknown";',
+        f"  return {fallback};",
         "}",
-        "",
-        "}  // namespace synod::node",
     ]
-    return "\n".join(lines) + "\n"
+
+
+def _cpp_file(include: str, body: list[str]) -> str:
+    return "\n".join([*CPP_NOTE, f'#include "{include}"', "", *body]) + "\n"
+
+
+def cpp_source(rows: list[Row]) -> str:
+    to_string = _status_switch(
+        "const char* to_string(Status status)",
+        [(f"Status::{r.cpp}", _c_string(r.cpp_text or r.text)) for r in rows if r.cpp],
+        '"unknown"')
+    return _cpp_file("synod/node/status.h",
+                     ["namespace synod::node {", "", *to_string, "", "}  // namespace synod::node"])
 
 
 def capi_source(rows: list[Row]) -> str:
-    lines = [
-        *CPP_NOTE,
-        '#include "errors.h"',
-        "",
-        "namespace synod::capi {",
-        "",
-        "int status_of(node::Status status) {",
-        "  switch (status) {",
-    ]
-    for r in rows:
-        if r.cpp:
-            lines.append(f"    case node::Status::{r.cpp}: return {r.c};")
-    lines += [
-        "  }",
-        "  return SYNOD_E_INTERNAL;",
-        "}",
-        "",
-        "}  // namespace synod::capi",
-        "",
-        'extern "C" {',
-        "",
-        "SYNOD_API const char* synod_errstr(int status) {",
-        "  switch (status) {",
-    ]
-    for r in rows:
-        lines.append(f"    case {r.c}: return {_c_string(r.text)};")
-    lines += [
-        '    default: return "unknown status";',
-        "  }",
-        "}",
-        "",
-        '}  // extern "C"',
-    ]
-    return "\n".join(lines) + "\n"
+    status_of = _status_switch(
+        "int status_of(node::Status status)",
+        [(f"node::Status::{r.cpp}", r.c) for r in rows if r.cpp],
+        "SYNOD_E_INTERNAL")
+    errstr = _status_switch(
+        "SYNOD_API const char* synod_errstr(int status)",
+        [(r.c, _c_string(r.text)) for r in rows],
+        '"unknown status"')
+    return _cpp_file("errors.h", [
+        "namespace synod::capi {", "", *status_of, "", "}  // namespace synod::capi", "",
+        'extern "C" {', "", *errstr, "", '}  // extern "C"',
+    ])
 
 
 def c_header(rows: list[Row]) -> str:
