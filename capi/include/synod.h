@@ -62,43 +62,8 @@ SYNOD_API int synod_version_number(void);
  * Status codes and errors
  * ---------------------------------------------------------------------------------- */
 
-typedef enum synod_status {
-  SYNOD_OK = 0,
-  /* A NULL handle or out-pointer, a NULL buffer with nonzero length, a value out of
-   * range, entry type 0 (reserved for the engine), an empty batch. */
-  SYNOD_E_INVALID_ARGUMENT = -1,
-  /* Another node leads the partition; result events carry its id as leader_hint. */
-  SYNOD_E_NOT_LEADER = -2,
-  /* No leader is known right now (an election is under way); retry later. */
-  SYNOD_E_NO_LEADER = -3,
-  /* This node hosts no such partition. */
-  SYNOD_E_UNKNOWN_PARTITION = -4,
-  /* The payload is larger than synod_config_set_max_payload_bytes(). */
-  SYNOD_E_PAYLOAD_TOO_LARGE = -5,
-  /* The partition's bounded request queue is full; retry after results arrive. */
-  SYNOD_E_QUEUE_FULL = -6,
-  /* No answer within the request timeout (or the call's own timeout). The outcome of a
-   * proposal that timed out is unknown: it may still commit. */
-  SYNOD_E_TIMEOUT = -7,
-  /* The node was stopped: the request was not accepted, or was pending and abandoned. */
-  SYNOD_E_SHUTTING_DOWN = -8,
-  /* A leadership transfer of the partition is under way; retry after it ends. */
-  SYNOD_E_TRANSFER_IN_PROGRESS = -9,
-  /* The entry was appended, then replaced by a new leader's log: it did not commit. */
-  SYNOD_E_DROPPED = -10,
-  /* The log store failed (the node stops), could not be opened, or the partition's
-   * stored state is damaged (that partition is not served). */
-  SYNOD_E_STORAGE = -11,
-  /* The configuration cannot make a node (for example no node id, or the node is not
-   * one of the initial members); synod_last_error() says which setting. */
-  SYNOD_E_CONFIG = -12,
-  /* The network transport could not start (for example the listen address is in use). */
-  SYNOD_E_TRANSPORT = -13,
-  /* Out of memory. */
-  SYNOD_E_NOMEM = -14,
-  /* A bug in Synod; synod_last_error() has the details. Please report it. */
-  SYNOD_E_INTERNAL = -15
-} synod_status;
+/* synod_status: SYNOD_OK and the SYNOD_E_* codes, each documented there. */
+#include "synod_status.h"
 
 /* Static text naming `status`, for example "not leader"; "unknown status" for a code this
  * library does not know. Never NULL. */

@@ -1,4 +1,5 @@
-// Status text, the thread-local error message, and synod_free.
+// The thread-local error message and synod_free. synod_errstr() and status_of() are
+// generated from the status table (scripts/status_table.py capi-source).
 #include "errors.h"
 
 #include <cstdlib>
@@ -32,49 +33,9 @@ int internal_error(const char* function, const char* what) noexcept {
   }
 }
 
-int status_of(node::Status status) {
-  switch (status) {
-    case node::Status::Ok: return SYNOD_OK;
-    case node::Status::NotLeader: return SYNOD_E_NOT_LEADER;
-    case node::Status::NoLeader: return SYNOD_E_NO_LEADER;
-    case node::Status::UnknownPartition: return SYNOD_E_UNKNOWN_PARTITION;
-    case node::Status::PayloadTooLarge: return SYNOD_E_PAYLOAD_TOO_LARGE;
-    case node::Status::QueueFull: return SYNOD_E_QUEUE_FULL;
-    case node::Status::Timeout: return SYNOD_E_TIMEOUT;
-    case node::Status::ShuttingDown: return SYNOD_E_SHUTTING_DOWN;
-    case node::Status::TransferInProgress: return SYNOD_E_TRANSFER_IN_PROGRESS;
-    case node::Status::Dropped: return SYNOD_E_DROPPED;
-    case node::Status::InvalidArgument: return SYNOD_E_INVALID_ARGUMENT;
-    case node::Status::StorageFailure: return SYNOD_E_STORAGE;
-  }
-  return SYNOD_E_INTERNAL;
-}
-
 }  // namespace synod::capi
 
 extern "C" {
-
-SYNOD_API const char* synod_errstr(int status) {
-  switch (status) {
-    case SYNOD_OK: return "ok";
-    case SYNOD_E_INVALID_ARGUMENT: return "invalid argument";
-    case SYNOD_E_NOT_LEADER: return "not leader";
-    case SYNOD_E_NO_LEADER: return "no leader";
-    case SYNOD_E_UNKNOWN_PARTITION: return "unknown partition";
-    case SYNOD_E_PAYLOAD_TOO_LARGE: return "payload too large";
-    case SYNOD_E_QUEUE_FULL: return "queue full";
-    case SYNOD_E_TIMEOUT: return "timeout";
-    case SYNOD_E_SHUTTING_DOWN: return "shutting down";
-    case SYNOD_E_TRANSFER_IN_PROGRESS: return "leadership transfer in progress";
-    case SYNOD_E_DROPPED: return "dropped";
-    case SYNOD_E_STORAGE: return "storage failure";
-    case SYNOD_E_CONFIG: return "invalid configuration";
-    case SYNOD_E_TRANSPORT: return "transport failure";
-    case SYNOD_E_NOMEM: return "out of memory";
-    case SYNOD_E_INTERNAL: return "internal error";
-    default: return "unknown status";
-  }
-}
 
 SYNOD_API const char* synod_last_error(void) {
   return synod::capi::last_error_fallback ? synod::capi::last_error_fallback

@@ -35,4 +35,6 @@ public enum SynodStatus
     NoMemory = -14,
     /// <summary>A bug in Synod (SYNOD_E_INTERNAL).</summary>
     Internal = -15,
+    /// <summary>An earlier membership change of the partition is not yet committed; retry after it completes (SYNOD_E_CONF_CHANGE_PENDING).</summary>
+    ConfChangePending = -16,
 }

@@ -26,9 +26,34 @@ def test_exception_hierarchy():
     for cls in (synod.NotLeaderError, synod.NoLeaderError, synod.UnknownPartitionError,
                 synod.PayloadTooLargeError, synod.QueueFullError, synod.TimeoutError,
                 synod.ShuttingDownError, synod.DroppedError, synod.StorageError,
-                synod.ConfigError, synod.TransportError, synod.InvalidArgumentError):
+                synod.ConfigError, synod.TransportError, synod.InvalidArgumentError,
+                synod.ConfChangePendingError):
         assert issubclass(cls, synod.SynodError)
         assert isinstance(cls.status, synod.Status)
+
+
+def test_every_status_has_an_exported_class_and_library_text():
+    # Each code libsynod knows raises its own class, exported by the package, and the
+    # library names it (the codes themselves are checked against the status table by
+    # tests/status).
+    for status in synod.Status:
+        if status == synod.Status.OK:
+            continue
+        text = synod._synod.errstr(status)
+        assert text != "unknown status", status
+        error = synod._errors.error_from_status(status, text)
+        assert type(error) is not synod.SynodError, status
+        assert getattr(synod, type(error).__name__) is type(error)
+        assert error.status is status and error.message == text
+
+
+def test_conf_change_pending():
+    assert synod.Status.CONF_CHANGE_PENDING == -16
+    assert synod._synod.errstr(-16) == "a membership change is already in progress"
+    error = synod._errors.error_from_status(-16, "partition 3: a membership change is pending")
+    assert isinstance(error, synod.ConfChangePendingError)
+    assert error.status is synod.Status.CONF_CHANGE_PENDING
+    assert str(error) == "partition 3: a membership change is pending"
 
 
 def test_wrong_python_types(node):

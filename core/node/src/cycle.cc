@@ -17,8 +17,10 @@ Status from_raft(raft::RaftStatus status) {
     case raft::RaftStatus::TransferInProgress:
       return Status::TransferInProgress;
     case raft::RaftStatus::UncommittedLimit:
+    case raft::RaftStatus::ReadLimit:
       return Status::QueueFull;
     case raft::RaftStatus::ConfChangePending:
+      return Status::ConfChangePending;
     case raft::RaftStatus::InvalidConfChange:
     case raft::RaftStatus::InvalidArgument:
       return Status::InvalidArgument;

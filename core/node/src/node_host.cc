@@ -5,36 +5,6 @@
 
 namespace synod::node {
 
-const char* to_string(Status status) {
-  switch (status) {
-    case Status::Ok:
-      return "ok";
-    case Status::NotLeader:
-      return "not leader";
-    case Status::NoLeader:
-      return "no leader";
-    case Status::UnknownPartition:
-      return "unknown partition";
-    case Status::PayloadTooLarge:
-      return "payload too large";
-    case Status::QueueFull:
-      return "queue full";
-    case Status::Timeout:
-      return "timeout";
-    case Status::ShuttingDown:
-      return "shutting down";
-    case Status::TransferInProgress:
-      return "leadership transfer in progress";
-    case Status::Dropped:
-      return "dropped by a leader change";
-    case Status::InvalidArgument:
-      return "invalid argument";
-    case Status::StorageFailure:
-      return "storage failure";
-  }
-  return "unknown";
-}
-
 std::unique_ptr<NodeHost> NodeHost::create(const NodeHostConfig& config, std::string* error) {
   auto engine = std::make_shared<Engine>(config);
   std::string why;

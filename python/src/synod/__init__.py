@@ -21,6 +21,7 @@ from . import _synod
 from ._config import Config, Network, Tls
 from ._dispatch import Entry, LeaderChange, Replicated
 from ._errors import (
+    ConfChangePendingError,
     ConfigError,
     DroppedError,
     InternalError,
@@ -45,6 +46,7 @@ __version__ = _synod.version()
 """The version of the loaded libsynod."""
 
 __all__ = [
+    "ConfChangePendingError",
     "Config",
     "ConfigError",
     "DroppedError",

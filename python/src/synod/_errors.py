@@ -23,6 +23,7 @@ __all__ = [
     "TransportError",
     "OutOfMemoryError",
     "InternalError",
+    "ConfChangePendingError",
     "error_from_status",
 ]
 
@@ -46,6 +47,7 @@ class Status(enum.IntEnum):
     TRANSPORT = -13
     NOMEM = -14
     INTERNAL = -15
+    CONF_CHANGE_PENDING = -16
 
 
 class SynodError(Exception):
@@ -162,13 +164,19 @@ class InternalError(SynodError):
     status = Status.INTERNAL
 
 
+class ConfChangePendingError(SynodError):
+    """An earlier membership change of the partition is not yet committed; retry after it."""
+
+    status = Status.CONF_CHANGE_PENDING
+
+
 _BY_STATUS: dict[int, type[SynodError]] = {
     cls.status: cls
     for cls in (
         InvalidArgumentError, NotLeaderError, NoLeaderError, UnknownPartitionError,
         PayloadTooLargeError, QueueFullError, TimeoutError, ShuttingDownError,
         TransferInProgressError, DroppedError, StorageError, ConfigError,
-        TransportError, OutOfMemoryError, InternalError,
+        TransportError, OutOfMemoryError, InternalError, ConfChangePendingError,
     )
 }
 

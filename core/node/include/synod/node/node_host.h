@@ -20,6 +20,7 @@
 
 #include "synod/env/clock.h"
 #include "synod/env/scheduler.h"
+#include "synod/node/status.h"
 #include "synod/raft/raw_node.h"
 #include "synod/storage/log_store.h"
 #include "synod/transport/transport.h"
@@ -33,23 +34,6 @@ using PartitionId = std::uint64_t;
 using transport::ClusterId;
 
 inline constexpr PartitionId kSystemPartition = 0;
-
-enum class Status : std::uint8_t {
-  Ok = 0,
-  NotLeader,           // another node leads the partition; see leader_hint
-  NoLeader,            // no leader is known right now; retry later
-  UnknownPartition,    // no such partition on this node
-  PayloadTooLarge,     // over NodeHostConfig::max_payload_bytes
-  QueueFull,           // the partition's bounded request queue is full
-  Timeout,             // no answer within the deadline; the outcome is unknown
-  ShuttingDown,        // the node stopped before the request completed
-  TransferInProgress,  // a leadership transfer is under way
-  Dropped,             // appended, then replaced by a new leader's log: not committed
-  InvalidArgument,     // a malformed request (for example entry type 0)
-  StorageFailure,      // the log store failed (the node stops), or the partition's stored
-                       // state is damaged (that partition is not run)
-};
-const char* to_string(Status status);
 
 struct ReplicationResult {
   Status status = Status::Ok;
