@@ -31,13 +31,18 @@ int null_argument(const char* function, const char* name) {
 }
 
 // Why calls on a stopped node are refused.
-int stopped_error(const char* function, const synod_node& n) {
+int stopped_error(const char* function, synod_node& n) {
+  std::string why;
+  {
+    std::lock_guard lock(n.failure_mu);
+    why = n.failure;
+  }
   return fail(SYNOD_E_SHUTTING_DOWN,
-              prefixed(function, n.failure.empty() ? "the node was stopped" : n.failure));
+              prefixed(function, why.empty() ? "the node was stopped" : why));
 }
 
 // Checks the node handle and that the node still runs.
-int check_running(const char* function, const synod_node* n) {
+int check_running(const char* function, synod_node* n) {
   if (!n) return null_argument(function, "node");
   if (n->stopped.load()) return stopped_error(function, *n);
   return SYNOD_OK;
@@ -250,7 +255,10 @@ int make_node(const synod_config& config, std::unique_ptr<synod_node>& out) {
   // Runs inside the NodeHost's stop, which every other stop() caller (synod_node_stop and
   // synod_node_free among them) waits for: the node is alive throughout.
   n->host->set_failure_handler([events, raw](const std::string& why) {
-    raw->failure = why;
+    {
+      std::lock_guard lock(raw->failure_mu);
+      raw->failure = why;
+    }
     raw->stopped.store(true);
     push_log(*events, SYNOD_LOG_ERROR, why);
     events->close();
