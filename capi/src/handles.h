@@ -54,6 +54,9 @@ struct synod_network {
 };
 
 struct synod_config {
+  // Setters and synod_node_new may run on several threads at once (synod.h allows any
+  // call on any thread): each holds mu while it reads or changes the settings.
+  mutable std::mutex mu;
   synod::capi::NodeSettings settings;
 };
 

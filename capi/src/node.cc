@@ -183,9 +183,8 @@ int make_transport(const synod::capi::NodeSettings& s, synod_node& n) {
   return SYNOD_OK;
 }
 
-int make_node(const synod_config& config, std::unique_ptr<synod_node>& out) {
+int make_node(const synod::capi::NodeSettings& s, std::unique_ptr<synod_node>& out) {
   constexpr const char* fn = "synod_node_new";
-  const synod::capi::NodeSettings& s = config.settings;
   if (s.host.node_id == raft::kNoNode) {
     return fail(SYNOD_E_CONFIG, prefixed(fn, "no node id: call synod_config_set_node_id"));
   }
@@ -290,8 +289,14 @@ SYNOD_API int synod_node_new(const synod_config* config, synod_node** out) {
   return guarded(fn, [&]() -> int {
     if (!config) return null_argument(fn, "config");
     if (!out) return null_argument(fn, "out");
+    synod::capi::NodeSettings settings;
+    {
+      // A copy, so that other threads may change the configuration while the node starts.
+      std::lock_guard lock(config->mu);
+      settings = config->settings;
+    }
     std::unique_ptr<synod_node> n;
-    if (const int status = make_node(*config, n); status != SYNOD_OK) return status;
+    if (const int status = make_node(settings, n); status != SYNOD_OK) return status;
     *out = n.release();
     return SYNOD_OK;
   });
