@@ -91,6 +91,27 @@ class FileSizeLimit {
   void (*previous_)(int) = SIG_DFL;
 };
 
+// An empty directory named `name` and this process's id, under the temporary directory.
+std::filesystem::path empty_directory(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+// A node alone in its cluster, storing with `engine` in `dir`, once it leads partition 1;
+// null (and the test failed) when it cannot start or lead.
+NodePtr start_leading_alone(const std::filesystem::path& dir, const char* engine) {
+  ConfigPtr c = fast_config(1, {1});
+  EXPECT_EQ(synod_config_set_storage(c.get(), engine, dir.c_str()), SYNOD_OK);
+  NodePtr n = make_node(c.get());
+  std::uint64_t leader = 0;
+  if (!n || synod_node_wait_for_leader(n.get(), 1, 20000, &leader) != SYNOD_OK) {
+    ADD_FAILURE() << "node 1 did not lead: " << synod_last_error();
+    return nullptr;
+  }
+  return n;
+}
+
 // Writes 64 KiB entries to `n` under a file size limit of 1 MiB until one fails; the
 // status of the last write.
 int write_until_the_store_fails(synod_node* n) {
@@ -110,14 +131,9 @@ int write_until_the_store_fails(synod_node* n) {
 // The disk refuses a write (here: the file size limit): the node stops itself, says why
 // in an error log event, and the poll loop ends.
 TEST_P(CapiDurable, AFailedWriteStopsTheNodeAndEndsThePollLoop) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("synod-capi-failure-" + std::string(GetParam()) + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  ConfigPtr c = fast_config(1, {1});
-  ASSERT_EQ(synod_config_set_storage(c.get(), GetParam(), dir.c_str()), SYNOD_OK);
-  PolledNode n(make_node(c.get()));
-  std::uint64_t leader = 0;
-  ASSERT_EQ(synod_node_wait_for_leader(n.get(), 1, 20000, &leader), SYNOD_OK);
+  const auto dir = empty_directory("synod-capi-failure-" + std::string(GetParam()));
+  PolledNode n(start_leading_alone(dir, GetParam()));
+  ASSERT_TRUE(n.get());
   const std::string payload(64 << 10, 'p');
   const auto* bytes = reinterpret_cast<const std::uint8_t*>(payload.data());
   synod_result r{};
@@ -185,15 +201,10 @@ bool await_flag(const std::atomic<bool>& flag) {
 // relaxed flags, so under ThreadSanitizer the node's own synchronisation is all that
 // orders the write and the read.
 TEST_P(CapiDurable, TheFailureReasonIsReadSafelyAfterAnotherThreadStopsTheNode) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("synod-capi-failure-race-" + std::string(GetParam()) + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  ConfigPtr c = fast_config(1, {1});
-  ASSERT_EQ(synod_config_set_storage(c.get(), GetParam(), dir.c_str()), SYNOD_OK);
-  NodePtr n = make_node(c.get());
+  const auto dir = empty_directory("synod-capi-failure-race-" + std::string(GetParam()));
+  NodePtr n = start_leading_alone(dir, GetParam());
   synod_node* node = n.get();
-  std::uint64_t leader = 0;
-  ASSERT_EQ(synod_node_wait_for_leader(node, 1, 20000, &leader), SYNOD_OK);
+  ASSERT_TRUE(node);
 
   std::atomic<bool> failed{false};
   std::atomic<bool> stopped_again{false};
