@@ -211,7 +211,8 @@ class Node {
       for (int i = 0; i < count; ++i) total += events[i].len;
       payloads.reserve(total);
       for (int i = 0; i < count; ++i) {
-        payloads.append(reinterpret_cast<const char*>(events[i].data), events[i].len);
+        // data is NULL when len is 0.
+        if (events[i].len) payloads.append(reinterpret_cast<const char*>(events[i].data), events[i].len);
       }
     }
     if (count == SYNOD_E_SHUTTING_DOWN) return py::none();
