@@ -19,6 +19,7 @@ template <typename Apply>
 int with_config(const char* function, synod_config* config, Apply&& apply) {
   return guarded(function, [&]() -> int {
     if (!config) return fail(SYNOD_E_INVALID_ARGUMENT, std::string(function) + ": config is NULL");
+    std::lock_guard lock(config->mu);
     return apply(config->settings);
   });
 }

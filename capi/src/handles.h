@@ -54,15 +54,34 @@ struct synod_network {
 };
 
 struct synod_config {
+  // Setters and synod_node_new may run on several threads at once (synod.h allows any
+  // call on any thread): each holds mu while it reads or changes the settings.
+  mutable std::mutex mu;
   synod::capi::NodeSettings settings;
 };
 
 struct synod_node {
-  // Destroyed in reverse order: the NodeHost first, then the threads that run its tasks
-  // (joined, so no task is left), and only then the transport and store those tasks use.
+  // Members are destroyed in reverse order of declaration. So the NodeHost goes first;
+  // then the threads that run its tasks (the sync thread, the timer, then the workers the
+  // timer posts to; each joined, so no task is left); then the transport and the store
+  // those tasks used; and last what the handlers and warnings of all of them reach: the
+  // clock, the network, the state below and the event queue.
   synod::capi::EventQueue events;
   synod::node::NodeId id = 0;
   std::size_t max_payload_bytes = 0;
+  // Wakes synod_node_wait_for_leader on leader changes and on stop.
+  std::mutex leader_mu;
+  std::condition_variable leader_changed;
+  // Calls are refused: the host stopped the node, or it stopped itself.
+  std::atomic<bool> stopped{false};
+  // Why the node stopped itself (its store failed). A reader may see `stopped` set by
+  // synod_node_stop while the failure handler is still writing this, so it is read and
+  // written only under failure_mu.
+  std::mutex failure_mu;
+  std::string failure;
+  std::mutex stop_mu;
+  // synod_node_stop or synod_node_free has run; guarded by stop_mu.
+  bool stop_called = false;
   std::shared_ptr<synod::capi::NetworkCore> network;
   synod::env::SteadyClock clock;
   std::unique_ptr<synod::storage::LogStore> store;
@@ -74,14 +93,4 @@ struct synod_node {
   std::unique_ptr<synod::env::TimerThread> timers;
   std::unique_ptr<synod::env::ThreadPool> sync_thread;
   std::unique_ptr<synod::node::NodeHost> host;
-  std::mutex stop_mu;
-  // synod_node_stop or synod_node_free has run; guarded by stop_mu.
-  bool stop_called = false;
-  // Wakes synod_node_wait_for_leader on leader changes and on stop.
-  std::mutex leader_mu;
-  std::condition_variable leader_changed;
-  // Calls are refused: the host stopped the node, or it stopped itself.
-  std::atomic<bool> stopped{false};
-  // Why the node stopped itself (its store failed); written before `stopped` is set.
-  std::string failure;
 };

@@ -31,13 +31,18 @@ int null_argument(const char* function, const char* name) {
 }
 
 // Why calls on a stopped node are refused.
-int stopped_error(const char* function, const synod_node& n) {
+int stopped_error(const char* function, synod_node& n) {
+  std::string why;
+  {
+    std::lock_guard lock(n.failure_mu);
+    why = n.failure;
+  }
   return fail(SYNOD_E_SHUTTING_DOWN,
-              prefixed(function, n.failure.empty() ? "the node was stopped" : n.failure));
+              prefixed(function, why.empty() ? "the node was stopped" : why));
 }
 
 // Checks the node handle and that the node still runs.
-int check_running(const char* function, const synod_node* n) {
+int check_running(const char* function, synod_node* n) {
   if (!n) return null_argument(function, "node");
   if (n->stopped.load()) return stopped_error(function, *n);
   return SYNOD_OK;
@@ -178,9 +183,8 @@ int make_transport(const synod::capi::NodeSettings& s, synod_node& n) {
   return SYNOD_OK;
 }
 
-int make_node(const synod_config& config, std::unique_ptr<synod_node>& out) {
+int make_node(const synod::capi::NodeSettings& s, std::unique_ptr<synod_node>& out) {
   constexpr const char* fn = "synod_node_new";
-  const synod::capi::NodeSettings& s = config.settings;
   if (s.host.node_id == raft::kNoNode) {
     return fail(SYNOD_E_CONFIG, prefixed(fn, "no node id: call synod_config_set_node_id"));
   }
@@ -250,7 +254,10 @@ int make_node(const synod_config& config, std::unique_ptr<synod_node>& out) {
   // Runs inside the NodeHost's stop, which every other stop() caller (synod_node_stop and
   // synod_node_free among them) waits for: the node is alive throughout.
   n->host->set_failure_handler([events, raw](const std::string& why) {
-    raw->failure = why;
+    {
+      std::lock_guard lock(raw->failure_mu);
+      raw->failure = why;
+    }
     raw->stopped.store(true);
     push_log(*events, SYNOD_LOG_ERROR, why);
     events->close();
@@ -282,8 +289,14 @@ SYNOD_API int synod_node_new(const synod_config* config, synod_node** out) {
   return guarded(fn, [&]() -> int {
     if (!config) return null_argument(fn, "config");
     if (!out) return null_argument(fn, "out");
+    synod::capi::NodeSettings settings;
+    {
+      // A copy, so that other threads may change the configuration while the node starts.
+      std::lock_guard lock(config->mu);
+      settings = config->settings;
+    }
     std::unique_ptr<synod_node> n;
-    if (const int status = make_node(*config, n); status != SYNOD_OK) return status;
+    if (const int status = make_node(settings, n); status != SYNOD_OK) return status;
     *out = n.release();
     return SYNOD_OK;
   });

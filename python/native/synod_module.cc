@@ -4,9 +4,17 @@
 // Every C call that may wait or take a lock runs with the GIL released. Failures become
 // synod._errors exceptions through one translator, so the mapping from status to class
 // lives in Python only.
+//
+// Locks and the GIL: a thread waits for a lock of this module only without the GIL, and
+// takes the GIL only while it holds none of them. Otherwise a thread holding a lock and
+// waiting for the GIL, and a thread holding the GIL and waiting for that lock, would wait
+// for each other; and Python code that runs under the GIL (any allocation may run the
+// garbage collector and its finalizers) could call back into a handle whose lock its own
+// thread holds.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -60,32 +68,35 @@ class Network {
   Network() {
     synod_network* n = nullptr;
     check(synod_network_new(&n));
-    net_ = n;
+    net_.reset(n, synod_network_free);
   }
-  ~Network() { synod_network_free(net_); }
   Network(const Network&) = delete;
   Network& operator=(const Network&) = delete;
 
-  synod_network* get() {
+  // A reference to the live handle; the caller holds the GIL, as close() does.
+  std::shared_ptr<synod_network> get() const {
     if (!net_) throw StatusError{SYNOD_E_INVALID_ARGUMENT, "the network is closed", 0};
     return net_;
   }
+  // Each call keeps its own reference while it runs without the GIL, so a close()
+  // meanwhile only drops this object's: the handle is freed when the call returns.
   void isolate(uint64_t node_id) {
-    synod_network* n = get();
+    const auto n = get();
     py::gil_scoped_release nogil;
-    check(synod_network_isolate(n, node_id));
+    check(synod_network_isolate(n.get(), node_id));
   }
   void heal() {
-    synod_network* n = get();
+    const auto n = get();
     py::gil_scoped_release nogil;
-    check(synod_network_heal(n));
+    check(synod_network_heal(n.get()));
   }
-  // Nodes and configurations hold their own references, so this only drops ours.
-  void close() { synod_network_free(std::exchange(net_, nullptr)); }
-  bool closed() const { return net_ == nullptr; }
+  // Nodes and configurations hold their own references to the network, so this only
+  // drops ours.
+  void close() { net_.reset(); }
+  bool closed() const { return !net_; }
 
  private:
-  synod_network* net_ = nullptr;
+  std::shared_ptr<synod_network> net_;
 };
 
 class Config {
@@ -118,7 +129,7 @@ class Config {
                                    directory ? directory->c_str() : nullptr));
   }
   void sync(bool v) { check(synod_config_set_sync(cfg_, v ? 1 : 0)); }
-  void network(Network& n) { check(synod_config_set_network(cfg_, n.get())); }
+  void network(const Network& n) { check(synod_config_set_network(cfg_, n.get().get())); }
   void grpc(const std::string& listen) { check(synod_config_set_grpc(cfg_, listen.c_str())); }
   void rest(const std::string& listen) { check(synod_config_set_rest(cfg_, listen.c_str())); }
   void tls(const std::string& ca, const std::string& cert, const std::string& key, bool mutual) {
@@ -176,6 +187,7 @@ class Node {
   }
 
   bool closed() {
+    py::gil_scoped_release nogil;
     std::shared_lock lock(mu_);
     return node_ == nullptr;
   }
@@ -184,32 +196,35 @@ class Node {
   // the poll loop's end.
   py::object poll(size_t max, int timeout_ms) {
     std::vector<synod_event> events(max == 0 ? 1 : max);
-    py::list out;
-    bool ended = false;
+    // The payloads, one after another: they stay valid only until the next poll or
+    // synod_node_free, so they are copied out while the lock keeps both away, and the
+    // Python objects are made after it is released.
+    std::string payloads;
+    int count = 0;
     {
       py::gil_scoped_release nogil;
       std::shared_lock lock(mu_);
-      const int count = node_ ? synod_node_poll(node_, events.data(), max, timeout_ms)
-                              : SYNOD_E_SHUTTING_DOWN;
-      if (count == SYNOD_E_SHUTTING_DOWN) {
-        ended = true;
-      } else if (count < 0) {
-        raise_status(count);
-      } else {
-        // Payloads stay valid until the next poll; copy them while still holding the
-        // lock that keeps synod_node_free away.
-        py::gil_scoped_acquire gil;
-        for (int i = 0; i < count; ++i) {
-          const synod_event& e = events[i];
-          py::bytes data = e.len ? py::bytes(reinterpret_cast<const char*>(e.data), e.len)
-                                 : py::bytes();
-          out.append(py::make_tuple(e.type, e.status, e.partition, e.tag, e.index, e.term,
-                                    e.leader_hint, e.entry_type, e.batch_position,
-                                    std::move(data)));
-        }
+      count = node_ ? synod_node_poll(node_, events.data(), max, timeout_ms)
+                    : SYNOD_E_SHUTTING_DOWN;
+      if (count < 0 && count != SYNOD_E_SHUTTING_DOWN) raise_status(count);
+      size_t total = 0;
+      for (int i = 0; i < count; ++i) total += events[i].len;
+      payloads.reserve(total);
+      for (int i = 0; i < count; ++i) {
+        // data is NULL when len is 0.
+        if (events[i].len) payloads.append(reinterpret_cast<const char*>(events[i].data), events[i].len);
       }
     }
-    if (ended) return py::none();
+    if (count == SYNOD_E_SHUTTING_DOWN) return py::none();
+    py::list out(count);
+    size_t offset = 0;
+    for (int i = 0; i < count; ++i) {
+      const synod_event& e = events[i];
+      out[i] = py::make_tuple(e.type, e.status, e.partition, e.tag, e.index, e.term,
+                              e.leader_hint, e.entry_type, e.batch_position,
+                              py::bytes(payloads.data() + offset, e.len));
+      offset += e.len;
+    }
     return out;
   }
 
