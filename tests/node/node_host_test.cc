@@ -102,6 +102,10 @@ TEST(NodeHost, AnswersBadRequestsWithAStatus) {
   EXPECT_EQ(not_leader->result.leader_hint, leader);
   EXPECT_EQ(cluster.host(leader).transfer_leadership(99, 2), Status::UnknownPartition);
   EXPECT_EQ(cluster.host(follower).transfer_leadership(1, leader), Status::NotLeader);
+  // A target that is not a voter, or no node at all: refused at once, not dropped later.
+  EXPECT_EQ(cluster.host(leader).transfer_leadership(1, 42), Status::InvalidArgument);
+  EXPECT_EQ(cluster.host(leader).transfer_leadership(1, raft::kNoNode), Status::InvalidArgument);
+  EXPECT_EQ(cluster.host(leader).transfer_leadership(1, leader), Status::Ok);  // it leads
   EXPECT_EQ(cluster.host(leader).report_applied(99, 1), Status::UnknownPartition);
 }
 

@@ -1,12 +1,15 @@
-// A log store that fails a write: the node stops itself, since it may acknowledge nothing
-// more. Pending requests complete with StorageFailure, the failure handler hears why
-// once, later requests are refused, and a stop() by the host still returns.
+// A node that cannot go on stops itself: when its log store fails a write (it may
+// acknowledge nothing more), or when a host handler throws on an engine thread (the
+// process lives on). Pending requests complete, the failure handler hears why once, later
+// requests are refused, and a stop() by the host still returns.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -68,9 +71,9 @@ class FailingLogStore final : public storage::LogStore {
   std::atomic<int> writes_while_failing_{0};
 };
 
-class StorageFailure : public ::testing::Test {
+class NodeFailure : public ::testing::Test {
  protected:
-  StorageFailure() : world_(11), network_(world_, world_, world_.random()), transport_(network_, 1, 1) {
+  NodeFailure() : world_(11), network_(world_, world_, world_.random()), transport_(network_, 1, 1) {
     NodeHostConfig c;
     // One partition per cycle, one cycle at a time: the tests order the cycles.
     c.partitions_per_cycle = 1;
@@ -90,6 +93,9 @@ class StorageFailure : public ::testing::Test {
     host_->set_failure_handler([this](const std::string& why) { failures_.push_back(why); });
     host_->set_apply_handler([this](const CommittedEntry& e) {
       if (on_apply_) on_apply_(e);
+    });
+    host_->set_leader_handler([this](const LeaderChange& c) {
+      if (on_leader_) on_leader_(c);
     });
     host_->start();
   }
@@ -112,10 +118,11 @@ class StorageFailure : public ::testing::Test {
   FailingLogStore store_;
   std::vector<std::string> failures_;
   std::function<void(const CommittedEntry&)> on_apply_;
+  std::function<void(const LeaderChange&)> on_leader_;
   std::unique_ptr<NodeHost> host_;
 };
 
-TEST_F(StorageFailure, AFailedWriteStopsTheNodeAndTellsWhyOnce) {
+TEST_F(NodeFailure, AFailedWriteStopsTheNodeAndTellsWhyOnce) {
   ASSERT_TRUE(run_until([&] { return host_->is_leader(1) && host_->is_leader(2); }));
   ASSERT_EQ(put(1)->status, Status::Ok);
 
@@ -144,14 +151,14 @@ TEST_F(StorageFailure, AFailedWriteStopsTheNodeAndTellsWhyOnce) {
   EXPECT_EQ(failures_.size(), 1u);
 }
 
-TEST_F(StorageFailure, AStopByTheHostIsNotAFailure) {
+TEST_F(NodeFailure, AStopByTheHostIsNotAFailure) {
   ASSERT_TRUE(run_until([&] { return host_->is_leader(1); }));
   ASSERT_EQ(put(1)->status, Status::Ok);
   host_->stop();
   EXPECT_TRUE(failures_.empty());
 }
 
-TEST_F(StorageFailure, AFailedStoreIsNotWrittenAgainWhenTheNodeStops) {
+TEST_F(NodeFailure, AFailedStoreIsNotWrittenAgainWhenTheNodeStops) {
   ASSERT_TRUE(run_until([&] { return host_->is_leader(1) && host_->is_leader(2); }));
   // While partition 1 applies an entry, the disk fails and the host reports the entry
   // applied: the floor waits in the inbox behind partition 2's cycle, whose write fails.
@@ -169,7 +176,7 @@ TEST_F(StorageFailure, AFailedStoreIsNotWrittenAgainWhenTheNodeStops) {
   EXPECT_EQ(store_.writes_while_failing(), 1);
 }
 
-TEST_F(StorageFailure, AFloorThatCannotBeRecordedAtStopIsReported) {
+TEST_F(NodeFailure, AFloorThatCannotBeRecordedAtStopIsReported) {
   ASSERT_TRUE(run_until([&] { return host_->is_leader(1); }));
   const auto written = put(1);
   ASSERT_EQ(written->status, Status::Ok);
@@ -180,6 +187,41 @@ TEST_F(StorageFailure, AFloorThatCannotBeRecordedAtStopIsReported) {
   EXPECT_NE(failures_[0].find("could not record the applied floors"), std::string::npos)
       << failures_[0];
   EXPECT_NE(failures_[0].find("floor write refused (injected)"), std::string::npos) << failures_[0];
+}
+
+TEST_F(NodeFailure, AThrowingApplyHandlerFailsTheNodeAndTheProcessLives) {
+  ASSERT_TRUE(run_until([&] { return host_->is_leader(1); }));
+  ASSERT_EQ(put(1)->status, Status::Ok);
+  on_apply_ = [](const CommittedEntry& e) {
+    if (e.payload == raft::Bytes("boom")) throw std::runtime_error("the host's state machine broke");
+  };
+  std::vector<std::optional<ReplicationResult>> results(4);
+  host_->replicate(1, 1, raft::Bytes("boom"),
+                   [&](const ReplicationResult& r) { results[0] = r; });
+  for (std::size_t i = 1; i < results.size(); ++i) {
+    host_->replicate(2, 1, raft::Bytes("y"), [&results, i](const ReplicationResult& r) {
+      results[i] = r;
+    });
+  }
+  ASSERT_TRUE(run_until([&] { return !failures_.empty(); }));
+  ASSERT_EQ(failures_.size(), 1u);
+  EXPECT_NE(failures_[0].find("node 1 stopped"), std::string::npos) << failures_[0];
+  EXPECT_NE(failures_[0].find("the host's state machine broke"), std::string::npos)
+      << failures_[0];
+  // The entry that was being applied is not acknowledged; every request is answered.
+  for (const auto& result : results) ASSERT_TRUE(result.has_value());
+  EXPECT_NE(results[0]->status, Status::Ok);
+  const auto later = put(2);
+  ASSERT_TRUE(later.has_value());
+  EXPECT_EQ(later->status, Status::ShuttingDown);
+}
+
+TEST_F(NodeFailure, AThrowingLeaderHandlerFailsTheNode) {
+  on_leader_ = [](const LeaderChange&) { throw std::bad_alloc(); };
+  ASSERT_TRUE(run_until([&] { return !failures_.empty(); }));
+  EXPECT_NE(failures_[0].find("an engine task failed"), std::string::npos) << failures_[0];
+  host_->stop();
+  EXPECT_EQ(failures_.size(), 1u);
 }
 
 }  // namespace
