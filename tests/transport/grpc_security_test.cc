@@ -22,14 +22,6 @@ namespace synod::transport::testing {
 namespace {
 
 namespace pb = synod::wire::v1;
-using namespace std::chrono_literals;
-
-constexpr ClusterId kCluster = 7;
-
-NetworkPair pair(TransportSecurity one, TransportSecurity two) {
-  return NetworkPair(grpc_maker(), loopback_options(kCluster, 1, std::move(one)),
-                     loopback_options(kCluster, 2, std::move(two)));
-}
 
 // A frame as an endpoint in shared-secret mode sends it, signed by `signer` for `sender`.
 pb::Frame frame_of(const Batch& batch, const BatchAuthenticator& signer, NodeId sender) {
@@ -87,13 +79,14 @@ class RawClient {
   std::uint64_t sent_ = 0;
 };
 
-BatchAuthenticator test_signer(BatchAuthenticator::WallClock clock =
-                                   BatchAuthenticator::system_clock_ms) {
+BatchAuthenticator test_signer(
+    BatchAuthenticator::WallClock clock = BatchAuthenticator::system_clock_ms) {
   return BatchAuthenticator(kTestSecret, std::chrono::seconds(30), 16, std::move(clock));
 }
 
 TEST(GrpcSecurity, AFrameWithoutItsSignatureIsRefusedAsUnauthenticated) {
-  NetworkPair p = pair(TransportSecurity{}, test_security(SecurityMode::SharedSecret));
+  NetworkPair p =
+      network_pair(grpc_maker(), TransportSecurity{}, test_security(SecurityMode::SharedSecret));
   RawClient<pb::Frame> client(p.two->listen_port());
   pb::Frame frame = frame_of(numbered_batch(kCluster, 1, 2, 3), test_signer(), 1);
   frame.clear_signature();
@@ -103,7 +96,8 @@ TEST(GrpcSecurity, AFrameWithoutItsSignatureIsRefusedAsUnauthenticated) {
 }
 
 TEST(GrpcSecurity, AReplayedFrameIsRefused) {
-  NetworkPair p = pair(test_security(SecurityMode::SharedSecret), test_security(SecurityMode::SharedSecret));
+  NetworkPair p = network_pair(grpc_maker(), test_security(SecurityMode::SharedSecret),
+                               test_security(SecurityMode::SharedSecret));
   const auto signer = test_signer();
   const pb::Frame frame = frame_of(numbered_batch(kCluster, 1, 2, 0), signer, 1);
   RawClient<pb::Frame> client(p.two->listen_port());
@@ -119,7 +113,8 @@ TEST(GrpcSecurity, AReplayedFrameIsRefused) {
 }
 
 TEST(GrpcSecurity, StaleAndTamperedFramesAreRefused) {
-  NetworkPair p = pair(test_security(SecurityMode::SharedSecret), test_security(SecurityMode::SharedSecret));
+  NetworkPair p = network_pair(grpc_maker(), test_security(SecurityMode::SharedSecret),
+                               test_security(SecurityMode::SharedSecret));
   RawClient<pb::Frame> client(p.two->listen_port());
   const Batch batch = numbered_batch(kCluster, 1, 2, 0);
 
@@ -158,7 +153,8 @@ TEST(GrpcSecurity, StaleAndTamperedFramesAreRefused) {
 
 // The plain endpoint has no SignedStream to offer.
 TEST(GrpcSecurity, ASignedSenderCannotReachAnEndpointWithoutTheSecret) {
-  NetworkPair p = pair(test_security(SecurityMode::SharedSecret), TransportSecurity{});
+  NetworkPair p =
+      network_pair(grpc_maker(), test_security(SecurityMode::SharedSecret), TransportSecurity{});
   std::uint64_t seq = 0;
   ASSERT_TRUE(eventually([&] {
     p.one->send(numbered_batch(kCluster, 1, 2, seq++));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "network_harness.h"
+#include "raw_wire.h"
 #include "snapshot_stream.h"
 #include "synod/wire.grpc.pb.h"
 #include "test_util.h"
@@ -20,13 +21,6 @@ namespace synod::transport::testing {
 namespace {
 
 namespace pb = synod::wire::v1;
-using namespace std::chrono_literals;
-
-constexpr ClusterId kCluster = 7;
-
-NetworkPair plain_pair() {
-  return NetworkPair(grpc_maker(), loopback_options(kCluster, 1), loopback_options(kCluster, 2));
-}
 
 // Speaks the wire protocol directly, to send what a Synod node never would.
 class RawClient {
@@ -58,28 +52,11 @@ class RawClient {
   std::uint64_t sent_ = 0;
 };
 
-pb::Batch wire_batch(const Batch& batch) {
-  pb::Batch wire;
-  wire_codec::encode(batch, &wire);
-  return wire;
-}
-
 TEST(Grpc, ABatchWithOneBadEnvelopeDeliversTheRest) {
-  NetworkPair p = plain_pair();
-  pb::Batch wire = wire_batch(numbered_batch(kCluster, 1, 2, 5, 3));
-  wire.mutable_envelopes(1)->mutable_message()->set_type(static_cast<pb::MessageType>(42));
+  NetworkPair p = network_pair(grpc_maker());
   RawClient client(p.two->listen_port());
-  client.send(wire);
-
-  ASSERT_EQ(p.two.inbox.batch_count(), 1u);
-  const Batch got = p.two.inbox.batches()[0];
-  ASSERT_EQ(got.envelopes.size(), 2u);
-  EXPECT_EQ(got.envelopes[0].partition, 0u);
-  EXPECT_EQ(got.envelopes[1].partition, 2u);
-  const auto stats = p.two->stats();
-  EXPECT_EQ(stats.batches_received, 1u);
-  EXPECT_EQ(stats.messages_received, 2u);
-  EXPECT_EQ(stats.messages_malformed, 1u);
+  client.send(batch_with_a_bad_envelope());
+  expect_the_rest_delivered(p.two);
 }
 
 // The chunk batches the real sender makes for `envelope`, from node 1 to node 2.
@@ -92,7 +69,7 @@ std::vector<pb::Batch> chunk_batches(const Envelope& envelope, std::uint64_t tra
 }
 
 TEST(Grpc, AStreamThatEndsMidTransferAbandonsItAndDeliversNothing) {
-  NetworkPair p = plain_pair();
+  NetworkPair p = network_pair(grpc_maker());
   const auto chunks = chunk_batches(snapshot_envelope(1, 2, 3, 10'000), 1, 1000);
   {
     RawClient client(p.two->listen_port());
@@ -112,25 +89,10 @@ TEST(Grpc, AStreamThatEndsMidTransferAbandonsItAndDeliversNothing) {
 }
 
 TEST(Grpc, RefusesAndCountsForeignClusterUnknownSenderWrongDestinationAndVersion) {
-  NetworkPair p = plain_pair();
+  NetworkPair p = network_pair(grpc_maker());
   RawClient client(p.two->listen_port());
-  client.send(wire_batch(numbered_batch(kCluster + 1, 1, 2, 0)));
-  client.send(wire_batch(numbered_batch(kCluster, 5, 2, 1)));
-  client.send(wire_batch(numbered_batch(kCluster, 1, 3, 2)));
-  pb::Batch future = wire_batch(numbered_batch(kCluster, 1, 2, 3));
-  future.set_wire_version((wire_codec::kWireMajor + 1) << 16);
-  client.send(future);
-  client.send(wire_batch(numbered_batch(kCluster, 1, 2, 4)));
-
-  // Only the last one surfaced.
-  ASSERT_EQ(p.two.inbox.batch_count(), 1u);
-  EXPECT_EQ(seq_of(p.two.inbox.batches()[0]), 4u);
-  const auto stats = p.two->stats();
-  EXPECT_EQ(stats.refused_foreign_cluster, 1u);
-  EXPECT_EQ(stats.refused_unknown_sender, 1u);
-  EXPECT_EQ(stats.refused_wrong_destination, 1u);
-  EXPECT_EQ(stats.refused_malformed, 1u);
-  EXPECT_EQ(stats.batches_received, 1u);
+  for (const pb::Batch& wire : refused_then_good_batches()) client.send(wire);
+  expect_each_refusal_counted(p.two);
 }
 
 }  // namespace

@@ -18,6 +18,9 @@
 
 namespace synod::transport::testing {
 
+// The cluster of the network tests' endpoints.
+inline constexpr ClusterId kCluster = 7;
+
 inline std::string loopback(int port) { return "127.0.0.1:" + std::to_string(port); }
 
 // Options for an endpoint on an ephemeral loopback port, knowing no peers yet.
@@ -125,5 +128,12 @@ struct NetworkPair {
     one->set_peer(2, loopback(two->listen_port()));
   }
 };
+
+// Node 1 (security `one`) sends to node 2 (security `two`).
+inline NetworkPair network_pair(const NetworkMaker& maker, TransportSecurity one = {},
+                                TransportSecurity two = {}) {
+  return NetworkPair(maker, loopback_options(kCluster, 1, std::move(one)),
+                     loopback_options(kCluster, 2, std::move(two)));
+}
 
 }  // namespace synod::transport::testing

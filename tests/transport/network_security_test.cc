@@ -16,8 +16,6 @@
 namespace synod::transport::testing {
 namespace {
 
-constexpr ClusterId kCluster = 7;
-
 struct Flavour {
   std::string name;
   NetworkMaker maker;

@@ -39,8 +39,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr ClusterId kCluster = 7;
-
 struct Flavour {
   std::string name;
   NetworkMaker maker;

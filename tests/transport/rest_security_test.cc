@@ -23,17 +23,9 @@ namespace synod::transport::testing {
 namespace {
 
 namespace pb = synod::wire::v1;
-using namespace std::chrono_literals;
 
-constexpr ClusterId kCluster = 7;
-
-NetworkPair pair(TransportSecurity one, TransportSecurity two) {
-  return NetworkPair(rest_maker(), loopback_options(kCluster, 1, std::move(one)),
-                     loopback_options(kCluster, 2, std::move(two)));
-}
-
-BatchAuthenticator test_signer(BatchAuthenticator::WallClock clock =
-                                   BatchAuthenticator::system_clock_ms) {
+BatchAuthenticator test_signer(
+    BatchAuthenticator::WallClock clock = BatchAuthenticator::system_clock_ms) {
   return BatchAuthenticator(kTestSecret, std::chrono::seconds(30), 16, std::move(clock));
 }
 
@@ -73,7 +65,8 @@ int post(int port, const std::string& body, const httplib::Headers& headers) {
 }
 
 TEST(RestSecurity, SignatureHeadersThatDoNotParseAreRefusedAsUnauthenticated) {
-  NetworkPair p = pair(TransportSecurity{}, test_security(SecurityMode::SharedSecret));
+  NetworkPair p =
+      network_pair(rest_maker(), TransportSecurity{}, test_security(SecurityMode::SharedSecret));
   const std::string body = body_of(numbered_batch(kCluster, 1, 2, 3));
   httplib::Headers headers = signed_headers(body, test_signer(), 1);
   headers.find("X-Synod-Nonce")->second = "not hex";
@@ -83,8 +76,8 @@ TEST(RestSecurity, SignatureHeadersThatDoNotParseAreRefusedAsUnauthenticated) {
 }
 
 TEST(RestSecurity, AReplayedBatchIsRefused) {
-  NetworkPair p = pair(test_security(SecurityMode::SharedSecret),
-                    test_security(SecurityMode::SharedSecret));
+  NetworkPair p = network_pair(rest_maker(), test_security(SecurityMode::SharedSecret),
+                               test_security(SecurityMode::SharedSecret));
   const std::string body = body_of(numbered_batch(kCluster, 1, 2, 0));
   const httplib::Headers headers = signed_headers(body, test_signer(), 1);
   EXPECT_EQ(post(p.two->listen_port(), body, headers), 200);
@@ -97,8 +90,8 @@ TEST(RestSecurity, AReplayedBatchIsRefused) {
 }
 
 TEST(RestSecurity, StaleTamperedAndMisattributedBatchesAreRefused) {
-  NetworkPair p = pair(test_security(SecurityMode::SharedSecret),
-                    test_security(SecurityMode::SharedSecret));
+  NetworkPair p = network_pair(rest_maker(), test_security(SecurityMode::SharedSecret),
+                               test_security(SecurityMode::SharedSecret));
   const int port = p.two->listen_port();
   const std::string body = body_of(numbered_batch(kCluster, 1, 2, 0));
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "network_harness.h"
+#include "raw_wire.h"
 #include "snapshot_stream.h"
 #include "synod/wire.pb.h"
 #include "test_util.h"
@@ -27,17 +28,7 @@ namespace {
 namespace pb = synod::wire::v1;
 using namespace std::chrono_literals;
 
-constexpr ClusterId kCluster = 7;
-
-NetworkPair plain_pair() {
-  return NetworkPair(rest_maker(), loopback_options(kCluster, 1), loopback_options(kCluster, 2));
-}
-
-std::string body_of(const Batch& batch) {
-  pb::Batch wire;
-  wire_codec::encode(batch, &wire);
-  return wire.SerializeAsString();
-}
+std::string body_of(const Batch& batch) { return wire_batch(batch).SerializeAsString(); }
 
 // Posts `body` as a stranger would, and returns the HTTP status (0: no answer).
 int post(int port, const std::string& body,
@@ -69,7 +60,7 @@ int accepted_connections(int port) {
 }
 
 TEST(Rest, ANewTransferAbandonsAnUnfinishedOneAndABadChunkIsRefused) {
-  NetworkPair p = plain_pair();
+  NetworkPair p = network_pair(rest_maker());
   const int port = p.two->listen_port();
   auto chunks_of = [](const Envelope& envelope, std::uint64_t transfer) {
     snapshot_stream::SnapshotCursor cursor(Batch{kCluster, 1, 2, {envelope}}, transfer, 1000);
@@ -104,49 +95,24 @@ TEST(Rest, ANewTransferAbandonsAnUnfinishedOneAndABadChunkIsRefused) {
 }
 
 TEST(Rest, ABatchWithOneBadEnvelopeDeliversTheRest) {
-  NetworkPair p = plain_pair();
-  pb::Batch wire;
-  wire_codec::encode(numbered_batch(kCluster, 1, 2, 5, 3), &wire);
-  wire.mutable_envelopes(1)->mutable_message()->set_type(static_cast<pb::MessageType>(42));
+  NetworkPair p = network_pair(rest_maker());
   // The receiver answers once it has handed the batch over.
-  ASSERT_EQ(post(p.two->listen_port(), wire.SerializeAsString()), 200);
-
-  ASSERT_EQ(p.two.inbox.batch_count(), 1u);
-  const Batch got = p.two.inbox.batches()[0];
-  ASSERT_EQ(got.envelopes.size(), 2u);
-  EXPECT_EQ(got.envelopes[0].partition, 0u);
-  EXPECT_EQ(got.envelopes[1].partition, 2u);
-  const auto stats = p.two->stats();
-  EXPECT_EQ(stats.batches_received, 1u);
-  EXPECT_EQ(stats.messages_received, 2u);
-  EXPECT_EQ(stats.messages_malformed, 1u);
+  ASSERT_EQ(post(p.two->listen_port(), batch_with_a_bad_envelope().SerializeAsString()), 200);
+  expect_the_rest_delivered(p.two);
 }
 
 TEST(Rest, RefusesAndCountsForeignClusterUnknownSenderWrongDestinationAndVersion) {
-  NetworkPair p = plain_pair();
-  const int port = p.two->listen_port();
-  EXPECT_EQ(post(port, body_of(numbered_batch(kCluster + 1, 1, 2, 0))), 403);
-  EXPECT_EQ(post(port, body_of(numbered_batch(kCluster, 5, 2, 1))), 403);
-  EXPECT_EQ(post(port, body_of(numbered_batch(kCluster, 1, 3, 2))), 421);
-  pb::Batch future;
-  wire_codec::encode(numbered_batch(kCluster, 1, 2, 3), &future);
-  future.set_wire_version((wire_codec::kWireMajor + 1) << 16);
-  EXPECT_EQ(post(port, future.SerializeAsString()), 400);
-  EXPECT_EQ(post(port, body_of(numbered_batch(kCluster, 1, 2, 4))), 200);
-
-  // Only the last one surfaced.
-  ASSERT_EQ(p.two.inbox.batch_count(), 1u);
-  EXPECT_EQ(seq_of(p.two.inbox.batches()[0]), 4u);
-  const auto stats = p.two->stats();
-  EXPECT_EQ(stats.refused_foreign_cluster, 1u);
-  EXPECT_EQ(stats.refused_unknown_sender, 1u);
-  EXPECT_EQ(stats.refused_wrong_destination, 1u);
-  EXPECT_EQ(stats.refused_malformed, 1u);
-  EXPECT_EQ(stats.batches_received, 1u);
+  NetworkPair p = network_pair(rest_maker());
+  std::vector<int> statuses;
+  for (const pb::Batch& wire : refused_then_good_batches()) {
+    statuses.push_back(post(p.two->listen_port(), wire.SerializeAsString()));
+  }
+  EXPECT_EQ(statuses, (std::vector<int>{403, 403, 421, 400, 200}));
+  expect_each_refusal_counted(p.two);
 }
 
 TEST(Rest, AStrangerPostingGarbageOrAnotherContentTypeIsRefused) {
-  NetworkPair p = plain_pair();
+  NetworkPair p = network_pair(rest_maker());
   const int port = p.two->listen_port();
   EXPECT_EQ(post(port, "\xff\xff\xff\xff not protobuf"), 400);
   EXPECT_EQ(post(port, ""), 400);
@@ -210,14 +176,14 @@ TEST(Rest, AnOversizedBodyIsRefusedAndTheEndpointGoesOn) {
 }
 
 TEST(Rest, BatchesToOnePeerShareOneKeptAliveConnection) {
-  NetworkPair p = plain_pair();
+  NetworkPair p = network_pair(rest_maker());
   for (std::uint64_t seq = 0; seq < 200; ++seq) p.one->send(numbered_batch(kCluster, 1, 2, seq));
   ASSERT_TRUE(eventually([&] { return p.two.inbox.batch_count() == 200; }));
   EXPECT_EQ(accepted_connections(p.two->listen_port()), 1);
 }
 
 TEST(Rest, StopIsPromptWithIdleConnectionsOpen) {
-  NetworkPair p = plain_pair();
+  NetworkPair p = network_pair(rest_maker());
   p.one->send(numbered_batch(kCluster, 1, 2, 0));
   p.two->send(numbered_batch(kCluster, 2, 1, 0));
   ASSERT_TRUE(eventually([&] {

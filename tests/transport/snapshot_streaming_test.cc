@@ -26,7 +26,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr ClusterId kCluster = 7;
 constexpr std::size_t kChunk = 16 << 10;
 
 // Records what arrives; a heartbeat batch numbered `gate` holds its (transport) thread

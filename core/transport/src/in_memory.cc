@@ -7,10 +7,12 @@
 #include <mutex>
 #include <optional>
 #include <set>
-#include <vector>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
+
+#include "snapshot_partitions.h"
 
 namespace synod::transport {
 namespace detail {
@@ -69,14 +71,6 @@ struct Link {
 };
 
 env::Duration non_negative(env::Duration d) { return std::max(d, env::Duration::zero()); }
-
-std::vector<PartitionId> snapshot_partitions(const Batch& batch) {
-  std::vector<PartitionId> partitions;
-  for (const Envelope& e : batch.envelopes) {
-    if (e.message.type == raft::MessageType::InstallSnapshot) partitions.push_back(e.partition);
-  }
-  return partitions;
-}
 
 }  // namespace
 

@@ -2,19 +2,9 @@
 
 #include <utility>
 
+#include "snapshot_partitions.h"
+
 namespace synod::transport {
-namespace {
-
-std::vector<PartitionId> snapshot_partitions(const Batch& batch) {
-  std::vector<PartitionId> partitions;
-  for (const Envelope& e : batch.envelopes) {
-    if (e.message.type == raft::MessageType::InstallSnapshot) partitions.push_back(e.partition);
-  }
-  return partitions;
-}
-
-}  // namespace
-
 void Notifier::start() {
   std::lock_guard lock(mu_);
   if (finishing_ || thread_.joinable()) return;
