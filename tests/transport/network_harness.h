@@ -40,11 +40,12 @@ using NetworkMaker =
 
 template <class TransportT, class OptionsT>
 NetworkMaker maker_of() {
-  return [](NetworkTransportOptions options, std::string* error) -> std::unique_ptr<NetworkTransport> {
-    OptionsT typed;
-    static_cast<NetworkTransportOptions&>(typed) = std::move(options);
-    return TransportT::create(std::move(typed), error);
-  };
+  return
+      [](NetworkTransportOptions options, std::string* error) -> std::unique_ptr<NetworkTransport> {
+        OptionsT typed;
+        static_cast<NetworkTransportOptions&>(typed) = std::move(options);
+        return TransportT::create(std::move(typed), error);
+      };
 }
 inline NetworkMaker grpc_maker() { return maker_of<GrpcTransport, GrpcTransportOptions>(); }
 inline NetworkMaker rest_maker() { return maker_of<RestTransport, RestTransportOptions>(); }
@@ -73,7 +74,8 @@ class NetworkHarness final : public TransportHarness {
   // endpoint to them (as in the conformance suite, where the harness outlives nothing).
   std::unique_ptr<Transport> make(ClusterId cluster, NodeId self) override {
     NetworkTransportOptions options = loopback_options(cluster, self, security_);
-    for (const auto& [id, endpoint] : endpoints_) options.peers[id] = loopback(endpoint->listen_port());
+    for (const auto& [id, endpoint] : endpoints_)
+      options.peers[id] = loopback(endpoint->listen_port());
     auto transport = make_network(maker_, std::move(options));
     if (!transport) return nullptr;
     for (const auto& [id, endpoint] : endpoints_) {

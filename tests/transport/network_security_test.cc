@@ -45,8 +45,11 @@ class NetworkSecurity : public ::testing::TestWithParam<Flavour> {
 };
 
 INSTANTIATE_TEST_SUITE_P(Network, NetworkSecurity,
-                         ::testing::Values(Flavour{"Grpc", grpc_maker()}, Flavour{"Rest", rest_maker()}),
-                         [](const ::testing::TestParamInfo<Flavour>& info) { return info.param.name; });
+                         ::testing::Values(Flavour{"Grpc", grpc_maker()},
+                                           Flavour{"Rest", rest_maker()}),
+                         [](const ::testing::TestParamInfo<Flavour>& info) {
+                           return info.param.name;
+                         });
 
 TEST_P(NetworkSecurity, PlainTextIsReportedAtCreateAndTheOtherModesAreNot) {
   for (SecurityMode mode : {SecurityMode::Plain, SecurityMode::Tls, SecurityMode::MutualTls,
@@ -79,8 +82,8 @@ TEST_P(NetworkSecurity, CreateRefusesInvalidSecurity) {
 }
 
 TEST_P(NetworkSecurity, AWrongSecretIsRefusedAndCounted) {
-  NetworkPair p = pair(secret("not the cluster's secret, really"),
-                       test_security(SecurityMode::SharedSecret));
+  NetworkPair p =
+      pair(secret("not the cluster's secret, really"), test_security(SecurityMode::SharedSecret));
   for (std::uint64_t seq = 0; seq < 5; ++seq) p.one->send(numbered_batch(kCluster, 1, 2, seq));
   ASSERT_TRUE(eventually([&] { return p.two->stats().refused_bad_signature == 5; }));
   EXPECT_EQ(p.two.inbox.batch_count(), 0u);
@@ -120,7 +123,8 @@ TEST_P(NetworkSecurity, PlainTextClientCannotReachATlsServer) {
 }
 
 TEST_P(NetworkSecurity, MutualTlsPeersDeliverBothWays) {
-  NetworkPair p = pair(test_security(SecurityMode::MutualTls), test_security(SecurityMode::MutualTls));
+  NetworkPair p =
+      pair(test_security(SecurityMode::MutualTls), test_security(SecurityMode::MutualTls));
   p.one->send(numbered_batch(kCluster, 1, 2, 0));
   p.two->send(numbered_batch(kCluster, 2, 1, 0));
   ASSERT_TRUE(eventually([&] { return p.two.inbox.batch_count() == 1; }));

@@ -3,9 +3,8 @@
 // down, restart, move or are removed at runtime, a slow peer beside a healthy one,
 // bounded queues, and stop() racing with delivery. Meant to run under the sanitizers too.
 #include <gtest/gtest.h>
-
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -25,14 +24,15 @@ namespace synod::transport::testing {
 
 INSTANTIATE_TEST_SUITE_P(
     Network, TransportConformance,
-    ::testing::Values(network_factory("grpc", grpc_maker(), SecurityMode::Plain),
-                      network_factory("grpc_tls", grpc_maker(), SecurityMode::Tls),
-                      network_factory("grpc_mtls", grpc_maker(), SecurityMode::MutualTls),
-                      network_factory("grpc_shared_secret", grpc_maker(), SecurityMode::SharedSecret),
-                      network_factory("rest", rest_maker(), SecurityMode::Plain),
-                      network_factory("rest_tls", rest_maker(), SecurityMode::Tls),
-                      network_factory("rest_mtls", rest_maker(), SecurityMode::MutualTls),
-                      network_factory("rest_shared_secret", rest_maker(), SecurityMode::SharedSecret)),
+    ::testing::Values(
+        network_factory("grpc", grpc_maker(), SecurityMode::Plain),
+        network_factory("grpc_tls", grpc_maker(), SecurityMode::Tls),
+        network_factory("grpc_mtls", grpc_maker(), SecurityMode::MutualTls),
+        network_factory("grpc_shared_secret", grpc_maker(), SecurityMode::SharedSecret),
+        network_factory("rest", rest_maker(), SecurityMode::Plain),
+        network_factory("rest_tls", rest_maker(), SecurityMode::Tls),
+        network_factory("rest_mtls", rest_maker(), SecurityMode::MutualTls),
+        network_factory("rest_shared_secret", rest_maker(), SecurityMode::SharedSecret)),
     harness_name);
 
 namespace {
@@ -56,8 +56,11 @@ class NetworkTransportTest : public ::testing::TestWithParam<Flavour> {
 };
 
 INSTANTIATE_TEST_SUITE_P(Network, NetworkTransportTest,
-                         ::testing::Values(Flavour{"Grpc", grpc_maker()}, Flavour{"Rest", rest_maker()}),
-                         [](const ::testing::TestParamInfo<Flavour>& info) { return info.param.name; });
+                         ::testing::Values(Flavour{"Grpc", grpc_maker()},
+                                           Flavour{"Rest", rest_maker()}),
+                         [](const ::testing::TestParamInfo<Flavour>& info) {
+                           return info.param.name;
+                         });
 
 // Holds the receiver of a node: the first batch waits in it until release(), so that the
 // sender's link to that node is stuck on it.
@@ -376,7 +379,8 @@ TEST_P(NetworkTransportTest, NoDeliveryOnceStopHasReturned) {
   });
   std::atomic<bool> done{false};
   std::thread traffic([&] {
-    for (std::uint64_t seq = 0; !done.load(); ++seq) p.one->send(numbered_batch(kCluster, 1, 2, seq));
+    for (std::uint64_t seq = 0; !done.load(); ++seq)
+      p.one->send(numbered_batch(kCluster, 1, 2, seq));
   });
   // Stop in the middle of the traffic, not before it started.
   EXPECT_TRUE(eventually([&] { return received.load() >= 100; }));

@@ -51,7 +51,8 @@ Inbound::Result Inbound::receive(synod::wire::v1::Batch& wire, std::optional<Nod
   if (signed_by && wire.from() != *signed_by) return refuse(&TransportStats::refused_malformed);
   wire_codec::Decoded decoded;
   std::string error;
-  if (!wire_codec::decode(wire, &decoded, &error)) return refuse(&TransportStats::refused_malformed);
+  if (!wire_codec::decode(wire, &decoded, &error))
+    return refuse(&TransportStats::refused_malformed);
   const Batch& batch = decoded.batch;
   if (batch.cluster != options_.cluster) return refuse(&TransportStats::refused_foreign_cluster);
   if (!links_.knows(batch.from)) return refuse(&TransportStats::refused_unknown_sender);

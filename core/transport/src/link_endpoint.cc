@@ -17,14 +17,15 @@ LinkEndpoint::LinkEndpoint(NetworkTransportOptions options)
     : options_(std::move(options)),
       authenticator_(authenticator_for(options_.security)),
       notifier_(state_),
-      context_{nullptr,
-               counters_,
-               notifier_,
-               {snapshot_stream::chunk_size(options_.snapshot_chunk_bytes, options_.max_message_bytes),
-                options_.max_snapshot_bytes, options_.max_message_bytes},
-               options_.max_queued_batches_per_peer,
-               options_.reconnect_min,
-               options_.reconnect_max},
+      context_{
+          nullptr,
+          counters_,
+          notifier_,
+          {snapshot_stream::chunk_size(options_.snapshot_chunk_bytes, options_.max_message_bytes),
+           options_.max_snapshot_bytes, options_.max_message_bytes},
+          options_.max_queued_batches_per_peer,
+          options_.reconnect_min,
+          options_.reconnect_max},
       links_(context_, options_.peers),
       inbound_(options_, authenticator_.get(), state_, counters_, links_) {}
 

@@ -22,24 +22,21 @@ void LinkSet::start() {
 
 void LinkSet::send(Batch&& batch) {
   std::shared_lock lock(mu_);
-  snapshot_stream::split(std::move(batch), context_.limits,
-                         [&](Batch&& part, bool fits, bool streamed) {
-                           // No handler may run for it: the endpoint does not run.
-                           if (!running_) {
-                             return context_.lose(&TransportStats::dropped_stopped, std::move(part),
-                                                  false);
-                           }
-                           auto it = links_.find(part.to);
-                           if (it == links_.end()) {
-                             return context_.lose(&TransportStats::dropped_peer_unknown,
-                                                  std::move(part), true);
-                           }
-                           if (!fits) {
-                             return context_.lose(&TransportStats::dropped_too_large,
-                                                  std::move(part), true);
-                           }
-                           it->second->enqueue(std::move(part), streamed);
-                         });
+  snapshot_stream::split(
+      std::move(batch), context_.limits, [&](Batch&& part, bool fits, bool streamed) {
+        // No handler may run for it: the endpoint does not run.
+        if (!running_) {
+          return context_.lose(&TransportStats::dropped_stopped, std::move(part), false);
+        }
+        auto it = links_.find(part.to);
+        if (it == links_.end()) {
+          return context_.lose(&TransportStats::dropped_peer_unknown, std::move(part), true);
+        }
+        if (!fits) {
+          return context_.lose(&TransportStats::dropped_too_large, std::move(part), true);
+        }
+        it->second->enqueue(std::move(part), streamed);
+      });
 }
 
 bool LinkSet::knows(NodeId node) const {
@@ -79,8 +76,9 @@ void LinkSet::remove_peer(NodeId peer) {
 }
 
 void LinkSet::reap_removed() {
-  auto ended = std::partition(removed_.begin(), removed_.end(),
-                              [](const std::shared_ptr<PeerLink>& link) { return !link->finished(); });
+  auto ended =
+      std::partition(removed_.begin(), removed_.end(),
+                     [](const std::shared_ptr<PeerLink>& link) { return !link->finished(); });
   // Their threads have ended: destroying them joins at once.
   removed_.erase(ended, removed_.end());
 }

@@ -185,7 +185,8 @@ void PeerLink::run() {
     down_ = true;
     wake_.wait_for(lock, backoff, [&] { return closed_ || address_changed_; });
     down_ = false;
-    backoff = address_changed_ ? context_.reconnect_min : std::min(backoff * 2, context_.reconnect_max);
+    backoff =
+        address_changed_ ? context_.reconnect_min : std::min(backoff * 2, context_.reconnect_max);
   }
   lose_in_flight();
   lose_queued();

@@ -39,8 +39,9 @@ class PeerLink final : public SessionEvents {
   // `reason` and ends. Later batches are lost the same way.
   void close(Counter reason);
   void join();
-  // The thread has ended (so join() will not wait).
-  bool finished() const { return finished_.load(); }
+  // The thread has ended, or never started (so join() will not wait). Not concurrently
+  // with start() or join().
+  bool finished() const { return !thread_.joinable() || finished_.load(); }
 
   bool acknowledged(std::size_t count) override;
   void broken() override;
