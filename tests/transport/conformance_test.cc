@@ -30,8 +30,7 @@ class Cluster {
   Transport& start(NodeId id, ClusterId cluster = kCluster) {
     Node& node = nodes_[id];
     node.transport = harness_->make(cluster, id);
-    node.transport->set_receiver(node.inbox.receiver());
-    node.transport->set_unreachable_handler(node.inbox.unreachable_handler());
+    node.inbox.attach(*node.transport);
     node.transport->start();
     return *node.transport;
   }
@@ -241,6 +240,67 @@ TEST_P(TransportConformance, BigSnapshotArrivesWholeWithTheRestOfItsBatch) {
     SCOPED_TRACE(e.partition);
     expect_same_message(received.at(e.partition), e.message);
   }
+}
+
+// The snapshot statuses `inbox` was told, as (partition, delivered), all of them for `peer`.
+std::multimap<PartitionId, bool> statuses_for(const Inbox& inbox, NodeId peer) {
+  std::multimap<PartitionId, bool> statuses;
+  for (const auto& status : inbox.statuses()) {
+    EXPECT_EQ(status.peer, peer);
+    statuses.emplace(status.partition, status.delivered);
+  }
+  return statuses;
+}
+
+// A small snapshot travels in its batch, a big one (on network transports) in chunks:
+// each is reported delivered, once.
+TEST_P(TransportConformance, EverySnapshotDeliveredIsReportedOnce) {
+  Cluster c(GetParam());
+  c.start(1);
+  c.start(2);
+  Batch batch = numbered_batch(kCluster, 1, 2, 0, 2);
+  batch.envelopes.push_back(snapshot_envelope(1, 2, 30, 100));
+  batch.envelopes.push_back(snapshot_envelope(1, 2, 31, 3 << 20));
+  c.at(1).send(batch);
+  ASSERT_TRUE(c.await([&] { return c.inbox(1).status_count() == 2; }));
+  ASSERT_TRUE(c.await([&] { return c.inbox(2).batch_count() >= 1; }));
+  // After stop() nothing more comes.
+  c.at(1).stop();
+  const std::multimap<PartitionId, bool> expected{{30, true}, {31, true}};
+  EXPECT_EQ(statuses_for(c.inbox(1), 2), expected);
+}
+
+TEST_P(TransportConformance, ASnapshotThatCannotArriveIsReportedNotDelivered) {
+  Cluster c(GetParam());
+  c.start(1);
+  c.start(2);
+  c.at(2).stop();
+  // To a node that does not exist, and to one that stopped.
+  c.at(1).send(Batch{kCluster, 1, 88, {snapshot_envelope(1, 88, 40, 100)}});
+  c.at(1).send(Batch{kCluster, 1, 2, {snapshot_envelope(1, 2, 41, 100)}});
+  c.at(1).send(Batch{kCluster, 1, 2, {snapshot_envelope(1, 2, 42, 2 << 20)}});
+  ASSERT_TRUE(c.await([&] { return c.inbox(1).status_count() == 3; }));
+  c.at(1).stop();
+  std::multimap<PartitionId, bool> statuses;
+  for (const auto& status : c.inbox(1).statuses()) statuses.emplace(status.partition, status.delivered);
+  const std::multimap<PartitionId, bool> expected{{40, false}, {41, false}, {42, false}};
+  EXPECT_EQ(statuses, expected);
+}
+
+// Whatever stop() interrupts: once it returns, every snapshot sent has been reported,
+// delivered or not, exactly once.
+TEST_P(TransportConformance, EverySnapshotIsReportedOnceByTheTimeStopReturns) {
+  Cluster c(GetParam());
+  c.start(1);
+  c.start(2);
+  constexpr PartitionId kSnapshots = 20;
+  for (PartitionId p = 0; p < kSnapshots; ++p) {
+    c.at(1).send(Batch{kCluster, 1, 2, {snapshot_envelope(1, 2, p, p % 4 == 0 ? 2 << 20 : 100)}});
+  }
+  c.at(1).stop();
+  const auto statuses = statuses_for(c.inbox(1), 2);
+  ASSERT_EQ(statuses.size(), kSnapshots);
+  for (PartitionId p = 0; p < kSnapshots; ++p) EXPECT_EQ(statuses.count(p), 1u) << p;
 }
 
 }  // namespace

@@ -8,20 +8,10 @@
 #include <string>
 
 #include "test_certificates.h"
+#include "test_security.h"
 
 namespace synod::transport::testing {
 namespace {
-
-const TestCertificates& certificates() {
-  std::string error;
-  const TestCertificates* made = TestCertificates::get(&error);
-  if (!made) {
-    ADD_FAILURE() << "cannot make test certificates: " << error;
-    static const TestCertificates none;
-    return none;
-  }
-  return *made;
-}
 
 // validate()'s error, or "" when it accepts.
 std::string problem(const TransportSecurity& security) {

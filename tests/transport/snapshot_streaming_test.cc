@@ -17,8 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "grpc_harness.h"
-#include "rest_harness.h"
+#include "network_harness.h"
 #include "test_security.h"
 #include "test_util.h"
 
@@ -27,7 +26,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr ClusterId kCluster = 7;
 constexpr std::size_t kChunk = 16 << 10;
 
 // Records what arrives; a heartbeat batch numbered `gate` holds its (transport) thread
@@ -130,8 +128,6 @@ using GrpcSigned = Flavour<GrpcTransport, GrpcTransportOptions, SecurityMode::Sh
 using RestPlain = Flavour<RestTransport, RestTransportOptions, SecurityMode::Plain>;
 using RestSigned = Flavour<RestTransport, RestTransportOptions, SecurityMode::SharedSecret>;
 
-std::string address(int port) { return "127.0.0.1:" + std::to_string(port); }
-
 template <class F>
 class SnapshotStreaming : public ::testing::Test {
  protected:
@@ -150,9 +146,9 @@ class SnapshotStreaming : public ::testing::Test {
     one_ = std::make_unique<Node>(UINT64_MAX);
     two_ = std::make_unique<Node>(gate);
     start(*one_, std::move(one));
-    two.peers[1] = address((*one_)->listen_port());
+    two.peers[1] = loopback((*one_)->listen_port());
     start(*two_, std::move(two));
-    (*one_)->set_peer(2, address((*two_)->listen_port()));
+    (*one_)->set_peer(2, loopback((*two_)->listen_port()));
   }
   void start(Node& node, Options options) {
     node.transport = F::make(std::move(options));
@@ -257,14 +253,14 @@ TYPED_TEST(SnapshotStreaming, ABrokenLinkLosesTheTransferOnceAndALaterOneArrives
   this->one()->send(Batch{kCluster, 1, 2, {snapshot}});
   // The link breaks while the transfer waits behind the held heartbeat.
   const int port = this->two()->listen_port();
-  this->one()->set_peer(2, address(this->closed_port()));
+  this->one()->set_peer(2, loopback(this->closed_port()));
   this->two().inbox.open();
   ASSERT_TRUE(eventually([&] { return count_snapshots(this->one().inbox.lost()) == 1; }));
   EXPECT_GE(this->one()->stats().dropped_peer_down, 1u);
 
   // The snapshot is sent again, as the runtime would, until one arrives; each time once
   // every earlier one has arrived or been reported lost (the back-off may drop some).
-  this->one()->set_peer(2, address(port));
+  this->one()->set_peer(2, loopback(port));
   std::size_t sent = 1;
   auto accounted = [&] {
     return count_snapshots(this->one().inbox.lost()) + this->two().inbox.snapshots_received();

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "synod/transport/security.h"
 #include "test_certificates.h"
@@ -29,6 +30,25 @@ inline TransportSecurity test_security(SecurityMode mode) {
   security.mode = mode;
   if (mode == SecurityMode::SharedSecret) security.shared_secret = kTestSecret;
   return security;
+}
+
+// SharedSecret mode with `key` as the secret.
+inline TransportSecurity secret(std::string key) {
+  TransportSecurity security = test_security(SecurityMode::SharedSecret);
+  security.shared_secret = std::move(key);
+  return security;
+}
+
+// The test certificates; fails the calling test if they cannot be made.
+inline const TestCertificates& certificates() {
+  std::string error;
+  const TestCertificates* made = TestCertificates::get(&error);
+  if (!made) {
+    ADD_FAILURE() << "cannot make test certificates: " << error;
+    static const TestCertificates none;
+    return none;
+  }
+  return *made;
 }
 
 }  // namespace synod::transport::testing

@@ -39,6 +39,25 @@ class Inbox {
     };
   }
 
+  // What the snapshot status handler was told.
+  struct SnapshotStatus {
+    NodeId peer;
+    PartitionId partition;
+    bool delivered;
+  };
+  Transport::SnapshotStatusHandler snapshot_status_handler() {
+    return [this](NodeId peer, PartitionId partition, bool delivered) {
+      std::lock_guard lock(mu_);
+      statuses_.push_back({peer, partition, delivered});
+    };
+  }
+  // Sets all three handlers of `transport` to record here.
+  void attach(Transport& transport) {
+    transport.set_receiver(receiver());
+    transport.set_unreachable_handler(unreachable_handler());
+    transport.set_snapshot_status_handler(snapshot_status_handler());
+  }
+
   std::size_t batch_count() const {
     std::lock_guard lock(mu_);
     return batches_.size();
@@ -55,11 +74,20 @@ class Inbox {
     std::lock_guard lock(mu_);
     return lost_;
   }
+  std::vector<SnapshotStatus> statuses() const {
+    std::lock_guard lock(mu_);
+    return statuses_;
+  }
+  std::size_t status_count() const {
+    std::lock_guard lock(mu_);
+    return statuses_.size();
+  }
 
  private:
   mutable std::mutex mu_;
   std::vector<Batch> batches_;
   std::vector<Lost> lost_;
+  std::vector<SnapshotStatus> statuses_;
 };
 
 // A batch of `envelopes` heartbeats of partitions 0, 1, ...; each message's index is

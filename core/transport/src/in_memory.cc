@@ -10,6 +10,9 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
+
+#include "snapshot_partitions.h"
 
 namespace synod::transport {
 namespace detail {
@@ -28,6 +31,10 @@ struct Endpoint {
   bool stopped = false;
   std::shared_ptr<const Transport::Receiver> receiver;
   std::shared_ptr<const Transport::UnreachableHandler> unreachable;
+  std::shared_ptr<const Transport::SnapshotStatusHandler> snapshot_status;
+  // InstallSnapshot envelopes sent while running and not yet reported, as (peer,
+  // partition): a report settles one, and stop() reports the rest as not delivered.
+  std::multiset<std::pair<NodeId, PartitionId>> snapshots_unreported;
   TransportStats stats;
   // Handlers of this endpoint running right now; stop() waits for them.
   int active = 0;
@@ -37,8 +44,15 @@ struct Endpoint {
 // stop() on its own endpoint does not wait for itself.
 thread_local const Endpoint* t_running_handler_of = nullptr;
 
-struct InFlight {
+// Whether the snapshot statuses of a batch are to be reported: not for the extra copy
+// that duplication makes.
+struct Carried {
   Batch batch;
+  bool reports = true;
+};
+
+struct InFlight {
+  Carried carried;
   bool ripe = false;
   // Sent without jitter: may not overtake an earlier batch that was also sent without.
   bool ordered = true;
@@ -49,7 +63,7 @@ struct Link {
   // Batches waiting for their delay, by send order.
   std::map<std::uint64_t, InFlight> in_flight;
   // Batches due, in delivery order; one drain task per link hands them over.
-  std::deque<Batch> ready;
+  std::deque<Carried> ready;
   bool draining = false;
   std::uint64_t next_id = 1;
 
@@ -98,9 +112,11 @@ struct NetworkCore : std::enable_shared_from_this<NetworkCore> {
 
   // Counts a lost batch against `sender` and, when the loss means the peer is
   // unreachable, tells the sender's handler (later, on the executor).
-  void lose(NodeId sender_id, Endpoint& sender, Counter reason, Batch&& batch, bool report) {
+  void lose(NodeId sender_id, Endpoint& sender, Counter reason, Batch&& batch, bool report,
+            bool reports_snapshots = true) {
     ++(sender.stats.*reason);
     sender.stats.messages_dropped += batch.envelopes.size();
+    if (reports_snapshots) report_snapshots(sender_id, sender, batch, false);
     if (!report) return;
     executor.post([weak = weak_from_this(), sender_id, incarnation = sender.incarnation,
                    peer = batch.to, lost = std::move(batch.envelopes)]() mutable {
@@ -108,11 +124,29 @@ struct NetworkCore : std::enable_shared_from_this<NetworkCore> {
     });
   }
 
+  // Tells the sender's snapshot status handler, later on the executor, what became of the
+  // InstallSnapshot envelopes of `batch`.
+  void report_snapshots(NodeId sender_id, const Endpoint& sender, const Batch& batch,
+                        bool delivered) {
+    for (PartitionId partition : snapshot_partitions(batch)) {
+      executor.post([weak = weak_from_this(), sender_id, incarnation = sender.incarnation,
+                     peer = batch.to, partition, delivered] {
+        if (auto core = weak.lock()) {
+          core->notify_snapshot(sender_id, incarnation, peer, partition, delivered);
+        }
+      });
+    }
+  }
+
   void send(NodeId self, Batch&& batch) {
     std::lock_guard lock(mu);
     Endpoint& sender = endpoint(self);
     if (!sender.running) {
-      return lose(self, sender, &TransportStats::dropped_stopped, std::move(batch), false);
+      // Not reported: no handler of a stopped endpoint runs.
+      return lose(self, sender, &TransportStats::dropped_stopped, std::move(batch), false, false);
+    }
+    for (PartitionId partition : snapshot_partitions(batch)) {
+      sender.snapshots_unreported.emplace(batch.to, partition);
     }
     auto dest = endpoints.find(batch.to);
     if (dest == endpoints.end()) {
@@ -140,12 +174,12 @@ struct NetworkCore : std::enable_shared_from_this<NetworkCore> {
     if (faults.duplicate > 0 && random.chance(faults.duplicate) &&
         link.undelivered() + 2 <= options.max_queued_batches) {
       ++sender.stats.batches_duplicated;
-      enqueue(key, link, faults, Batch(batch));
+      enqueue(key, link, faults, Carried{batch, false});
     }
-    enqueue(key, link, faults, std::move(batch));
+    enqueue(key, link, faults, Carried{std::move(batch), true});
   }
 
-  void enqueue(const LinkKey& key, Link& link, const LinkFaults& faults, Batch&& batch) {
+  void enqueue(const LinkKey& key, Link& link, const LinkFaults& faults, Carried&& batch) {
     env::Duration delay = non_negative(faults.delay);
     const env::Duration jitter = non_negative(faults.jitter);
     if (jitter > env::Duration::zero()) {
@@ -177,7 +211,7 @@ struct NetworkCore : std::enable_shared_from_this<NetworkCore> {
   void release(const LinkKey& key, Link& link) {
     for (auto it = link.in_flight.begin(); it != link.in_flight.end();) {
       if (it->second.ripe) {
-        link.ready.push_back(std::move(it->second.batch));
+        link.ready.push_back(std::move(it->second.carried));
         it = link.in_flight.erase(it);
       } else if (it->second.ordered) {
         break;
@@ -206,9 +240,9 @@ struct NetworkCore : std::enable_shared_from_this<NetworkCore> {
       link.draining = false;
       return;
     }
-    Batch batch = std::move(link.ready.front());
+    Carried carried = std::move(link.ready.front());
     link.ready.pop_front();
-    deliver(lock, key, std::move(batch));
+    deliver(lock, key, std::move(carried));
     // Only now may the next batch go, so a link's batches are handed over one at a time.
     if (link.ready.empty()) {
       link.draining = false;
@@ -217,21 +251,27 @@ struct NetworkCore : std::enable_shared_from_this<NetworkCore> {
     }
   }
 
-  void deliver(std::unique_lock<std::mutex>& lock, const LinkKey& key, Batch&& batch) {
+  void deliver(std::unique_lock<std::mutex>& lock, const LinkKey& key, Carried&& carried) {
+    Batch& batch = carried.batch;
+    auto sender = endpoints.find(key.first);
     auto dest = endpoints.find(key.second);
     if (dest == endpoints.end() || !dest->second.running) {
-      auto sender = endpoints.find(key.first);
       if (sender != endpoints.end()) {
-        lose(key.first, sender->second, &TransportStats::dropped_peer_down, std::move(batch), true);
+        lose(key.first, sender->second, &TransportStats::dropped_peer_down, std::move(batch), true,
+             carried.reports);
       }
       return;
     }
     Endpoint& receiver = dest->second;
+    const bool admitted = batch.cluster == receiver.cluster && endpoints.contains(batch.from);
+    if (carried.reports && sender != endpoints.end()) {
+      report_snapshots(key.first, sender->second, batch, admitted);
+    }
     if (batch.cluster != receiver.cluster) {
       ++receiver.stats.refused_foreign_cluster;
       return;
     }
-    if (!endpoints.contains(batch.from)) {
+    if (!admitted) {
       ++receiver.stats.refused_unknown_sender;
       return;
     }
@@ -251,6 +291,34 @@ struct NetworkCore : std::enable_shared_from_this<NetworkCore> {
     }
     if (auto handler = it->second.unreachable) {
       run_handler(lock, it->second, [&] { (*handler)(peer, std::move(lost)); });
+    }
+  }
+
+  void notify_snapshot(NodeId self, std::uint64_t incarnation, NodeId peer, PartitionId partition,
+                       bool delivered) {
+    std::unique_lock lock(mu);
+    auto it = endpoints.find(self);
+    if (it == endpoints.end() || it->second.incarnation != incarnation || !it->second.running) {
+      return;
+    }
+    Endpoint& endpoint = it->second;
+    // Already reported by stop() otherwise.
+    auto unreported = endpoint.snapshots_unreported.find({peer, partition});
+    if (unreported == endpoint.snapshots_unreported.end()) return;
+    endpoint.snapshots_unreported.erase(unreported);
+    if (auto handler = endpoint.snapshot_status) {
+      run_handler(lock, endpoint, [&] { (*handler)(peer, partition, delivered); });
+    }
+  }
+
+  // Reports the snapshots of a stopping endpoint that no report settled yet.
+  void flush_snapshots(std::unique_lock<std::mutex>& lock, Endpoint& endpoint) {
+    auto unreported = std::move(endpoint.snapshots_unreported);
+    endpoint.snapshots_unreported.clear();
+    auto handler = endpoint.snapshot_status;
+    if (!handler) return;
+    for (const auto& [peer, partition] : unreported) {
+      run_handler(lock, endpoint, [&] { (*handler)(peer, partition, false); });
     }
   }
 
@@ -361,6 +429,12 @@ void InMemoryTransport::set_unreachable_handler(UnreachableHandler handler) {
   core_->endpoint(self_).unreachable = std::move(shared);
 }
 
+void InMemoryTransport::set_snapshot_status_handler(SnapshotStatusHandler handler) {
+  auto shared = handler ? std::make_shared<const SnapshotStatusHandler>(std::move(handler)) : nullptr;
+  std::lock_guard lock(core_->mu);
+  core_->endpoint(self_).snapshot_status = std::move(shared);
+}
+
 void InMemoryTransport::start() {
   std::lock_guard lock(core_->mu);
   auto& endpoint = core_->endpoint(self_);
@@ -372,6 +446,8 @@ void InMemoryTransport::stop() {
   auto& endpoint = core_->endpoint(self_);
   endpoint.running = false;
   endpoint.stopped = true;
+  // On the calling thread, before stop() returns, as the contract wants.
+  core_->flush_snapshots(lock, endpoint);
   // A handler of this endpoint calling stop() must not wait for itself (nor for a sibling
   // handler, which might be waiting for it in turn).
   if (detail::t_running_handler_of == &endpoint) return;

@@ -1,3 +1,6 @@
+// The REST transport: its session (one keep-alive HTTP/1.1 connection per peer, one POST
+// per batch, each answered before the next) and its server side. Everything else is the
+// shared link layer's (link_endpoint.h).
 #include "synod/transport/rest_transport.h"
 
 #include <arpa/inet.h>
@@ -9,32 +12,29 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <limits>
-#include <mutex>
 #include <optional>
 #include <string_view>
 #include <thread>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
-#include "batch_authenticator.h"
-#include "snapshot_stream.h"
+#include "host_port.h"
+#include "link_endpoint.h"
+#include "network_options.h"
 #include "synod/wire.pb.h"
-#include "wire_codec.h"
 
 namespace synod::transport {
 namespace {
 
 namespace pb = synod::wire::v1;
-using Counter = std::uint64_t TransportStats::*;
 
+constexpr const char* kName = "rest transport";
 // Bounds a dial to a host that drops SYNs; stop() may wait this long for one in progress.
 constexpr std::chrono::seconds kConnectTimeout{2};
 // How long a sender waits for the answer to one batch: the receiver answers once its
@@ -55,58 +55,6 @@ constexpr std::string_view kSenderHeader = "X-Synod-Sender";
 constexpr std::string_view kTimestampHeader = "X-Synod-Timestamp";
 constexpr std::string_view kNonceHeader = "X-Synod-Nonce";
 constexpr std::string_view kSignatureHeader = "X-Synod-Signature";
-
-struct HostPort {
-  std::string host;  // without brackets
-  int port = 0;
-};
-
-// "host:port" with a numeric port, an IPv6 host in brackets.
-std::optional<HostPort> parse_host_port(std::string_view address) {
-  const auto colon = address.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
-  std::string_view host = address.substr(0, colon);
-  const std::string_view port = address.substr(colon + 1);
-  if (host.front() == '[') {
-    if (host.size() < 3 || host.back() != ']') return std::nullopt;
-    host = host.substr(1, host.size() - 2);
-  } else if (host.find(':') != std::string_view::npos) {
-    return std::nullopt;
-  }
-  if (port.empty() || port.size() > 5) return std::nullopt;
-  int value = 0;
-  for (char c : port) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + (c - '0');
-  }
-  if (value > 65535) return std::nullopt;
-  return HostPort{std::string(host), value};
-}
-
-std::string check(const RestTransportOptions& o) {
-  if (o.self == raft::kNoNode) return "rest transport: self is node id 0";
-  if (!parse_host_port(o.listen_address)) {
-    return "rest transport: listen address '" + o.listen_address + "' is not host:port";
-  }
-  for (const auto& [id, address] : o.peers) {
-    if (!parse_host_port(address)) {
-      return "rest transport: address '" + address + "' of node " + std::to_string(id) +
-             " is not host:port";
-    }
-  }
-  if (o.max_queued_batches_per_peer == 0) return "rest transport: max_queued_batches_per_peer is 0";
-  if (std::string problem = snapshot_stream::check_options(
-          o.snapshot_chunk_bytes, o.max_snapshot_bytes, o.max_message_bytes);
-      !problem.empty()) {
-    return "rest transport: " + problem;
-  }
-  if (o.reconnect_min.count() <= 0 || o.reconnect_max < o.reconnect_min) {
-    return "rest transport: need 0 < reconnect_min <= reconnect_max";
-  }
-  std::string problem;
-  if (!validate(o.security, &problem)) return "rest transport: " + problem;
-  return {};
-}
 
 std::string to_hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -266,147 +214,64 @@ class ListenerOf final : public Listener {
   Server server_;
 };
 
-}  // namespace
 
-struct RestTransport::Impl {
-  // One peer we send to. Everything here is guarded by Impl::mu.
-  struct Peer {
-    explicit Peer(std::string address) : address(std::move(address)) {}
-    std::string address;
-    // Accepted by send(), not yet posted.
-    std::deque<Batch> queue;
-    // Snapshots to stream (snapshot_stream), after the one being streamed.
-    std::deque<Batch> snapshots;
-    // A batch is being posted; a snapshot is being streamed. Each counts towards the
-    // queue bound.
-    bool in_flight = false;
-    bool streaming = false;
-    // Waiting out a back-off after a failure: send() drops at once.
-    bool down = false;
-    // The client the sender thread posts with, so that stop() can interrupt a request.
-    std::shared_ptr<httplib::ClientImpl> client;
-    std::condition_variable wake;
-    std::thread thread;
-  };
+// The HTTP status that answers a refusal counted in `reason`.
+int status_of_refusal(Counter reason) {
+  if (reason == &TransportStats::refused_foreign_cluster ||
+      reason == &TransportStats::refused_unknown_sender) {
+    return 403;
+  }
+  if (reason == &TransportStats::refused_wrong_destination) return 421;
+  if (reason == &TransportStats::refused_replay_cache_full) return 429;
+  if (reason == &TransportStats::refused_malformed) return 400;
+  return 401;  // the signature refusals
+}
 
-  struct Report {
-    NodeId peer;
-    std::vector<Envelope> lost;
-  };
+class RestWire;
 
-  enum class Outcome { Delivered, Refused, Failed };
-
-  explicit Impl(RestTransportOptions o)
-      : options(std::move(o)),
-        limits{snapshot_stream::chunk_size(options.snapshot_chunk_bytes, options.max_message_bytes),
-               options.max_snapshot_bytes, options.max_message_bytes} {
-    for (auto& [id, address] : options.peers) {
-      peers.emplace(id, std::make_unique<Peer>(std::move(address)));
-    }
-    options.peers.clear();
-    if (options.security.mode == SecurityMode::SharedSecret) {
-      authenticator = std::make_unique<BatchAuthenticator>(
-          options.security.shared_secret, options.security.max_clock_skew,
-          options.security.replay_cache_capacity);
-    }
+// One keep-alive connection to a peer; httplib dials it on the first request and again
+// after it broke.
+class RestSession final : public LinkSession {
+ public:
+  RestSession(const RestWire& wire, const std::string& address);
+  bool connect() override;
+  Result send(pb::Batch&& wire) override;
+  // Interrupts a request in flight (httplib waits for a dial in progress first).
+  void cancel() override {
+    cancelled_ = true;
+    if (client_) client_->stop();
   }
 
-  // Marks the current thread as running a handler of this transport while it lives, and
-  // counts it so stop() can wait for it; also on an exception.
-  class Active {
-   public:
-    Active(Impl& impl, std::unique_lock<std::mutex>& lock)
-        : impl_(impl), lock_(lock), outer_(running_handler_of) {
-      ++impl_.active;
-      running_handler_of = &impl_;
-      lock_.unlock();
-    }
-    ~Active() {
-      lock_.lock();
-      running_handler_of = outer_;
-      if (--impl_.active == 0) impl_.idle.notify_all();
-    }
-    Active(const Active&) = delete;
-    Active& operator=(const Active&) = delete;
+ private:
+  const RestWire& wire_;
+  // nullptr when the address is not host:port (set_peer() takes any).
+  const std::unique_ptr<httplib::ClientImpl> client_;
+  std::atomic<bool> cancelled_{false};
+};
 
-   private:
-    Impl& impl_;
-    std::unique_lock<std::mutex>& lock_;
-    const Impl* outer_;
-  };
-  static thread_local const Impl* running_handler_of;
-  // The transport whose answer this connection thread is writing (see begin_answer()).
-  static thread_local const Impl* answering_for;
+class RestWire final : public Wire {
+ public:
+  explicit RestWire(detail::LinkEndpoint& endpoint) : endpoint_(endpoint) {}
 
-  // ------------------------------------------------------------------------------------
-  // Sending
+  // Makes the server and binds it; an error, or empty.
+  std::string listen();
 
-  // Counts a lost batch and, when `report`, queues it for the unreachable handler.
-  void lose(Counter reason, Batch&& batch, bool report) {
-    ++(stats.*reason);
-    stats.messages_dropped += batch.envelopes.size();
-    if (!report || !running) return;
-    reports.push_back({batch.to, std::move(batch.envelopes)});
-    reports_changed.notify_one();
-  }
-
-  // Big snapshots leave their batch and stream on their own; each part is then a batch.
-  void send(Batch&& batch) {
-    snapshot_stream::split(std::move(batch), limits, [this](Batch&& part, bool fits, bool streamed) {
-      enqueue(std::move(part), fits, streamed);
-    });
-  }
-
-  void enqueue(Batch&& batch, bool fits, bool streamed) {
-    std::lock_guard lock(mu);
-    if (!running) return lose(&TransportStats::dropped_stopped, std::move(batch), false);
-    auto it = peers.find(batch.to);
-    if (it == peers.end()) {
-      return lose(&TransportStats::dropped_peer_unknown, std::move(batch), true);
-    }
-    if (!fits) return lose(&TransportStats::dropped_too_large, std::move(batch), true);
-    Peer& peer = *it->second;
-    if (peer.down) return lose(&TransportStats::dropped_peer_down, std::move(batch), true);
-    if (peer.queue.size() + peer.snapshots.size() + (peer.in_flight ? 1 : 0) +
-            (peer.streaming ? 1 : 0) >=
-        options.max_queued_batches_per_peer) {
-      return lose(&TransportStats::dropped_queue_full, std::move(batch), true);
-    }
-    ++stats.batches_sent;
-    stats.messages_sent += batch.envelopes.size();
-    (streamed ? peer.snapshots : peer.queue).push_back(std::move(batch));
-    peer.wake.notify_one();
-  }
-
-  // Why a batch accepted by send() is lost after all.
-  Counter lost_reason() const {
-    return stopped ? &TransportStats::dropped_stopped : &TransportStats::dropped_peer_down;
-  }
-
-  // Everything queued for `peer` is lost.
-  void lose_queue(Peer& peer) {
-    for (auto* pending : {&peer.queue, &peer.snapshots}) {
-      for (Batch& batch : *pending) lose(lost_reason(), std::move(batch), true);
-      pending->clear();
-    }
-  }
-
-  // A client for `address`; nullptr when it is not host:port (set_peer() takes any).
-  std::shared_ptr<httplib::ClientImpl> make_client(const std::string& address) const {
+  // A client for `address`; nullptr when it is not host:port.
+  std::unique_ptr<httplib::ClientImpl> make_client(const std::string& address) const {
     const auto target = parse_host_port(address);
     if (!target) return nullptr;
-    std::shared_ptr<httplib::ClientImpl> client;
-    const TransportSecurity& s = options.security;
+    std::unique_ptr<httplib::ClientImpl> client;
+    const TransportSecurity& s = endpoint_.options().security;
     if (s.mode == SecurityMode::Tls || s.mode == SecurityMode::MutualTls) {
       auto tls = s.mode == SecurityMode::MutualTls
-                     ? std::make_shared<httplib::SSLClient>(target->host, target->port,
+                     ? std::make_unique<httplib::SSLClient>(target->host, target->port,
                                                             s.cert_file, s.key_file)
-                     : std::make_shared<httplib::SSLClient>(target->host, target->port);
+                     : std::make_unique<httplib::SSLClient>(target->host, target->port);
       tls->set_ca_cert_path(s.ca_file);
       tls->enable_server_certificate_verification(true);
       client = std::move(tls);
     } else {
-      client = std::make_shared<httplib::ClientImpl>(target->host, target->port);
+      client = std::make_unique<httplib::ClientImpl>(target->host, target->port);
     }
     client->set_keep_alive(true);
     // Request and answer are each one small write: Nagle would hold them back.
@@ -418,173 +283,82 @@ struct RestTransport::Impl {
   }
 
   // Posts one batch, or chunk of a snapshot, and tells how the receiver took it.
-  Outcome post(httplib::ClientImpl& client, const pb::Batch& wire) const {
+  LinkSession::Result post(httplib::ClientImpl& client, const pb::Batch& wire) const {
+    using Result = LinkSession::Result;
     std::string body;
-    if (!wire.SerializeToString(&body)) return Outcome::Refused;
+    if (!wire.SerializeToString(&body)) return Result::Refused;
     httplib::Headers headers;
-    if (authenticator) {
+    if (const BatchAuthenticator* authenticator = endpoint_.authenticator()) {
       // Signed for the sender its header names, like everything else in it carried as
       // given, for the receiver to check.
       const auto signature = authenticator->sign(body, wire.from());
-      if (!signature) return Outcome::Failed;
+      if (!signature) return Result::Failed;
       headers.emplace(kSenderHeader, std::to_string(wire.from()));
       headers.emplace(kTimestampHeader, std::to_string(signature->timestamp_ms));
       headers.emplace(kNonceHeader, to_hex(signature->nonce));
       headers.emplace(kSignatureHeader, to_hex(signature->mac));
     }
-    const httplib::Result result = client.Post(kBatchPath, headers, body, kContentType);
-    if (!result) return Outcome::Failed;
-    if (result->status >= 200 && result->status < 300) return Outcome::Delivered;
+    const httplib::Result result =
+        client.Post(RestTransport::kBatchPath, headers, body, RestTransport::kContentType);
+    if (!result) return Result::Failed;
+    if (result->status >= 200 && result->status < 300) return Result::Delivered;
     // Refused for what it is; the link itself works. 5xx: the receiver is not serving.
-    if (result->status >= 400 && result->status < 500) return Outcome::Refused;
-    return Outcome::Failed;
+    if (result->status >= 400 && result->status < 500) return Result::Refused;
+    return Result::Failed;
   }
 
-  // The peer's thread: posts queued batches one at a time over one client, whose
-  // connection httplib keeps alive between requests; while a snapshot streams, a queued
-  // batch and a chunk take turns. A failed request loses the batch (or the snapshot) and
-  // the queue, and the next dial waits out a back-off; failures in a row double it, up to
-  // reconnect_max, and a request that reached the receiver, or a new address, starts it
-  // over. A refused chunk ends its snapshot's transfer.
-  void run_peer(Peer& peer) {
-    block_sigpipe();
-    auto backoff = options.reconnect_min;
-    std::shared_ptr<httplib::ClientImpl> client;
-    std::string client_address;
-    std::optional<snapshot_stream::SnapshotCursor> cursor;
-    bool chunk_turn = false;
-    std::unique_lock lock(mu);
-    auto drop_client = [&] {
-      peer.client.reset();
-      auto old = std::move(client);
-      lock.unlock();
-      old.reset();  // closes its connection
-      lock.lock();
-    };
-    auto end_transfer = [&] {
-      Batch transfer = std::move(cursor->transfer());
-      cursor.reset();
-      peer.streaming = false;
-      return transfer;
-    };
-    while (true) {
-      auto ready = [&] {
-        return stopped || !peer.queue.empty() || !peer.snapshots.empty() || cursor.has_value();
-      };
-      if (client) {
-        if (!peer.wake.wait_for(lock, kClientIdle, ready)) {
-          drop_client();
-          continue;
-        }
-      } else {
-        peer.wake.wait(lock, ready);
-      }
-      if (stopped) break;
-      if (client && client_address != peer.address) drop_client();
-      if (!client) {
-        client_address = peer.address;
-        lock.unlock();
-        auto fresh = make_client(client_address);
-        lock.lock();
-        client = std::move(fresh);
-        // Published with the check below in one critical section: stop() either sees it
-        // or has set `stopped` before.
-        peer.client = client;
-        if (stopped) break;
-      }
-      if (!cursor && !peer.snapshots.empty()) {
-        cursor.emplace(std::move(peer.snapshots.front()), ++transfers_begun, limits.chunk_bytes);
-        peer.snapshots.pop_front();
-        peer.streaming = true;
-      }
-      if (!cursor && peer.queue.empty()) continue;
-      const bool chunk = cursor && (chunk_turn || peer.queue.empty());
-      std::optional<Batch> batch;
-      if (!chunk) {
-        batch = std::move(peer.queue.front());
-        peer.queue.pop_front();
-        peer.in_flight = true;
-      }
-      chunk_turn = !chunk;
-      if (chunk) ++stats.snapshot_chunks_sent;
-      lock.unlock();
-      pb::Batch wire;
-      if (chunk) {
-        cursor->next(&wire);
-      } else {
-        wire_codec::encode(*batch, &wire);
-      }
-      const Outcome outcome = client ? post(*client, wire) : Outcome::Failed;
-      lock.lock();
-      peer.in_flight = false;
-      if (outcome != Outcome::Failed) {
-        backoff = options.reconnect_min;
-        if (chunk && (outcome == Outcome::Refused || cursor->done())) end_transfer();
-        continue;
-      }
-      if (chunk) batch = end_transfer();
-      lose(lost_reason(), std::move(*batch), true);
-      lose_queue(peer);
-      drop_client();
-      if (stopped) break;
-      if (client_address != peer.address) {
-        backoff = options.reconnect_min;
-        continue;
-      }
-      peer.down = true;
-      peer.wake.wait_for(lock, backoff, [&] { return stopped || client_address != peer.address; });
-      peer.down = false;
-      backoff = std::min(backoff * 2, options.reconnect_max);
-    }
-    if (cursor) lose(lost_reason(), end_transfer(), true);
-    lose_queue(peer);
-    peer.client.reset();
-    lock.unlock();
-    client.reset();
+  std::unique_ptr<LinkSession> open_session(const std::string& address, SessionEvents&) override {
+    return std::make_unique<RestSession>(*this, address);
+  }
+  // One request at a time: a chunk is answered before anything else goes.
+  std::size_t chunk_window() const override { return 1; }
+  std::chrono::milliseconds idle_timeout() const override { return kClientIdle; }
+
+  void stop_serving() override {
+    listener_->close_listener();
+    // No answer begins any more. Those begun (a batch already handed to the receiver, or
+    // refused) are written before their connections are shut down; bounded, as the write
+    // of one is, should a sender stop reading.
+    endpoint_.state().await_answers(kIoTimeout);
+    shut_down_accepted(bound_);
+    // Returns once every connection thread of the server has finished.
+    if (accept_thread_.joinable()) accept_thread_.join();
   }
 
-  void run_notifier() {
-    std::unique_lock lock(mu);
-    while (true) {
-      reports_changed.wait(lock, [&] { return stopped || !reports.empty(); });
-      if (stopped) return;
-      Report report = std::move(reports.front());
-      reports.pop_front();
-      if (auto handler = unreachable) {
-        Active active(*this, lock);
-        (*handler)(report.peer, std::move(report.lost));
-      }
-    }
-  }
+ private:
+  // The transport whose answer this connection thread is writing (see handle_post()).
+  static thread_local const RestWire* answering_for;
 
-  // ------------------------------------------------------------------------------------
-  // Receiving
-
-  // Counts a refusal and answers it with `status`.
-  void refuse(httplib::Response& res, int status, Counter reason, const char* why) {
-    {
-      std::lock_guard lock(mu);
-      ++(stats.*reason);
-    }
-    res.status = status;
-    res.set_content(std::string(why) + "\n", "text/plain");
-  }
+  Inbound& inbound() { return endpoint_.inbound(); }
 
   static void unavailable(httplib::Response& res) {
     res.status = 503;
     res.set_content("not running\n", "text/plain");
   }
 
-  // Called by handle_post() once the body is read: false when not running; otherwise the
-  // answer it is about to give counts as pending until httplib has written it
-  // (answer_written()), so that stop() does not cut it off. A sender whose batch was
-  // handed to the receiver but whose 200 was lost would count that batch as lost too.
-  bool begin_answer() {
-    std::lock_guard lock(mu);
-    if (!running) return false;
-    ++answers_pending;
-    answering_for = this;
-    return true;
+  // Answers what the inbound side made of a request; `refused_status`, when set, answers
+  // a refusal instead of the status its reason implies.
+  static void answer(httplib::Response& res, Inbound::Result result, int refused_status = 0) {
+    switch (result.verdict) {
+      case Inbound::Verdict::Delivered:
+      case Inbound::Verdict::Held:
+        res.status = 200;
+        return;
+      case Inbound::Verdict::NotRunning:
+        return unavailable(res);
+      case Inbound::Verdict::BadChunk:
+        res.status = 400;
+        res.set_content("snapshot chunk does not continue a transfer\n", "text/plain");
+        return;
+      case Inbound::Verdict::Refused:
+        res.status = refused_status != 0 ? refused_status : status_of_refusal(result.reason);
+        return;
+    }
+  }
+
+  void refuse(httplib::Response& res, int status, Counter reason, const char* why) {
+    answer(res, inbound().refuse(reason), status);
+    if (res.status == status) res.set_content(std::string(why) + "\n", "text/plain");
   }
 
   // httplib's logger: runs on the connection thread once the answer to a request is
@@ -592,8 +366,7 @@ struct RestTransport::Impl {
   void answer_written() {
     if (answering_for != this) return;
     answering_for = nullptr;
-    std::lock_guard lock(mu);
-    if (--answers_pending == 0) answered.notify_all();
+    endpoint_.state().end_answer();
   }
 
   // Checks the signature headers of a SharedSecret batch against the body; the sender it
@@ -608,40 +381,33 @@ struct RestTransport::Impl {
       refuse(res, 401, &TransportStats::refused_unauthenticated, "unsigned batch");
       return std::nullopt;
     }
-    switch (authenticator->verify(body, *sender, Signature{*timestamp, *nonce, *mac})) {
-      case BatchAuthenticator::Verdict::Ok:
-        return sender;
-      case BatchAuthenticator::Verdict::BadSignature:
-        refuse(res, 401, &TransportStats::refused_bad_signature, "bad signature");
-        break;
-      case BatchAuthenticator::Verdict::Stale:
-        refuse(res, 401, &TransportStats::refused_stale, "stale signature");
-        break;
-      case BatchAuthenticator::Verdict::Replayed:
-        refuse(res, 401, &TransportStats::refused_replayed, "replayed batch");
-        break;
-      case BatchAuthenticator::Verdict::CacheFull:
-        refuse(res, 429, &TransportStats::refused_replay_cache_full, "replay cache full");
-        break;
+    if (auto refused = inbound().authenticate(body, *sender, Signature{*timestamp, *nonce, *mac})) {
+      answer(res, *refused);
+      return std::nullopt;
     }
-    return std::nullopt;
+    return sender;
   }
 
   // POST kBatchPath. The body is read whole first, also when the batch is refused, so that
   // the connection stays usable for the next request.
   void handle_post(const httplib::Request& req, httplib::Response& res,
                    const httplib::ContentReader& read_content) {
+    const std::size_t limit = endpoint_.options().max_message_bytes;
     std::string body;
     bool too_large = false;
     const bool read = read_content([&](const char* data, std::size_t size) {
-      if (size > options.max_message_bytes - body.size()) {
+      if (size > limit - body.size()) {
         too_large = true;
         return false;
       }
       body.append(data, size);
       return true;
     });
-    if (!begin_answer()) return unavailable(res);
+    // From here on the answer counts as pending until httplib has written it
+    // (answer_written()), so that stop() does not cut it off: a sender whose batch was
+    // handed to the receiver but whose 200 was lost would count that batch as lost too.
+    if (!endpoint_.state().begin_answer()) return unavailable(res);
+    answering_for = this;
     // httplib refuses a declared length beyond its payload limit itself, answering 413.
     if (too_large || res.status == 413) {
       return refuse(res, 413, &TransportStats::refused_malformed, "batch too large");
@@ -651,7 +417,7 @@ struct RestTransport::Impl {
       return refuse(res, 415, &TransportStats::refused_malformed, "expected application/x-protobuf");
     }
     std::optional<NodeId> signed_by;
-    if (authenticator) {
+    if (endpoint_.authenticator()) {
       signed_by = authenticate(req, body, res);
       if (!signed_by) return;
     }
@@ -660,74 +426,16 @@ struct RestTransport::Impl {
       return refuse(res, 400, &TransportStats::refused_malformed, "not a wire batch");
     }
     body.clear();
-    wire_codec::Decoded decoded;
-    std::string error;
-    if (!wire_codec::decode(wire, &decoded, &error)) {
-      return refuse(res, 400, &TransportStats::refused_malformed, "malformed batch");
-    }
-    const Batch& batch = decoded.batch;
-    // The signer vouched for its own id; a batch claiming another is not what was signed.
-    if (signed_by && *signed_by != batch.from) {
-      return refuse(res, 400, &TransportStats::refused_malformed, "signed by another node");
-    }
-    Inbound* inbound = nullptr;
-    {
-      std::lock_guard lock(mu);
-      if (!running) return unavailable(res);
-      if (batch.cluster != options.cluster) {
-        ++stats.refused_foreign_cluster;
-        res.status = 403;
-        return;
-      }
-      if (!peers.contains(batch.from)) {
-        ++stats.refused_unknown_sender;
-        res.status = 403;
-        return;
-      }
-      if (batch.to != options.self) {
-        ++stats.refused_wrong_destination;
-        res.status = 421;
-        return;
-      }
-      inbound = &inbound_from.try_emplace(batch.from, options.max_snapshot_bytes).first->second;
-    }
-    // A request the sender gave up on may still be delivering on an old connection; this
-    // keeps that sender's batches one at a time.
-    std::lock_guard one_at_a_time(inbound->order);
-    if (decoded.chunk) {
-      const auto step = inbound->assembler.add(std::move(*decoded.chunk));
-      std::lock_guard lock(mu);
-      if (!running) return unavailable(res);
-      ++stats.snapshot_chunks_received;
-      stats.messages_malformed += step.refused ? 1 : 0;
-      stats.snapshot_transfers_abandoned += step.abandoned ? 1 : 0;
-      if (step.refused) {
-        res.status = 400;
-        res.set_content("snapshot chunk does not continue a transfer\n", "text/plain");
-        return;
-      }
-      res.status = 200;
-      if (!step.complete) return;
-      decoded.batch.envelopes.push_back(std::move(*step.complete));
-    }
-    std::unique_lock lock(mu);
-    if (!running) return unavailable(res);
-    ++stats.batches_received;
-    stats.messages_received += decoded.batch.envelopes.size();
-    stats.messages_malformed += decoded.skipped;
-    if (auto handler = receiver) {
-      Active active(*this, lock);
-      (*handler)(std::move(decoded.batch));
-    }
-    res.status = 200;
+    answer(res, inbound().receive(wire, signed_by, nullptr));
   }
 
   void install_routes() {
-    httplib::Server& server = listener->server();
-    server.Post(kBatchPath, [this](const httplib::Request& req, httplib::Response& res,
-                                   const httplib::ContentReader& read_content) {
-      handle_post(req, res, read_content);
-    });
+    httplib::Server& server = listener_->server();
+    server.Post(RestTransport::kBatchPath,
+                [this](const httplib::Request& req, httplib::Response& res,
+                       const httplib::ContentReader& read_content) {
+                  handle_post(req, res, read_content);
+                });
     // Reuse a port in TIME_WAIT, but never share one that is in use (httplib's default sets
     // SO_REUSEPORT, which would let a second endpoint take half of this one's traffic).
     server.set_socket_options([](socket_t sock) {
@@ -742,240 +450,95 @@ struct RestTransport::Impl {
     server.set_keep_alive_timeout(kServerIdleSeconds);
     server.set_read_timeout(kIoTimeout);
     server.set_write_timeout(kIoTimeout);
-    server.set_payload_max_length(options.max_message_bytes);
+    server.set_payload_max_length(endpoint_.options().max_message_bytes);
     server.new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };
   }
 
-  // ------------------------------------------------------------------------------------
-  // Lifecycle
-
-  void start_thread(Peer& peer) {
-    peer.thread = std::thread([this, &peer] { run_peer(peer); });
-  }
-
-  void start() {
-    std::lock_guard lock(mu);
-    if (running || stopped) return;
-    running = true;
-    notifier = std::thread([this] { run_notifier(); });
-    for (auto& [id, peer] : peers) start_thread(*peer);
-  }
-
-  void set_peer(NodeId id, std::string address) {
-    std::lock_guard lock(mu);
-    auto [it, added] = peers.try_emplace(id, nullptr);
-    if (added) {
-      it->second = std::make_unique<Peer>(std::move(address));
-      if (running) start_thread(*it->second);
-      return;
-    }
-    Peer& peer = *it->second;
-    if (peer.address == address) return;
-    peer.address = std::move(address);
-    // Ends a back-off: the new address deserves a dial at once.
-    peer.wake.notify_all();
-  }
-
-  void stop() {
-    std::unique_lock lock(mu);
-    running = false;
-    stopped = true;
-    for (auto& [id, peer] : peers) peer->wake.notify_all();
-    reports_changed.notify_all();
-    // Inside a handler the teardown cannot wait here: it waits for the server's connection
-    // threads, possibly this one. It runs on a thread of its own instead.
-    const bool inside_handler = running_handler_of == this;
-    if (!teardown_started) {
-      teardown_started = true;
-      if (inside_handler) {
-        reaper = std::thread([this] { tear_down(); });
-      } else {
-        lock.unlock();
-        tear_down();
-        lock.lock();
-      }
-    }
-    if (inside_handler) return;
-    idle.wait(lock, [&] { return active == 0 && torn_down; });
-  }
-
-  void tear_down() {
-    listener->close_listener();
-    {
-      // `running` is false: no answer begins any more. Those begun (a batch already handed
-      // to the receiver, or refused) are written before their connections are shut down;
-      // bounded, as the write of one is, should a sender stop reading.
-      std::unique_lock lock(mu);
-      answered.wait_for(lock, kIoTimeout, [&] { return answers_pending == 0; });
-    }
-    shut_down_accepted(bound);
-    // Returns once every connection thread of the server has finished.
-    if (accept_thread.joinable()) accept_thread.join();
-    // Interrupts requests in flight; the sender threads see `stopped` and finish.
-    std::vector<std::shared_ptr<httplib::ClientImpl>> clients;
-    {
-      std::lock_guard lock(mu);
-      for (auto& [id, peer] : peers) {
-        if (peer->client) clients.push_back(peer->client);
-      }
-    }
-    for (auto& client : clients) client->stop();
-    clients.clear();
-    std::vector<std::thread> threads;
-    {
-      std::lock_guard lock(mu);
-      threads.push_back(std::move(notifier));
-      for (auto& [id, peer] : peers) threads.push_back(std::move(peer->thread));
-    }
-    for (auto& thread : threads) {
-      if (thread.joinable()) thread.join();
-    }
-    std::lock_guard lock(mu);
-    reports.clear();
-    torn_down = true;
-    idle.notify_all();
-  }
-
-  RestTransportOptions options;
-  const snapshot_stream::Limits limits;
-  // Names streamed snapshots on the wire; guarded by mu.
-  std::uint64_t transfers_begun = 0;
-  // Set in SharedSecret mode.
-  std::unique_ptr<BatchAuthenticator> authenticator;
-
-  mutable std::mutex mu;
-  bool running = false;
-  bool stopped = false;
-  bool teardown_started = false;
-  bool torn_down = false;
-  // Handlers running now; stop() waits for them.
-  int active = 0;
-  std::condition_variable idle;
-  // Answers of handle_post() begun and not yet written (see begin_answer()).
-  int answers_pending = 0;
-  std::condition_variable answered;
-  std::shared_ptr<const Receiver> receiver;
-  std::shared_ptr<const UnreachableHandler> unreachable;
-  TransportStats stats;
-  std::map<NodeId, std::unique_ptr<Peer>> peers;
-  // Per sender: its batches are delivered one at a time (see handle_post()), and the
-  // snapshot it streams is put together; `order` guards the assembler.
-  struct Inbound {
-    explicit Inbound(std::uint64_t max_snapshot_bytes) : assembler(max_snapshot_bytes) {}
-    std::mutex order;
-    snapshot_stream::SnapshotAssembler assembler;
-  };
-  std::map<NodeId, Inbound> inbound_from;
-  std::deque<Report> reports;
-  std::condition_variable reports_changed;
-  std::thread notifier;
-  // Runs the teardown when stop() is called from inside a handler.
-  std::thread reaper;
-
-  std::unique_ptr<Listener> listener;
+  detail::LinkEndpoint& endpoint_;
+  std::unique_ptr<Listener> listener_;
   // The listening socket's address, to find the connections it accepted.
-  sockaddr_storage bound{};
-  int port = 0;
+  sockaddr_storage bound_{};
   // Runs the server's accept loop, from create() on: a batch that arrives before start()
   // is answered (503) rather than left waiting.
-  std::thread accept_thread;
+  std::thread accept_thread_;
+
+ public:
+  int port = 0;
 };
 
-thread_local const RestTransport::Impl* RestTransport::Impl::running_handler_of = nullptr;
-thread_local const RestTransport::Impl* RestTransport::Impl::answering_for = nullptr;
+thread_local const RestWire* RestWire::answering_for = nullptr;
 
-std::unique_ptr<RestTransport> RestTransport::create(RestTransportOptions options,
-                                                     std::string* error) {
-  auto fail = [&](std::string message) -> std::unique_ptr<RestTransport> {
-    if (error) *error = std::move(message);
-    return nullptr;
-  };
-  if (std::string problem = check(options); !problem.empty()) return fail(std::move(problem));
-  auto impl = std::make_unique<Impl>(std::move(options));
-  const RestTransportOptions& o = impl->options;
+std::string RestWire::listen() {
+  const NetworkTransportOptions& o = endpoint_.options();
   const TransportSecurity& s = o.security;
-
   switch (s.mode) {
     case SecurityMode::Tls:
     case SecurityMode::MutualTls: {
       const char* client_ca = s.mode == SecurityMode::MutualTls ? s.ca_file.c_str() : nullptr;
-      impl->listener = std::make_unique<ListenerOf<httplib::SSLServer>>(
-          s.cert_file.c_str(), s.key_file.c_str(), client_ca);
+      listener_ = std::make_unique<ListenerOf<httplib::SSLServer>>(s.cert_file.c_str(),
+                                                                     s.key_file.c_str(), client_ca);
       // The same files make every client: refuse them now rather than on each dial.
-      if (!impl->make_client(o.listen_address)->is_valid()) {
-        return fail("rest transport: cannot load the client certificate or key");
+      if (!make_client(o.listen_address)->is_valid()) {
+        return "cannot load the client certificate or key";
       }
       break;
     }
     case SecurityMode::Plain:
     case SecurityMode::SharedSecret:
-      impl->listener = std::make_unique<ListenerOf<httplib::Server>>();
+      listener_ = std::make_unique<ListenerOf<httplib::Server>>();
       break;
   }
-  if (!impl->listener->server().is_valid()) {
-    return fail("rest transport: cannot load the server certificate or key");
-  }
-  impl->install_routes();
-
+  if (!listener_->server().is_valid()) return "cannot load the server certificate or key";
+  install_routes();
   const auto address = parse_host_port(o.listen_address);
-  httplib::Server& server = impl->listener->server();
+  httplib::Server& server = listener_->server();
   if (address->port == 0) {
-    impl->port = server.bind_to_any_port(address->host);
+    port = server.bind_to_any_port(address->host);
   } else if (server.bind_to_port(address->host, address->port)) {
-    impl->port = address->port;
+    port = address->port;
   }
-  if (impl->port <= 0) {
-    return fail("rest transport: cannot listen on '" + o.listen_address +
-                "' (bad address, or in use)");
-  }
-  impl->bound = impl->listener->local_address();
-  if (s.mode == SecurityMode::Plain && o.on_warning) {
-    o.on_warning("rest transport: node traffic on " + o.listen_address +
-                 " is plain text and unauthenticated; anyone who reaches the port can take part "
-                 "in Raft (use TLS, mutual TLS or a shared secret)");
-  }
-  Impl* raw = impl.get();
-  impl->accept_thread = std::thread([raw] {
+  if (port <= 0) return "cannot listen on '" + o.listen_address + "' (bad address, or in use)";
+  bound_ = listener_->local_address();
+  accept_thread_ = std::thread([this] {
     block_sigpipe();
-    raw->listener->server().listen_after_bind();
+    listener_->server().listen_after_bind();
   });
-  return std::unique_ptr<RestTransport>(new RestTransport(std::move(impl)));
+  return {};
 }
 
-RestTransport::RestTransport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RestSession::RestSession(const RestWire& wire, const std::string& address)
+    : wire_(wire), client_(wire.make_client(address)) {}
 
-RestTransport::~RestTransport() {
-  stop();
-  if (impl_->reaper.joinable()) impl_->reaper.join();
+bool RestSession::connect() {
+  // The link's thread: its writes must not raise SIGPIPE.
+  block_sigpipe();
+  return client_ != nullptr && !cancelled_;
 }
 
-int RestTransport::listen_port() const { return impl_->port; }
-
-void RestTransport::set_peer(NodeId peer, std::string address) {
-  impl_->set_peer(peer, std::move(address));
+LinkSession::Result RestSession::send(pb::Batch&& wire) {
+  if (cancelled_) return Result::Failed;
+  return wire_.post(*client_, wire);
 }
 
-void RestTransport::set_receiver(Receiver receiver) {
-  auto shared = receiver ? std::make_shared<const Receiver>(std::move(receiver)) : nullptr;
-  std::lock_guard lock(impl_->mu);
-  impl_->receiver = std::move(shared);
-}
+}  // namespace
 
-void RestTransport::set_unreachable_handler(UnreachableHandler handler) {
-  auto shared = handler ? std::make_shared<const UnreachableHandler>(std::move(handler)) : nullptr;
-  std::lock_guard lock(impl_->mu);
-  impl_->unreachable = std::move(shared);
-}
-
-void RestTransport::start() { impl_->start(); }
-
-void RestTransport::stop() { impl_->stop(); }
-
-void RestTransport::send(Batch batch) { impl_->send(std::move(batch)); }
-
-TransportStats RestTransport::stats() const {
-  std::lock_guard lock(impl_->mu);
-  return impl_->stats;
+std::unique_ptr<RestTransport> RestTransport::create(RestTransportOptions options,
+                                                     std::string* error) {
+  auto fail = [&](std::string message) -> std::unique_ptr<RestTransport> {
+    if (error) *error = std::string(kName) + ": " + std::move(message);
+    return nullptr;
+  };
+  if (std::string problem = check_network_options(options, kName); !problem.empty()) {
+    if (error) *error = std::move(problem);
+    return nullptr;
+  }
+  auto endpoint = std::make_unique<detail::LinkEndpoint>(std::move(options));
+  auto wire = std::make_unique<RestWire>(*endpoint);
+  if (std::string problem = wire->listen(); !problem.empty()) return fail(std::move(problem));
+  warn_if_plain_text(endpoint->options(), kName);
+  const int port = wire->port;
+  endpoint->attach(std::move(wire), port);
+  return std::unique_ptr<RestTransport>(new RestTransport(std::move(endpoint)));
 }
 
 }  // namespace synod::transport

@@ -12,6 +12,10 @@
 // - At most `max_queued_batches` batches are undelivered at a time; more are dropped.
 // - A batch whose destination is stopped or removed by the time it arrives is dropped,
 //   counted by the sender, and reported to the sender's unreachable handler.
+// - Snapshot statuses (transport.h): delivered once the batch is handed to the receiver
+//   (refused on arrival: not delivered); injected loss and cuts are not delivered; the
+//   extra copy of a duplicated batch reports nothing. stop() reports the snapshots still
+//   on their way as not delivered, on the thread that calls it.
 #pragma once
 
 #include <cstddef>
@@ -96,6 +100,7 @@ class InMemoryTransport final : public Transport {
 
   void set_receiver(Receiver receiver) override;
   void set_unreachable_handler(UnreachableHandler handler) override;
+  void set_snapshot_status_handler(SnapshotStatusHandler handler) override;
   void start() override;
   void stop() override;
   void send(Batch batch) override;

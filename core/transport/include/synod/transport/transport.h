@@ -103,6 +103,22 @@ class Transport {
   // (and a lost snapshot as failed). Never called from inside send(). Losses injected to
   // simulate an unreliable network are silent, as they would be on a real one.
   using UnreachableHandler = std::function<void(NodeId peer, std::vector<Envelope>&& lost)>;
+  // Learns what became of one InstallSnapshot envelope sent to `peer` for `partition`, so
+  // the runtime can tell Raft whether the snapshot arrived (and a follower stuck waiting
+  // for a lost one gets another). The contract, the same for every transport:
+  // - Exactly one report per InstallSnapshot envelope handed to send() while the
+  //   transport runs (between start() and stop()); one sent before start() or after
+  //   stop() is dropped as dropped_stopped and not reported.
+  // - delivered=true once the peer took it: acknowledged (gRPC), answered 200 (REST),
+  //   handed to the receiver (in-memory).
+  // - delivered=false for every loss: dropped by send() (unknown peer, full queue, too
+  //   large, peer down or cut off), a failed or cancelled transfer, refused by the peer,
+  //   remove_peer(), injected loss (in-memory), or stop(). Envelopes still under way when
+  //   stop() is called are reported before stop() returns (when stop() is called from
+  //   inside a handler, before the transport's destructor returns).
+  // - Never called from inside send().
+  using SnapshotStatusHandler =
+      std::function<void(NodeId peer, std::uint64_t partition, bool delivered)>;
 
   virtual ~Transport() = default;
 
@@ -110,6 +126,7 @@ class Transport {
   // the handler it started with.
   virtual void set_receiver(Receiver receiver) = 0;
   virtual void set_unreachable_handler(UnreachableHandler handler) = 0;
+  virtual void set_snapshot_status_handler(SnapshotStatusHandler handler) = 0;
 
   // Begins sending and receiving. No effect when running or after stop().
   virtual void start() = 0;
