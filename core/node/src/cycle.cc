@@ -71,15 +71,8 @@ void CyclePipeline::run(RunQueue::Claim claim) {
     cycle->work.push_back({&p, std::move(rd)});
   }
 
-  // 1. Messages that do not wait for the disk, one batch per destination.
-  for (auto& w : cycle->work) {
-    for (const auto& m : w.ready.messages) {
-      // The transport reports losses it sees; a silent loss is recovered by probing.
-      if (m.type == raft::MessageType::InstallSnapshot) {
-        w.partition->raft->report_snapshot(m.to, true);
-      }
-    }
-  }
+  // 1. Messages that do not wait for the disk, one batch per destination. How a snapshot
+  // transfer ends, the transport reports (Engine::on_snapshot_status).
   send(*cycle, &raft::Ready::messages);
 
   // 2. One storage batch, one sync, for every partition of this cycle.

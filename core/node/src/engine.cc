@@ -81,6 +81,12 @@ void Engine::start() {
       self->guarded([&] { self->on_unreachable(peer, std::move(lost)); });
     }
   });
+  transport->set_snapshot_status_handler(
+      [weak](NodeId peer, std::uint64_t partition, bool delivered) {
+        if (auto self = weak.lock()) {
+          self->guarded([&] { self->on_snapshot_status(peer, partition, delivered); });
+        }
+      });
   {
     std::lock_guard lock(life_mu_);
     if (stopped_ || !run_queue_.start()) return;
@@ -424,6 +430,14 @@ void Engine::on_unreachable(NodeId peer, std::vector<transport::Envelope>&& lost
     touched.push_back(it->second);
   }
   run_queue_.schedule(touched);
+}
+
+void Engine::on_snapshot_status(NodeId peer, PartitionId partition, bool delivered) {
+  // Raft holds the peer in snapshot state until it hears how the transfer went.
+  if (const PartitionPtr p = table_.find(partition)) {
+    p->inbox.note_snapshot(peer, delivered);
+    run_queue_.schedule(p);
+  }
 }
 
 NodeId Engine::wait_for_leader(PartitionId partition, std::chrono::milliseconds timeout) {

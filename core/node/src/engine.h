@@ -67,6 +67,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   void exchange_liveness(env::TimePoint now);
   void on_batch(transport::Batch&& batch);
   void on_unreachable(NodeId peer, std::vector<transport::Envelope>&& lost);
+  void on_snapshot_status(NodeId peer, PartitionId partition, bool delivered);
   // The nodes this node exchanges liveness with: every voter of a hosted partition.
   void refresh_peers();
   void close(Partition& partition, Status status);
