@@ -134,6 +134,12 @@ SYNOD_API int synod_config_set_max_payload_bytes(synod_config* config, size_t by
  * counts requests waiting for the partition's next cycle, not those already proposed to
  * Raft and waiting to commit. */
 SYNOD_API int synod_config_set_max_queued_requests(synod_config* config, size_t count);
+/* Events waiting for synod_node_poll before the node pushes back (default 65536, 2 to
+ * 16777216). When that many wait, new requests (replicate, replicate_batch, read_index)
+ * are refused with SYNOD_E_QUEUE_FULL and committed entries are held back, never
+ * dropped, until polling has brought the queue down to half. Events of work accepted
+ * earlier still arrive meanwhile, so the queue can briefly hold more. */
+SYNOD_API int synod_config_set_max_pending_events(synod_config* config, size_t count);
 /* How long a request may wait for its result before SYNOD_E_TIMEOUT (default 5000 ms). */
 SYNOD_API int synod_config_set_request_timeout_ms(synod_config* config, uint32_t ms);
 /* Worker threads driving the partitions (default 0: one per core). */

@@ -136,6 +136,17 @@ SYNOD_API int synod_config_set_max_queued_requests(synod_config* config, size_t 
   });
 }
 
+SYNOD_API int synod_config_set_max_pending_events(synod_config* config, size_t count) {
+  constexpr const char* fn = "synod_config_set_max_pending_events";
+  return with_config(fn, config, [&](auto& s) -> int {
+    if (count < 2 || count > (std::size_t{1} << 24)) {
+      return out_of_range(fn, std::to_string(count) + " is not in 2..16777216");
+    }
+    s.max_pending_events = count;
+    return SYNOD_OK;
+  });
+}
+
 SYNOD_API int synod_config_set_request_timeout_ms(synod_config* config, uint32_t ms) {
   constexpr const char* fn = "synod_config_set_request_timeout_ms";
   return with_config(fn, config, [&](auto& s) -> int {

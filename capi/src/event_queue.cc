@@ -28,13 +28,27 @@ void EventQueue::signal_locked(bool readable) {
   fd_readable_ = readable;
 }
 
+void EventQueue::bound(std::size_t capacity, PressureHandler on_pressure) {
+  std::lock_guard lock(mu_);
+  capacity_ = capacity;
+  on_pressure_ = std::move(on_pressure);
+}
+
+bool EventQueue::has_room() const {
+  std::lock_guard lock(mu_);
+  return !under_pressure_;
+}
+
 void EventQueue::push(const synod_event& event, raft::Bytes payload) {
+  bool filled = false;
   {
     std::lock_guard lock(mu_);
     queue_.push_back({event, std::move(payload)});
     signal_locked(true);
+    if (!under_pressure_ && queue_.size() >= capacity_) filled = under_pressure_ = true;
   }
   ready_.notify_one();
+  if (filled && on_pressure_) on_pressure_(true);
 }
 
 void EventQueue::close() {
@@ -69,6 +83,10 @@ int EventQueue::poll(synod_event* events, std::size_t max, int timeout_ms) {
     queue_.pop_front();
   }
   signal_locked(!queue_.empty() || closed_);
+  const bool relieved = under_pressure_ && queue_.size() <= capacity_ / 2;
+  if (relieved) under_pressure_ = false;
+  lock.unlock();
+  if (relieved && on_pressure_) on_pressure_(false);
   return static_cast<int>(count);
 }
 

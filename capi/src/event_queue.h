@@ -1,10 +1,17 @@
 // A node's event queue: engine threads push, one host thread polls. An eventfd mirrors
 // "events are waiting" so hosts can wait in epoll or asyncio instead of in poll().
+//
+// Bounded by back-pressure, never by loss: once `capacity` events wait, the queue reports
+// pressure (the node then refuses new requests and holds committed entries back), and
+// once polling brings it down to half, it reports relief. Events of work accepted before
+// still arrive meanwhile, so the queue may briefly hold more than `capacity`.
 #pragma once
 
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <vector>
 
@@ -20,6 +27,13 @@ class EventQueue {
   ~EventQueue();
   EventQueue(const EventQueue&) = delete;
   EventQueue& operator=(const EventQueue&) = delete;
+
+  // Called with true when the queue fills and false when it has drained to half; set
+  // once, before any push.
+  using PressureHandler = std::function<void(bool full)>;
+  void bound(std::size_t capacity, PressureHandler on_pressure);
+  // Whether new requests may add events (false while under pressure).
+  bool has_room() const;
 
   // Queues `event`; its data/len are replaced by `payload`'s bytes when polled.
   void push(const synod_event& event, raft::Bytes payload = {});
@@ -46,6 +60,9 @@ class EventQueue {
   std::vector<raft::Bytes> lent_;
   bool closed_ = false;
   bool fd_readable_ = false;
+  std::size_t capacity_ = SIZE_MAX;
+  PressureHandler on_pressure_;
+  bool under_pressure_ = false;
   int fd_ = -1;
 };
 

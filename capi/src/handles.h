@@ -37,6 +37,8 @@ struct NetworkCore {
 struct NodeSettings {
   node::NodeHostConfig host;
   std::uint32_t worker_threads = 0;
+  // Events waiting for synod_node_poll before the node pushes back.
+  std::size_t max_pending_events = 65536;
   std::string storage_engine = "memory";
   std::string storage_directory;
   std::shared_ptr<NetworkCore> network;

@@ -48,6 +48,13 @@ int check_running(const char* function, synod_node* n) {
   return SYNOD_OK;
 }
 
+// A request adds an event: refused while the host has not polled the queue down.
+int check_event_room(const char* function, synod_node& n) {
+  if (n.events.has_room()) return SYNOD_OK;
+  return fail(SYNOD_E_QUEUE_FULL,
+              prefixed(function, "too many events wait for synod_node_poll"));
+}
+
 int check_bytes(const char* function, const uint8_t* data, size_t len) {
   if (!data && len != 0) {
     return fail(SYNOD_E_INVALID_ARGUMENT,
@@ -232,6 +239,9 @@ int make_node(const synod::capi::NodeSettings& s, std::unique_ptr<synod_node>& o
   n->host = node::NodeHost::create(host, &error);
   if (!n->host) return fail(SYNOD_E_CONFIG, prefixed(fn, error));
 
+  node::NodeHost* host_ptr = n->host.get();
+  n->events.bound(s.max_pending_events,
+                  [host_ptr](bool full) { host_ptr->set_delivery_paused(full); });
   n->host->set_apply_handler([events](const node::CommittedEntry& entry) {
     synod_event e{};
     e.type = SYNOD_EVENT_ENTRY;
@@ -361,6 +371,7 @@ SYNOD_API int synod_node_replicate(synod_node* node, uint64_t partition, uint32_
   constexpr const char* fn = "synod_node_replicate";
   return guarded(fn, [&]() -> int {
     if (const int s = check_running(fn, node); s != SYNOD_OK) return s;
+    if (const int s = check_event_room(fn, *node); s != SYNOD_OK) return s;
     if (const int s = check_bytes(fn, data, len); s != SYNOD_OK) return s;
     if (type == 0) {
       return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "entry type 0 is reserved for the engine"));
@@ -394,6 +405,7 @@ SYNOD_API int synod_node_replicate_batch(synod_node* node, uint64_t partition,
   constexpr const char* fn = "synod_node_replicate_batch";
   return guarded(fn, [&]() -> int {
     if (const int s = check_running(fn, node); s != SYNOD_OK) return s;
+    if (const int s = check_event_room(fn, *node); s != SYNOD_OK) return s;
     if (!entries && count != 0) return null_argument(fn, "entries");
     if (count == 0) return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "the batch is empty"));
     std::vector<node::NodeHost::BatchEntry> batch;
@@ -444,6 +456,7 @@ SYNOD_API int synod_node_read_index(synod_node* node, uint64_t partition, uint64
   constexpr const char* fn = "synod_node_read_index";
   return guarded(fn, [&]() -> int {
     if (const int s = check_running(fn, node); s != SYNOD_OK) return s;
+    if (const int s = check_event_room(fn, *node); s != SYNOD_OK) return s;
     auto submission = std::make_shared<Submission<node::ReadResult>>();
     synod::capi::EventQueue* events = &node->events;
     node->host->read_index(partition, [submission, events, partition, tag](const node::ReadResult& r) {

@@ -16,6 +16,7 @@ public sealed class BadInputTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new RaftNode(new RaftConfiguration { NodeId = 1, UserPartitions = 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new RaftNode(new RaftConfiguration { NodeId = 1, TickInterval = TimeSpan.FromTicks(5) }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new RaftNode(new RaftConfiguration { NodeId = 1, MaxPayloadBytes = RaftConfiguration.MaxPayloadLimit + 1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RaftNode(new RaftConfiguration { NodeId = 1, MaxPendingEvents = 1 }));
         Assert.Throws<ArgumentException>(() => new RaftNode(new RaftConfiguration { NodeId = 1, Storage = StorageEngine.RocksDb }));
     }
 

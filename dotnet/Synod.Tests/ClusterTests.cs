@@ -38,6 +38,27 @@ public sealed class ClusterTests
     }
 
     [Fact]
+    public async Task ATinyEventBoundPushesBackWithoutLosingAnEntry()
+    {
+        // Two pending events at most: the engine pauses delivery and resumes it all the time.
+        await using TestCluster cluster = TestCluster.Start(adjust: c => c.MaxPendingEvents = 2);
+        TestNode leader = await cluster.LeaderAsync();
+        int written = 0;
+        for (int i = 0; i < 50; i++)
+        {
+            ReplicationResult result = await leader.Node.ReplicateLogsAsync(1, "t", Encoding.UTF8.GetBytes($"e{i}"));
+            if (result.Status == SynodStatus.QueueFull) continue;
+            Assert.Equal(SynodStatus.Ok, result.Status);
+            written++;
+        }
+        Assert.True(written > 0);
+        foreach (TestNode node in cluster.Nodes)
+        {
+            await Eventually.Until(() => node.Logs().Count >= written, $"node {node.Id} has every entry");
+        }
+    }
+
+    [Fact]
     public async Task FollowerRefusesWithNotLeaderAndNamesTheLeader()
     {
         await using TestCluster cluster = TestCluster.Start();

@@ -51,6 +51,11 @@ public sealed class RaftConfiguration
     /// <summary>Requests queued per partition before <see cref="SynodStatus.QueueFull"/> (default 4096).</summary>
     public int MaxQueuedRequests { get; set; } = 4096;
 
+    /// <summary>Events the node may hold for the binding before it pushes back (default
+    /// 65536, at least 2): new requests then fail with <see cref="SynodStatus.QueueFull"/>
+    /// and committed entries wait, none lost, until the backlog has halved.</summary>
+    public int MaxPendingEvents { get; set; } = 65536;
+
     /// <summary>How long a request may wait for its result before <see cref="SynodStatus.Timeout"/> (default 5 s).</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -118,6 +123,7 @@ public sealed class RaftConfiguration
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPayloadBytes, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxPayloadBytes, MaxPayloadLimit);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxQueuedRequests, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingEvents, 2);
         ArgumentOutOfRangeException.ThrowIfNegative(WorkerThreads);
         uint tickMs = Milliseconds(TickInterval, nameof(TickInterval));
         uint timeoutMs = Milliseconds(RequestTimeout, nameof(RequestTimeout));
@@ -141,6 +147,7 @@ public sealed class RaftConfiguration
             // binding itself enforces MaxPayloadBytes on the user's data.
             Set(NativeMethods.ConfigSetMaxPayloadBytes(config, (nuint)(MaxPayloadBytes + LogTypeCodec.MaxOverhead)), nameof(MaxPayloadBytes));
             Set(NativeMethods.ConfigSetMaxQueuedRequests(config, (nuint)MaxQueuedRequests), nameof(MaxQueuedRequests));
+            Set(NativeMethods.ConfigSetMaxPendingEvents(config, (nuint)MaxPendingEvents), nameof(MaxPendingEvents));
             Set(NativeMethods.ConfigSetRequestTimeoutMs(config, timeoutMs), nameof(RequestTimeout));
             Set(NativeMethods.ConfigSetWorkerThreads(config, (uint)WorkerThreads), nameof(WorkerThreads));
             Set(NativeMethods.ConfigSetSeed(config, Seed), nameof(Seed));

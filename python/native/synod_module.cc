@@ -121,6 +121,7 @@ class Config {
   void heartbeat_ticks(uint32_t v) { check(synod_config_set_heartbeat_ticks(cfg_, v)); }
   void max_payload_bytes(size_t v) { check(synod_config_set_max_payload_bytes(cfg_, v)); }
   void max_queued_requests(size_t v) { check(synod_config_set_max_queued_requests(cfg_, v)); }
+  void max_pending_events(size_t v) { check(synod_config_set_max_pending_events(cfg_, v)); }
   void request_timeout_ms(uint32_t v) { check(synod_config_set_request_timeout_ms(cfg_, v)); }
   void worker_threads(uint32_t v) { check(synod_config_set_worker_threads(cfg_, v)); }
   void seed(uint64_t v) { check(synod_config_set_seed(cfg_, v)); }
@@ -427,6 +428,7 @@ PYBIND11_MODULE(_synod, m) {
       .def("heartbeat_ticks", &Config::heartbeat_ticks)
       .def("max_payload_bytes", &Config::max_payload_bytes)
       .def("max_queued_requests", &Config::max_queued_requests)
+      .def("max_pending_events", &Config::max_pending_events)
       .def("request_timeout_ms", &Config::request_timeout_ms)
       .def("worker_threads", &Config::worker_threads)
       .def("seed", &Config::seed)

@@ -209,3 +209,21 @@ def test_queue_full():
             asyncio.run(n.replicate_batch(1, [(1, b"a"), (1, b"b"), (1, b"c")]))
         assert info.value.status == synod.Status.QUEUE_FULL
         assert len(asyncio.run(n.replicate_batch(1, [(1, b"a"), (1, b"b")]))) == 2
+
+
+def test_a_tiny_event_bound_pushes_back_without_losing_an_entry():
+    # Two pending events at most: the engine pauses delivery and resumes it all the time.
+    cfg = synod.Config(node_id=1, members=[1], network=synod.Network(),
+                       max_pending_events=2, **FAST)
+    with synod.Node(cfg) as n:
+        n.wait_for_leader(1, WAIT)
+        written = 0
+        for i in range(50):
+            try:
+                n.replicate_sync(1, 1, b"e%d" % i)
+                written += 1
+            except synod.QueueFullError:
+                pass
+        assert written > 0
+    with pytest.raises(ValueError):
+        synod.Config(node_id=1, members=[1], max_pending_events=1).to_native()

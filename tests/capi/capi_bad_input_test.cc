@@ -82,6 +82,7 @@ TEST(CapiBadInput, NullConfigInEverySetter) {
   EXPECT_REFUSED(synod_config_set_heartbeat_ticks(nullptr, 1), SYNOD_E_INVALID_ARGUMENT, e);
   EXPECT_REFUSED(synod_config_set_max_payload_bytes(nullptr, 1), SYNOD_E_INVALID_ARGUMENT, e);
   EXPECT_REFUSED(synod_config_set_max_queued_requests(nullptr, 1), SYNOD_E_INVALID_ARGUMENT, e);
+  EXPECT_REFUSED(synod_config_set_max_pending_events(nullptr, 16), SYNOD_E_INVALID_ARGUMENT, e);
   EXPECT_REFUSED(synod_config_set_request_timeout_ms(nullptr, 1), SYNOD_E_INVALID_ARGUMENT, e);
   EXPECT_REFUSED(synod_config_set_worker_threads(nullptr, 1), SYNOD_E_INVALID_ARGUMENT, e);
   EXPECT_REFUSED(synod_config_set_seed(nullptr, 1), SYNOD_E_INVALID_ARGUMENT, e);
@@ -107,6 +108,7 @@ TEST(CapiBadInput, ValuesOutOfRange) {
   EXPECT_REFUSED(synod_config_set_max_payload_bytes(k, 0), refused, "bytes");
   EXPECT_REFUSED(synod_config_set_max_payload_bytes(k, (64u << 20) + 1), refused, "bytes");
   EXPECT_REFUSED(synod_config_set_max_queued_requests(k, 0), refused, "1..16777216");
+  EXPECT_REFUSED(synod_config_set_max_pending_events(k, 1), refused, "2..16777216");
   EXPECT_REFUSED(synod_config_set_request_timeout_ms(k, 0), refused, "1..3600000");
   EXPECT_REFUSED(synod_config_set_worker_threads(k, 5000), refused, "0..1024");
   EXPECT_REFUSED(synod_config_set_storage(k, nullptr, "/tmp"), refused, "engine is NULL");

@@ -331,5 +331,44 @@ TEST(CapiLifecycle, StopWakesAThreadWaitingForALeader) {
   EXPECT_EQ(leader, 0u);
 }
 
+// A host that stops polling is pushed back, not flooded: once max_pending_events wait,
+// requests are refused with QUEUE_FULL; nothing is lost, and polling brings room back.
+TEST(CapiCluster, AHostThatStopsPollingGetsQueueFullAndLosesNoEvent) {
+  ConfigPtr config = fast_config(1, {1});
+  ASSERT_EQ(synod_config_set_max_pending_events(config.get(), 16), SYNOD_OK);
+  PolledNode n(make_node(config.get()));
+  ASSERT_TRUE(n.poll_until([&](const auto& events) {
+    for (const auto& e : events) {
+      if (e.raw.type == SYNOD_EVENT_LEADER_CHANGED && e.raw.partition == 1 && e.raw.leader_hint == 1) {
+        return true;
+      }
+    }
+    return false;
+  }));
+  const auto before = n.of_type(SYNOD_EVENT_ENTRY).size();
+  std::uint64_t accepted = 0;
+  int refused = SYNOD_OK;
+  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  const std::string payload = "p";
+  while (refused == SYNOD_OK && std::chrono::steady_clock::now() < deadline) {
+    refused = synod_node_replicate(n.get(), 1, 1, bytes(payload), 1, accepted + 1);
+    if (refused == SYNOD_OK) ++accepted;
+  }
+  ASSERT_EQ(refused, SYNOD_E_QUEUE_FULL) << synod_last_error();
+  EXPECT_EQ(synod_node_read_index(n.get(), 1, 0), SYNOD_E_QUEUE_FULL);
+
+  // Every accepted proposal is answered and its entry delivered, in log order.
+  ASSERT_TRUE(n.poll_until([&](const auto&) {
+    return n.of_type(SYNOD_EVENT_REPLICATED).size() == accepted &&
+           n.of_type(SYNOD_EVENT_ENTRY).size() == before + accepted;
+  }));
+  const auto entries = n.of_type(SYNOD_EVENT_ENTRY);
+  for (std::size_t i = 1; i < entries.size(); ++i) {
+    ASSERT_EQ(entries[i].raw.index, entries[i - 1].raw.index + 1);
+  }
+  for (const auto& r : n.of_type(SYNOD_EVENT_REPLICATED)) EXPECT_EQ(r.raw.status, SYNOD_OK);
+  EXPECT_EQ(synod_node_replicate(n.get(), 1, 1, bytes(payload), 1, 0), SYNOD_OK);
+}
+
 }  // namespace
 }  // namespace synod::capi_test

@@ -95,6 +95,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "synod_config_set_max_queued_requests")]
     internal static partial int ConfigSetMaxQueuedRequests(SafeConfigHandle config, nuint count);
 
+    [LibraryImport(Library, EntryPoint = "synod_config_set_max_pending_events")]
+    internal static partial int ConfigSetMaxPendingEvents(SafeConfigHandle config, nuint count);
+
     [LibraryImport(Library, EntryPoint = "synod_config_set_request_timeout_ms")]
     internal static partial int ConfigSetRequestTimeoutMs(SafeConfigHandle config, uint ms);
 

@@ -99,6 +99,9 @@ class Config:
         heartbeat_ticks: heartbeat interval in ticks [1].
         max_payload_bytes: the largest payload of one entry [1 MiB, at most 64 MiB].
         max_queued_requests: requests queued per partition before QueueFullError [4096].
+        max_pending_events: events waiting for poll before the node pushes back: new
+            requests raise QueueFullError and committed entries wait (none is lost) until
+            polling has halved the backlog [65536, at least 2].
         request_timeout_ms: how long a request waits for its result [5000].
         worker_threads: threads driving the partitions [0: one per core].
         seed: seed of the election timeouts' randomness [0: picked by the library].
@@ -126,6 +129,7 @@ class Config:
     heartbeat_ticks: Optional[int] = None
     max_payload_bytes: Optional[int] = None
     max_queued_requests: Optional[int] = None
+    max_pending_events: Optional[int] = None
     request_timeout_ms: Optional[int] = None
     worker_threads: Optional[int] = None
     seed: Optional[int] = None
@@ -150,6 +154,7 @@ class Config:
         ("heartbeat_ticks", _U32, 1),
         ("max_payload_bytes", _U64, 0),
         ("max_queued_requests", _U64, 1),
+        ("max_pending_events", _U64, 2),
         ("request_timeout_ms", _U32, 1),
         ("worker_threads", _U32, 0),
         ("seed", _U64, 0),
