@@ -4,7 +4,9 @@
 #   2. builds build/ and runs its CTest suite (C++, the C ABI, pytest, the examples),
 #      then the .NET binding's build, tests and package (dotnet/test.sh), and
 #      pip install ./python into a fresh venv followed by the Python example
-#   3. builds build-asan/ with AddressSanitizer + UBSan and runs the suite again
+#   3. builds build-asan/ with AddressSanitizer + UBSan and runs the suite again, then
+#      build-tsan/ with ThreadSanitizer for the runtime and transport tests (the suites
+#      where threads meet; gRPC's cases are left out: Debian's gRPC is not instrumented)
 #   4. builds the libFuzzer targets in build-fuzz/ with clang (ASan + UBSan) and fuzzes the
 #      stored-record and the wire batch decoders for 30 s each, from seeds the build writes
 # Usage: scripts/test.sh [--quick]
@@ -94,6 +96,19 @@ else
       run_ctest build-asan || failures+=("tests in build-asan/")
   else
     failures+=("build of build-asan/")
+  fi
+
+  section "build: build-tsan/ (ThreadSanitizer; the runtime and transport tests only)"
+  if ./scripts/build.sh build-tsan -DSYNOD_SANITIZE=thread -DSYNOD_BUILD_PYTHON=OFF \
+       -DSYNOD_BUILD_BENCH=OFF -DSYNOD_BUILD_EXAMPLES=OFF -- synod_node_test synod_transport_test; then
+    section "test: build-tsan/"
+    TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}" \
+      build-tsan/tests/node/synod_node_test &&
+    TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}" \
+      build-tsan/tests/transport/synod_transport_test --gtest_filter='-*Grpc*:*grpc*' ||
+      failures+=("tests in build-tsan/")
+  else
+    failures+=("build of build-tsan/")
   fi
 fi
 
