@@ -7,6 +7,7 @@
 #include <map>
 
 #include "durable_store_kinds.h"
+#include "sim_cluster.h"
 #include "synod/env/simulated_world.h"
 #include "synod/node/node_host.h"
 #include "synod/transport/in_memory.h"
@@ -24,16 +25,9 @@ class DurableNode {
       : world_(seed), network_(world_, world_, world_.random()), transport_(network_, 1, 1) {
     store_ = storage::testing::open_durable("RocksDB", dir);
     if (!store_) return;
-    NodeHostConfig c;
-    c.node_id = 1;
-    c.initial_members = {1};
+    NodeHostConfig c = simulated_config(world_, store_.get(), &transport_);
     c.user_partitions = 3;
     c.seed = seed;
-    c.store = store_.get();
-    c.transport = &transport_;
-    c.clock = &world_;
-    c.scheduler = &world_;
-    c.executor = &world_;
     std::string error;
     host_ = NodeHost::create(c, &error);
     EXPECT_TRUE(host_) << error;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "sim_cluster.h"
 #include "synod/env/simulated_world.h"
 #include "synod/node/node_host.h"
 #include "synod/storage/memory_log_store.h"
@@ -74,19 +75,12 @@ class FailingLogStore final : public storage::LogStore {
 class NodeFailure : public ::testing::Test {
  protected:
   NodeFailure() : world_(11), network_(world_, world_, world_.random()), transport_(network_, 1, 1) {
-    NodeHostConfig c;
+    NodeHostConfig c = simulated_config(world_, &store_, &transport_);
     // One partition per cycle, one cycle at a time: the tests order the cycles.
     c.partitions_per_cycle = 1;
     c.max_parallel_cycles = 1;
-    c.node_id = 1;
-    c.initial_members = {1};
     c.user_partitions = 2;
     c.seed = 11;
-    c.store = &store_;
-    c.transport = &transport_;
-    c.clock = &world_;
-    c.scheduler = &world_;
-    c.executor = &world_;
     std::string error;
     host_ = NodeHost::create(c, &error);
     EXPECT_TRUE(host_) << error;

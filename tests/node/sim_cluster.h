@@ -18,6 +18,23 @@ namespace synod::node::testing {
 
 using std::chrono::milliseconds;
 
+// A configuration whose clock, timers and workers are `world`'s, over `store` and
+// `transport`: a single node of `members` (this one among them) in the simulated world.
+inline NodeHostConfig simulated_config(env::SimulatedWorld& world, storage::LogStore* store,
+                                       transport::Transport* transport, NodeId id = 1,
+                                       std::vector<NodeId> members = {1}) {
+  NodeHostConfig c;
+  c.node_id = id;
+  c.initial_members = std::move(members);
+  c.seed = id;
+  c.store = store;
+  c.transport = transport;
+  c.clock = &world;
+  c.scheduler = &world;
+  c.executor = &world;
+  return c;
+}
+
 struct SimNode {
   std::unique_ptr<storage::MemoryLogStore> store = std::make_unique<storage::MemoryLogStore>();
   std::unique_ptr<transport::InMemoryTransport> transport;
@@ -46,18 +63,11 @@ class SimCluster {
   }
 
   NodeHostConfig config_for(NodeId id, SimNode& node) {
-    NodeHostConfig c;
-    c.node_id = id;
-    c.initial_members = members_;
+    NodeHostConfig c =
+        simulated_config(world_, node.store.get(), node.transport.get(), id, members_);
     c.user_partitions = user_partitions_;
     c.tick_interval = milliseconds(10);
     c.request_timeout = milliseconds(3000);
-    c.seed = id;
-    c.store = node.store.get();
-    c.transport = node.transport.get();
-    c.clock = &world_;
-    c.scheduler = &world_;
-    c.executor = &world_;
     if (tune_) tune_(c);
     return c;
   }

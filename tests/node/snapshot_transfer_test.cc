@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "sim_cluster.h"
 
@@ -43,7 +44,8 @@ TEST(SnapshotTransfer, ALostSnapshotIsSentAgainAndTheFollowerCatchesUp) {
   cluster.network().set_link(leader, behind, slow);
   cluster.start(behind);
   ASSERT_TRUE(cluster.run_until([&] {
-    for (const auto& peer : cluster.host(leader).status()[1].raft.peers) {
+    const std::vector<PartitionStatus> status = cluster.host(leader).status();
+    for (const auto& peer : status[1].raft.peers) {
       if (peer.id == behind && peer.state == raft::ProgressState::Snapshot) return true;
     }
     return false;
