@@ -184,7 +184,10 @@ TEST_P(NetworkTransportTest, SetPeerAtRuntimeMovesALiveLinkToTheNewAddress) {
   EXPECT_EQ(p.two.inbox.batch_count(), 1u);
   const auto batches = moved.inbox.batches();
   for (std::uint64_t i = 0; i < 20; ++i) EXPECT_EQ(seq_of(batches[i]), i + 1);
-  EXPECT_EQ(dropped_total(p.one->stats()), 0u);
+  // Batch 0 arrived, but its acknowledgment may not have when the link moved: it is then
+  // reported lost (a false alarm Raft only answers with a probe). Nothing sent after the
+  // move is lost.
+  EXPECT_LE(dropped_total(p.one->stats()), 1u);
 }
 
 // remove_peer() while a batch to the peer is stuck in its receiver and more wait behind:
