@@ -1,14 +1,17 @@
 // The durable stores (RocksDB, SQLite): the conformance suite, then what only a store on
 // disk has: the directory lock, the format file, record checksums, damaged partitions,
-// damaged and truncated files, and recovery of many partitions.
+// damaged and truncated files, recovery of many partitions, and the snapshot kept for
+// re-sending.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "durable_store_kinds.h"
 #include "records.h"
@@ -446,6 +449,121 @@ TEST_P(DurableLogStoreTest, ARefusedWriteLeavesTheStoreWorking) {
   EXPECT_EQ(store->write(bad, true).code(), StorageCode::InvalidArgument);
   fill(*store, {2}, 3);
   EXPECT_EQ(read_all(*store, 2).size(), 3u);
+}
+
+// Raft asks for the snapshot every time it sends one to a follower: the first ask reads
+// it from the database, a re-send reads nothing, and a newer snapshot (taken by the host
+// or received from a leader), a removal and a reopen are each seen at once.
+TEST_P(DurableLogStoreTest, ASnapshotIsReadFromTheDatabaseOnceUntilReplaced) {
+  auto snapshot_of = [](raft::LogStorage& view) {
+    raft::Snapshot snap;
+    EXPECT_EQ(view.snapshot(snap), StorageError::None);
+    return snap;
+  };
+  auto store = open_durable(kind(), dir_);
+  ASSERT_NE(store, nullptr);
+  fill(*store, {1}, 20);
+  auto view = store->open_partition(1);
+  EXPECT_TRUE(snapshot_of(*view).is_empty());
+  raft::ConfState conf;
+  conf.voters = {1, 2, 3};
+  ASSERT_OK(store->create_snapshot(1, 5, conf, Bytes("state-5")));
+  EXPECT_EQ(store->snapshot_reads(), 0u);
+
+  const raft::Snapshot first = snapshot_of(*view);
+  const raft::Snapshot again = snapshot_of(*view);
+  EXPECT_EQ(first.meta, (raft::SnapshotMeta{5, 1, conf}));
+  EXPECT_EQ(first.data.view(), "state-5");
+  EXPECT_EQ(again, first);
+  EXPECT_EQ(store->snapshot_reads(), 1u);
+  // The two share one buffer: handing the snapshot out again copies none of its data.
+  EXPECT_EQ(again.data.view().data(), first.data.view().data());
+  // Another view of the partition shares what the first one read.
+  EXPECT_EQ(snapshot_of(*store->open_partition(1)), first);
+  EXPECT_EQ(store->snapshot_reads(), 1u);
+
+  // A snapshot the host takes replaces the kept one.
+  ASSERT_OK(store->create_snapshot(1, 8, {}, Bytes("state-8")));
+  EXPECT_EQ(snapshot_of(*view).data.view(), "state-8");
+  EXPECT_EQ(snapshot_of(*view).meta.index, 8u);
+  EXPECT_EQ(store->snapshot_reads(), 2u);
+
+  // So does one received from a leader.
+  WriteBatch batch;
+  batch.add(1).snapshot = raft::Snapshot{{30, 2, conf}, Bytes("state-30")};
+  ASSERT_OK(store->write(batch, false));
+  EXPECT_EQ(snapshot_of(*view), (raft::Snapshot{{30, 2, conf}, Bytes("state-30")}));
+  EXPECT_EQ(snapshot_of(*view).data.view(), "state-30");
+  EXPECT_EQ(store->snapshot_reads(), 3u);
+
+  // A reopened store reads it from the database again.
+  view.reset();
+  store.reset();
+  store = open_durable(kind(), dir_);
+  ASSERT_NE(store, nullptr);
+  view = store->open_partition(1);
+  EXPECT_EQ(store->snapshot_reads(), 0u);
+  EXPECT_EQ(snapshot_of(*view), (raft::Snapshot{{30, 2, conf}, Bytes("state-30")}));
+  EXPECT_EQ(snapshot_of(*view).data.view(), "state-30");
+  EXPECT_EQ(store->snapshot_reads(), 1u);
+
+  // A removed partition keeps nothing: made again with a snapshot at the same index, it
+  // serves the new one.
+  ASSERT_OK(store->remove_partition(1));
+  EXPECT_TRUE(snapshot_of(*view).is_empty());
+  batch.clear();
+  batch.add(1).snapshot = raft::Snapshot{{30, 2, conf}, Bytes("remade-30")};
+  ASSERT_OK(store->write(batch, true));
+  EXPECT_EQ(snapshot_of(*view).data.view(), "remade-30");
+  EXPECT_EQ(snapshot_of(*view).data.view(), "remade-30");
+  EXPECT_EQ(store->snapshot_reads(), 2u);
+  EXPECT_TRUE(store->partition_error(1).ok());
+}
+
+// A partition's Raft reads the snapshot while the host takes newer ones on another
+// thread: every read is a snapshot that was stored, whole (its data matches its index),
+// never older than one read before, and the partition is never taken for damaged.
+TEST_P(DurableLogStoreTest, SnapshotReadsFollowSnapshotsTakenMeanwhile) {
+  constexpr Index kSnapshots = 60;
+  auto store = open_durable(kind(), dir_);
+  ASSERT_NE(store, nullptr);
+  fill(*store, {1}, kSnapshots + 10);
+  auto data_at = [](Index i) { return "state-" + std::to_string(i); };
+  std::atomic<bool> failed{false};
+  std::atomic<bool> written{false};
+  auto view = store->open_partition(1);
+  std::thread reader([&] {
+    Index seen = 0;
+    while (!written.load() && !failed.load()) {
+      raft::Snapshot snap;
+      const StorageError err = view->snapshot(snap);
+      const bool whole = snap.is_empty() || snap.data.view() == data_at(snap.meta.index);
+      if (err != StorageError::None || !whole || snap.meta.index < seen) {
+        ADD_FAILURE() << "read " << static_cast<int>(err) << " at index " << snap.meta.index
+                      << " after " << seen << ", data " << snap.data.view();
+        failed = true;
+      }
+      seen = snap.meta.index;
+    }
+  });
+  for (Index i = 1; i <= kSnapshots && !failed.load(); ++i) {
+    const StorageStatus st = store->create_snapshot(1, i, {}, Bytes(data_at(i)));
+    if (!st.ok()) {
+      ADD_FAILURE() << st.to_string();
+      failed = true;
+    }
+  }
+  written = true;
+  reader.join();
+  raft::Snapshot last;
+  EXPECT_EQ(view->snapshot(last), StorageError::None);
+  EXPECT_EQ(last.meta.index, kSnapshots);
+  EXPECT_EQ(last.data.view(), data_at(kSnapshots));
+  EXPECT_TRUE(store->partition_error(1).ok()) << store->partition_error(1).to_string();
+  // The reader asks far more often than snapshots are taken (each waits for a sync). Each
+  // snapshot is read once, plus at most once more when a newer one is written during
+  // that read and the read is not kept.
+  EXPECT_LE(store->snapshot_reads(), 2 * kSnapshots);
 }
 
 }  // namespace

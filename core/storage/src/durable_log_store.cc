@@ -79,8 +79,14 @@ void PartitionIndex::compact_to(const CompactionPoint& point) {
                      std::upper_bound(conf_indexes.begin(), conf_indexes.end(), point.index));
 }
 
-void PartitionIndex::reset_to_snapshot(const raft::SnapshotMeta& meta) {
+void PartitionIndex::replace_snapshot(const raft::SnapshotMeta& meta, std::uint64_t version) {
   snapshot = meta;
+  snapshot_version = version;
+  snapshot_cache.reset();
+}
+
+void PartitionIndex::reset_to_snapshot(const raft::SnapshotMeta& meta, std::uint64_t version) {
+  replace_snapshot(meta, version);
   compacted = {meta.index, meta.term};
   last_index = meta.index;
   runs.clear();
@@ -154,7 +160,7 @@ void DurableLogStore::Impl::apply(PartitionId p, PartitionIndex& index, const Pa
                     records::encode_snapshot(p, *write.snapshot));
     batch.put_state(records::state_key(p, StateKind::Compaction),
                     records::encode_compaction(p, {meta.index, meta.term}));
-    index.reset_to_snapshot(meta);
+    index.reset_to_snapshot(meta, ++last_snapshot_version_);
   }
   if (!write.entries.empty()) {
     const raft::Index old_last = index.last_index;
@@ -287,7 +293,7 @@ StorageStatus DurableLogStore::Impl::create_snapshot(PartitionId partition, raft
                      records::encode_snapshot(partition, snapshot));
     {
       std::unique_lock lock(mu_);
-      index_[partition].snapshot = snapshot.meta;
+      index_[partition].replace_snapshot(snapshot.meta, ++last_snapshot_version_);
     }
     if (auto st = write_ordered(*batch, seq); !st.ok()) return st;
   }
@@ -465,21 +471,49 @@ raft::StorageError DurableLogStore::Impl::read_locked(PartitionId partition,
 
 raft::StorageError DurableLogStore::Impl::snapshot(PartitionId partition,
                                                    raft::Snapshot& out) const {
-  {
-    std::shared_lock lock(mu_);
+  // Serves the cached snapshot, or nothing when none is stored. False: read it.
+  auto cached = [&]() {
     const PartitionIndex* pi = find(partition);
     if (!pi || pi->snapshot.index == 0) {
       out = raft::Snapshot{};
-      return raft::StorageError::None;
+    } else if (pi->snapshot_cache) {
+      out = *pi->snapshot_cache;
+    } else {
+      return false;
     }
+    return true;
+  };
+  {
+    std::shared_lock lock(mu_);
+    if (cached()) return raft::StorageError::None;
   }
+  std::uint64_t version = 0;
+  {
+    // With order_mu_ held no writer stands between its index update and its engine
+    // write, so the database holds the record the index names (not an older one, or none).
+    std::lock_guard order(order_mu_);
+    std::shared_lock lock(mu_);
+    if (cached()) return raft::StorageError::None;
+    version = find(partition)->snapshot_version;
+  }
+  // The read itself holds no lock: a snapshot may be large, and writers must not wait.
+  raft::Snapshot snap;
   std::string value;
   StorageStatus st = engine_->read_state(records::state_key(partition, StateKind::Snapshot), value);
-  if (st.ok()) st = records::decode_snapshot(partition, value, out);
+  snapshot_reads_.fetch_add(1, std::memory_order_relaxed);
+  if (st.ok()) st = records::decode_snapshot(partition, value, snap);
+  std::unique_lock lock(mu_);
+  const PartitionIndex* pi = find(partition);
+  const bool current = pi && pi->snapshot_version == version;
   if (!st.ok()) {
-    mark_damaged(partition, st);
+    // Damage, unless the record was replaced or removed during the read.
+    if (current) mark_damaged(partition, st);
     return raft::StorageError::SnapshotTemporarilyUnavailable;
   }
+  // A newer snapshot written during the read may be what was read; it is served, but
+  // cached only under its own version, by a later call.
+  if (current) pi->snapshot_cache = snap;
+  out = std::move(snap);
   return raft::StorageError::None;
 }
 
@@ -514,6 +548,7 @@ StorageStatus DurableLogStore::Impl::recover() {
         break;
       case StateKind::Snapshot:
         bad = records::decode_snapshot_meta(p, value, pi.snapshot);
+        pi.snapshot_version = ++last_snapshot_version_;
         break;
       case StateKind::AppliedFloor:
         bad = records::decode_applied_floor(p, value, pi.applied_floor);
@@ -672,6 +707,8 @@ std::vector<std::pair<PartitionId, StorageStatus>> DurableLogStore::damaged_part
 }
 
 std::uint64_t DurableLogStore::engine_syncs() const { return impl_->engine_syncs(); }
+
+std::uint64_t DurableLogStore::snapshot_reads() const { return impl_->snapshot_reads(); }
 
 const std::string& DurableLogStore::directory() const { return impl_->directory(); }
 

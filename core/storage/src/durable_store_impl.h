@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
@@ -35,6 +36,16 @@ struct TermRun {
 struct PartitionIndex {
   raft::HardState hard_state;
   raft::SnapshotMeta snapshot;  // index 0: no snapshot
+  // Names the stored snapshot record: set anew, unique across the store, whenever the
+  // record is written, so that a reader caches what it read from the database only when
+  // no other snapshot was written meanwhile (not even by a removed and remade partition).
+  std::uint64_t snapshot_version = 0;
+  // The stored snapshot, decoded by the first snapshot() call after it was written (Raft
+  // calls it for every InstallSnapshot it sends) and kept until a newer one is written, so
+  // a re-send reads nothing. Filled lazily, not on write, so that only partitions that
+  // send their snapshot hold its data in memory. The data is a shared raft::Bytes: the
+  // copies handed out share one buffer. Written by readers with mu_ held exclusively.
+  mutable std::optional<raft::Snapshot> snapshot_cache;
   records::CompactionPoint compacted;
   raft::Index last_index = 0;
   // Cover (compacted.index, last_index], ascending.
@@ -54,7 +65,10 @@ struct PartitionIndex {
   void append(const raft::Entry& entry);
   void trim_tail(std::size_t budget, std::size_t keep);
   void compact_to(const records::CompactionPoint& point);
-  void reset_to_snapshot(const raft::SnapshotMeta& meta);
+  // A snapshot record was written with `meta`; `version` is its new snapshot_version.
+  void replace_snapshot(const raft::SnapshotMeta& meta, std::uint64_t version);
+  // A received snapshot replaced the whole log.
+  void reset_to_snapshot(const raft::SnapshotMeta& meta, std::uint64_t version);
 };
 
 class DurableLogStore::Impl {
@@ -74,6 +88,8 @@ class DurableLogStore::Impl {
   StorageStatus remove_partition(PartitionId partition);
   // Syncs that reached the engine (concurrent sync writes share them).
   std::uint64_t engine_syncs() const { return engine_syncs_.load(std::memory_order_relaxed); }
+  // Snapshot records read from the engine by snapshot().
+  std::uint64_t snapshot_reads() const { return snapshot_reads_.load(std::memory_order_relaxed); }
   StorageStatus partition_error(PartitionId partition) const;
   std::vector<std::pair<PartitionId, StorageStatus>> damaged_partitions() const;
   const std::string& directory() const { return directory_.path(); }
@@ -111,15 +127,19 @@ class DurableLogStore::Impl {
   std::unique_ptr<RecordEngine> engine_;
   DurableStoreOptions options_;
 
-  // Guards the index. Held shared by readers, exclusively only for in-memory updates.
+  // Guards the index. Held shared by readers, exclusively only for in-memory updates
+  // (among them a reader keeping the snapshot it read).
   mutable std::shared_mutex mu_;
   std::map<PartitionId, PartitionIndex> index_;
+  // The last snapshot_version handed out; guarded by mu_.
+  std::uint64_t last_snapshot_version_ = 0;
   // Partitions refused because their stored state is damaged.
   mutable std::mutex damaged_mu_;
   mutable std::map<PartitionId, StorageStatus> damaged_;
 
-  // Orders engine writes the way the index sees them.
-  std::mutex order_mu_;
+  // Orders engine writes the way the index sees them. A writer updates the index before
+  // the engine, both under this lock; snapshot() takes it to see the two agree.
+  mutable std::mutex order_mu_;
   std::atomic<std::uint64_t> written_seq_{0};
 
   // Group commit: one caller syncs for everyone written so far; the others wait.
@@ -128,6 +148,7 @@ class DurableLogStore::Impl {
   bool sync_running_ = false;
   std::uint64_t synced_seq_ = 0;
   std::atomic<std::uint64_t> engine_syncs_{0};
+  mutable std::atomic<std::uint64_t> snapshot_reads_{0};
 
   mutable std::mutex failure_mu_;
   StorageStatus failure_;

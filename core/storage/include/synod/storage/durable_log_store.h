@@ -10,7 +10,9 @@
 // In memory, per partition: the hard state, snapshot metadata, compaction point, applied
 // floor, the term of every index as runs of equal terms, and a bounded cache of the
 // newest entries (the ones Raft reads back to apply and replicate). Term lookups never
-// touch the disk.
+// touch the disk. The snapshot itself is read from the disk when Raft first sends it to
+// a follower and kept until a newer one is written or the partition removed (one per
+// partition at most), so re-sending it reads nothing.
 //
 // Opening recovers every partition by reading all its records once and verifying their
 // checksums. A partition whose records are damaged (a checksum mismatch, a record that
@@ -67,6 +69,9 @@ class DurableLogStore : public LogStore {
   // Syncs that reached the database. syncs() counts the calls that asked for one;
   // concurrent callers share a sync, and a sync with nothing new to make durable costs none.
   std::uint64_t engine_syncs() const;
+  // Snapshots read from the database to serve a partition view's snapshot(): one per
+  // snapshot written (or found on open) that a view was asked for, however often asked.
+  std::uint64_t snapshot_reads() const;
 
   class Impl;
 
