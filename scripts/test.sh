@@ -5,8 +5,8 @@
 #      then the .NET binding's build, tests and package (dotnet/test.sh), and
 #      pip install ./python into a fresh venv followed by the Python example
 #   3. builds build-asan/ with AddressSanitizer + UBSan and runs the suite again, then
-#      build-tsan/ with ThreadSanitizer for the runtime and transport tests (the suites
-#      where threads meet; gRPC's cases are left out: Debian's gRPC is not instrumented)
+#      build-tsan/ with ThreadSanitizer for the runtime, transport and snapshot-store tests
+#      (where threads meet; gRPC's cases are left out: Debian's gRPC is not instrumented)
 #   4. builds the libFuzzer targets in build-fuzz/ with clang (ASan + UBSan) and fuzzes the
 #      stored-record and the wire batch decoders for 30 s each, from seeds the build writes
 # Usage: scripts/test.sh [--quick]
@@ -100,12 +100,15 @@ else
 
   section "build: build-tsan/ (ThreadSanitizer; the runtime and transport tests only)"
   if ./scripts/build.sh build-tsan -DSYNOD_SANITIZE=thread -DSYNOD_BUILD_PYTHON=OFF \
-       -DSYNOD_BUILD_BENCH=OFF -DSYNOD_BUILD_EXAMPLES=OFF -- synod_node_test synod_transport_test; then
+       -DSYNOD_BUILD_BENCH=OFF -DSYNOD_BUILD_EXAMPLES=OFF -- synod_node_test synod_transport_test \
+       synod_storage_test; then
     section "test: build-tsan/"
     TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}" \
       build-tsan/tests/node/synod_node_test &&
     TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}" \
-      build-tsan/tests/transport/synod_transport_test --gtest_filter='-*Grpc*:*grpc*' ||
+      build-tsan/tests/transport/synod_transport_test --gtest_filter='-*Grpc*:*grpc*' &&
+    TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}" \
+      build-tsan/tests/storage/synod_storage_test --gtest_filter='*Snapshot*' ||
       failures+=("tests in build-tsan/")
   else
     failures+=("build of build-tsan/")
