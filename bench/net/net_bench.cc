@@ -49,12 +49,8 @@
 #include "common/log_trimmer.h"
 #include "common/options.h"
 #include "common/process_usage.h"
-#include "synod/env/clock.h"
-#include "synod/env/thread_pool.h"
 #include "synod/node/node_host.h"
-#include "synod/storage/open_log_store.h"
-#include "synod/transport/grpc_transport.h"
-#include "synod/transport/rest_transport.h"
+#include "synod/node/node_runtime.h"
 
 namespace {
 
@@ -66,7 +62,6 @@ using synod::bench::ProcessUsage;
 using synod::node::NodeHost;
 using synod::node::NodeId;
 using synod::node::PartitionId;
-using synod::transport::Transport;
 using Steady = std::chrono::steady_clock;
 
 constexpr const char* kProgram = "synod-net-bench";
@@ -143,145 +138,91 @@ bool parse(int argc, char** argv, Options& o, bool& help) {
 double to_seconds(synod::env::Duration d) { return std::chrono::duration<double>(d).count(); }
 
 // ---------------------------------------------------------------------------------------
-// Transports
-
-// A transport endpoint, listening, and how to tell it where a peer listens.
-struct Endpoint {
-  std::unique_ptr<Transport> transport;
-  std::string address;  // with the port it bound
-  std::function<void(NodeId, const std::string&)> set_peer;
-};
-
-// An endpoint of transport `kind` for node `self`, listening on `listen` (port 0: an
-// ephemeral one), knowing `peers`; more peers may follow through set_peer, also after
-// start().
-bool make_endpoint(const std::string& kind, NodeId self, const std::string& listen,
-                   const std::map<NodeId, std::string>& peers, Endpoint& out, std::string& error) {
-  if (kind == "grpc") {
-    synod::transport::GrpcTransportOptions options;
-    options.cluster = kCluster;
-    options.self = self;
-    options.listen_address = listen;
-    options.peers = peers;
-    auto grpc = synod::transport::GrpcTransport::create(std::move(options), &error);
-    if (!grpc) return false;
-    out.address = std::string(kHost) + ":" + std::to_string(grpc->listen_port());
-    out.set_peer = [raw = grpc.get()](NodeId peer, const std::string& address) {
-      raw->set_peer(peer, address);
-    };
-    out.transport = std::move(grpc);
-    return true;
-  }
-  if (kind == "rest") {
-    synod::transport::RestTransportOptions options;
-    options.cluster = kCluster;
-    options.self = self;
-    options.listen_address = listen;
-    options.peers = peers;
-    auto rest = synod::transport::RestTransport::create(std::move(options), &error);
-    if (!rest) return false;
-    out.address = std::string(kHost) + ":" + std::to_string(rest->listen_port());
-    out.set_peer = [raw = rest.get()](NodeId peer, const std::string& address) {
-      raw->set_peer(peer, address);
-    };
-    out.transport = std::move(rest);
-    return true;
-  }
-  error = "unknown transport " + kind;
-  return false;
-}
-
-// ---------------------------------------------------------------------------------------
 // One node: what every process runs
 
 class Node {
  public:
-  Node(const Options& options, NodeId id) : options_(options), id_(id), pool_(options.threads) {}
+  Node(const Options& options, NodeId id) : options_(options), id_(id) {}
   // Stops the host before any member goes: its leader handler counts into elections_.
   ~Node() { stop(); }
 
-  // Opens the store and makes the endpoint, listening; the host comes with start().
+  // Opens the store, makes the transport, listening on an ephemeral port, and creates the
+  // NodeHost; start() starts it, once the peers are known.
   bool open(std::string& error) {
-    synod::storage::DurableStoreOptions store_options;
-    if (auto st = synod::storage::open_log_store(
-            options_.store, options_.dir + "/node-" + std::to_string(id_), store_options, store_);
-        !st.ok()) {
-      error = st.to_string();
-      return false;
-    }
-    if (!make_endpoint(options_.transport, id_, std::string(kHost) + ":0", {}, endpoint_, error)) {
-      return false;
-    }
-    // One thread is enough: concurrent syncs of one store are shared anyway.
-    if (options_.store != "memory") sync_thread_ = std::make_unique<synod::env::ThreadPool>(1);
-    return true;
-  }
-
-  const std::string& address() const { return endpoint_.address; }
-  void set_peer(NodeId peer, const std::string& address) { endpoint_.set_peer(peer, address); }
-
-  bool start(std::string& error) {
-    synod::node::NodeHostConfig c;
-    c.node_id = id_;
-    c.cluster_id = kCluster;
-    c.initial_members = {kParent};
-    c.initial_members.insert(c.initial_members.end(), kChildren.begin(), kChildren.end());
-    c.user_partitions = options_.partitions;
-    c.election_ticks = id_ == kParent ? kParentElectionTicks : kChildElectionTicks;
+    synod::node::NodeRuntimeOptions c;
+    c.host.node_id = id_;
+    c.host.cluster_id = kCluster;
+    c.host.initial_members = {kParent};
+    c.host.initial_members.insert(c.host.initial_members.end(), kChildren.begin(), kChildren.end());
+    c.host.user_partitions = options_.partitions;
+    c.host.election_ticks = id_ == kParent ? kParentElectionTicks : kChildElectionTicks;
     // The same on every node. By default each node quiesces an idle partition after ten of
     // its own election timeouts: the parent would stop its heartbeats while the children
     // still expect them, and they would elect another leader.
-    c.quiesce_after_ticks = 10 * kChildElectionTicks;
-    c.seed = id_;
-    c.sync = options_.sync;
-    c.store = store_.get();
-    c.transport = endpoint_.transport.get();
-    c.clock = &clock_;
-    c.scheduler = &timers_;
-    c.executor = &pool_;
-    c.sync_executor = sync_thread_.get();
-    host_ = NodeHost::create(c, &error);
-    if (!host_) return false;
-    host_->set_leader_handler([this](const synod::node::LeaderChange& change) {
+    c.host.quiesce_after_ticks = 10 * kChildElectionTicks;
+    c.host.seed = id_;
+    c.host.sync = options_.sync;
+    c.store.engine = options_.store;
+    c.store.directory = options_.dir + "/node-" + std::to_string(id_);
+    c.transport.kind = options_.transport;
+    c.transport.listen_address = std::string(kHost) + ":0";
+    c.worker_threads = options_.threads;
+    // Durable stores sync on a thread of their own (one is enough: concurrent syncs of one
+    // store are shared anyway).
+    c.sync_thread = options_.store != "memory" ? synod::node::SyncThread::On
+                                               : synod::node::SyncThread::Off;
+    synod::node::RuntimeError failure;
+    runtime_ = synod::node::NodeRuntime::create(std::move(c), &failure);
+    if (!runtime_) {
+      error = failure.message;
+      return false;
+    }
+    address_ = std::string(kHost) + ":" + std::to_string(runtime_->network_transport()->listen_port());
+    return true;
+  }
+
+  // Where this node listens, with the port it bound.
+  const std::string& address() const { return address_; }
+  void set_peer(NodeId peer, const std::string& address) {
+    runtime_->network_transport()->set_peer(peer, address);
+  }
+
+  void start() {
+    runtime_->host().set_leader_handler([this](const synod::node::LeaderChange& change) {
       if (change.leader == id_) elections_.fetch_add(1, std::memory_order_relaxed);
     });
-    host_->start();
-    return true;
+    runtime_->start();
+    started_ = true;
   }
 
   // Completes every pending proposal (ShuttingDown) before any thread goes.
   void stop() {
-    if (host_) host_->stop();
+    if (runtime_) runtime_->stop();
   }
 
   // Called by one thread only, the one that also reads counters().
   void trim() {
-    if (host_) trimmer_.trim(*host_, *store_);
+    if (started_) trimmer_.trim(runtime_->host(), runtime_->store());
   }
 
   Counters counters() const {
-    Counters c = synod::bench::counters_of(*store_, endpoint_.transport->stats(), trimmer_);
+    Counters c = synod::bench::counters_of(runtime_->store(), runtime_->transport().stats(), trimmer_);
     c.elections = elections_.load();
     return c;
   }
 
-  NodeHost& host() { return *host_; }
-  const synod::env::Clock& clock() const { return clock_; }
-  synod::env::Scheduler& timers() { return timers_; }
+  NodeHost& host() { return runtime_->host(); }
+  const synod::env::Clock& clock() const { return runtime_->clock(); }
+  synod::env::Scheduler& timers() { return runtime_->scheduler(); }
 
  private:
   const Options& options_;
   const NodeId id_;
-  synod::env::SteadyClock clock_;
-  synod::env::ThreadPool pool_;
-  synod::env::TimerThread timers_{clock_, pool_};
-  std::unique_ptr<synod::storage::LogStore> store_;
-  Endpoint endpoint_;
-  std::unique_ptr<synod::env::ThreadPool> sync_thread_;  // durable stores only
-  // After what it uses, so that it stops first.
-  std::unique_ptr<NodeHost> host_;
-  synod::bench::LogTrimmer trimmer_;
   std::atomic<std::uint64_t> elections_{0};
+  std::unique_ptr<synod::node::NodeRuntime> runtime_;
+  std::string address_;
+  bool started_ = false;
+  synod::bench::LogTrimmer trimmer_;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -370,8 +311,7 @@ std::string handle(Node& node, bool& started, const std::string& line) {
   }
   if (command == "start") {
     if (started) return "error started already";
-    std::string error;
-    if (!node.start(error)) return "error " + error;
+    node.start();
     started = true;
     return "ok";
   }
@@ -586,10 +526,7 @@ bool start_nodes(Children& children, Node& node) {
       return false;
     }
   }
-  if (!node.start(error)) {
-    std::fprintf(stderr, "%s: node 1: %s\n", kProgram, error.c_str());
-    return false;
-  }
+  node.start();
   std::printf("nodes:      1 at %s (pid %d)", addresses[kParent].c_str(),
               static_cast<int>(getpid()));
   for (auto& child : children) {

@@ -26,12 +26,9 @@
 #include "common/log_trimmer.h"
 #include "common/options.h"
 #include "common/process_usage.h"
-#include "synod/env/clock.h"
-#include "synod/env/random.h"
-#include "synod/env/thread_pool.h"
 #include "synod/node/node_host.h"
+#include "synod/node/node_runtime.h"
 #include "synod/storage/open_log_store.h"
-#include "synod/transport/in_memory.h"
 
 namespace {
 
@@ -42,7 +39,6 @@ using synod::bench::Parsed;
 using synod::env::Duration;
 using synod::env::TimePoint;
 using synod::node::NodeHost;
-using synod::node::NodeHostConfig;
 using synod::node::NodeId;
 using synod::node::PartitionId;
 
@@ -129,9 +125,8 @@ class Cluster {
  public:
   explicit Cluster(const Options& options)
       : options_(options),
-        pool_(options.threads),
-        timers_(clock_, pool_),
-        network_(timers_, pool_, random_) {}
+        threads_(std::make_shared<synod::node::RuntimeThreads>(options.threads)),
+        network_(std::make_shared<synod::node::InProcessNetwork>(threads_)) {}
 
   ~Cluster() { stop(); }
 
@@ -140,45 +135,46 @@ class Cluster {
     for (NodeId id : kNodes) {
       auto& n = nodes_[id];
       n = std::make_unique<Node>();
+      // The store is opened here, not by the runtime, to time the opening on its own.
       const auto opening = std::chrono::steady_clock::now();
+      std::unique_ptr<synod::storage::LogStore> store;
       synod::storage::DurableStoreOptions store_options;
       if (auto st = synod::storage::open_log_store(options_.store,
                                                    options_.dir + "/node-" + std::to_string(id),
-                                                   store_options, n->store);
+                                                   store_options, store);
           !st.ok()) {
         error = "node " + std::to_string(id) + ": " + st.to_string();
         return false;
       }
       n->open_s = elapsed_since(opening);
-      for (PartitionId p : n->store->partitions()) {
-        auto view = n->store->open_partition(p);
+      for (PartitionId p : store->partitions()) {
+        auto view = store->open_partition(p);
         n->recovered_entries += view->last_index() + 1 - view->first_index();
       }
-      n->transport = std::make_unique<synod::transport::InMemoryTransport>(network_, 1, id);
+      synod::node::NodeRuntimeOptions c;
+      c.host.node_id = id;
+      c.host.initial_members = {kNodes.begin(), kNodes.end()};
+      c.host.user_partitions = options_.partitions;
+      c.host.seed = id;
+      c.host.sync = options_.sync;
+      c.store.existing = std::move(store);
+      c.transport.network = network_;
       if (options_.per_node_pools) {
-        n->pool = std::make_unique<synod::env::ThreadPool>(options_.threads);
-        n->timers = std::make_unique<synod::env::TimerThread>(clock_, *n->pool);
+        c.worker_threads = options_.threads;
+      } else {
+        c.threads = threads_;
       }
-      NodeHostConfig c;
-      c.node_id = id;
-      c.initial_members = {kNodes.begin(), kNodes.end()};
-      c.user_partitions = options_.partitions;
-      c.seed = id;
-      c.sync = options_.sync;
-      c.store = n->store.get();
-      c.transport = n->transport.get();
-      c.clock = &clock_;
-      c.scheduler = n->timers ? static_cast<synod::env::Scheduler*>(n->timers.get()) : &timers_;
-      if (options_.store != "memory" && options_.sync_thread) {
-        n->sync_thread = std::make_unique<synod::env::ThreadPool>(1);
-        c.sync_executor = n->sync_thread.get();
-      }
-      c.executor = n->pool ? static_cast<synod::env::Executor*>(n->pool.get()) : &pool_;
+      c.sync_thread = options_.store != "memory" && options_.sync_thread ? synod::node::SyncThread::On
+                                                                          : synod::node::SyncThread::Off;
       const auto creating = std::chrono::steady_clock::now();
-      n->host = NodeHost::create(c, &error);
-      if (!n->host) return false;
+      synod::node::RuntimeError failure;
+      n->runtime = synod::node::NodeRuntime::create(std::move(c), &failure);
+      if (!n->runtime) {
+        error = "node " + std::to_string(id) + ": " + failure.message;
+        return false;
+      }
       n->create_s = elapsed_since(creating);
-      n->host->set_leader_handler([this, id](const synod::node::LeaderChange& change) {
+      n->runtime->host().set_leader_handler([this, id](const synod::node::LeaderChange& change) {
         if (change.leader == id) elections_.fetch_add(1, std::memory_order_relaxed);
       });
     }
@@ -186,35 +182,35 @@ class Cluster {
   }
 
   void start() {
-    for (auto& [id, n] : nodes_) n->host->start();
+    for (auto& [id, n] : nodes_) n->runtime->start();
   }
 
   // Every host completes its pending proposals (ShuttingDown) before any thread goes.
   void stop() {
     for (auto& [id, n] : nodes_) {
-      if (n->host) n->host->stop();
+      if (n->runtime) n->runtime->stop();
     }
   }
 
-  NodeHost& host(NodeId id) { return *nodes_.at(id)->host; }
+  NodeHost& host(NodeId id) { return nodes_.at(id)->runtime->host(); }
   // Seconds node `id` took to open its store and to create its NodeHost, and the log
   // entries its store held when opened.
   double open_seconds(NodeId id) const { return nodes_.at(id)->open_s; }
   double create_seconds(NodeId id) const { return nodes_.at(id)->create_s; }
   std::uint64_t recovered_entries(NodeId id) const { return nodes_.at(id)->recovered_entries; }
-  synod::env::Scheduler& timers() { return timers_; }
-  const synod::env::Clock& clock() const { return clock_; }
+  synod::env::Scheduler& timers() { return threads_->scheduler(); }
+  const synod::env::Clock& clock() const { return threads_->clock(); }
 
   // The leader of each partition (indexed by partition id, system partition included) once
   // every partition has one; empty if that takes longer than `timeout`. Reports progress
   // every ten seconds, since a large cluster may take long.
   std::vector<NodeId> wait_for_leaders(Duration timeout) {
     std::vector<NodeId> leaders(options_.partitions + 1, synod::raft::kNoNode);
-    const TimePoint start = clock_.now();
+    const TimePoint start = clock().now();
     TimePoint next_report = start + std::chrono::seconds(10);
     std::size_t led = 0;
     while (led < leaders.size()) {
-      const TimePoint now = clock_.now();
+      const TimePoint now = clock().now();
       if (now - start > timeout) return {};
       if (now >= next_report) {
         const Counters c = counters();
@@ -247,7 +243,7 @@ class Cluster {
   Counters counters() const {
     Counters c;
     for (const auto& [id, n] : nodes_) {
-      c += synod::bench::counters_of(*n->store, n->transport->stats(), n->trimmer);
+      c += synod::bench::counters_of(n->runtime->store(), n->runtime->transport().stats(), n->trimmer);
     }
     c.elections = elections_.load();
     return c;
@@ -255,7 +251,7 @@ class Cluster {
 
   // Each node for itself, as nodes in separate processes would (common/log_trimmer.h).
   void trim_logs() {
-    for (auto& [id, n] : nodes_) n->trimmer.trim(*n->host, *n->store);
+    for (auto& [id, n] : nodes_) n->trimmer.trim(n->runtime->host(), n->runtime->store());
   }
 
  private:
@@ -264,12 +260,7 @@ class Cluster {
   }
 
   struct Node {
-    std::unique_ptr<synod::storage::LogStore> store;
-    std::unique_ptr<synod::transport::InMemoryTransport> transport;
-    std::unique_ptr<synod::env::ThreadPool> pool;  // per-node pools only
-    std::unique_ptr<synod::env::TimerThread> timers;
-    std::unique_ptr<synod::env::ThreadPool> sync_thread;  // durable stores only
-    std::unique_ptr<NodeHost> host;  // last: stops before anything it uses goes
+    std::unique_ptr<synod::node::NodeRuntime> runtime;
     synod::bench::LogTrimmer trimmer;
     double open_s = 0;
     double create_s = 0;
@@ -277,11 +268,9 @@ class Cluster {
   };
 
   const Options& options_;
-  synod::env::SteadyClock clock_;
-  synod::env::ThreadPool pool_;
-  synod::env::TimerThread timers_;
-  synod::env::Random random_{1};
-  synod::transport::InMemoryNetwork network_;
+  // The network's threads, which are the nodes' too unless each has its own (per-node).
+  std::shared_ptr<synod::node::RuntimeThreads> threads_;
+  std::shared_ptr<synod::node::InProcessNetwork> network_;
   std::atomic<std::uint64_t> elections_{0};
   std::map<NodeId, std::unique_ptr<Node>> nodes_;
 };

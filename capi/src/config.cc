@@ -186,8 +186,8 @@ SYNOD_API int synod_config_set_storage(synod_config* config, const char* engine,
     if (name != "memory" && (!directory || *directory == '\0')) {
       return out_of_range(fn, "engine " + name + " needs a data directory");
     }
-    s.storage_engine = name;
-    s.storage_directory = name == "memory" || !directory ? std::string() : std::string(directory);
+    s.store.engine = name;
+    s.store.directory = name == "memory" || !directory ? std::string() : std::string(directory);
     return SYNOD_OK;
   });
 }
@@ -203,9 +203,9 @@ SYNOD_API int synod_config_set_network(synod_config* config, synod_network* netw
   constexpr const char* fn = "synod_config_set_network";
   return with_config(fn, config, [&](auto& s) -> int {
     if (!network) return out_of_range(fn, "network is NULL");
-    s.network = network->core;
-    s.network_transport.clear();
-    s.listen_address.clear();
+    s.transport.network = network->core;
+    s.transport.kind = "memory";
+    s.transport.listen_address.clear();
     return SYNOD_OK;
   });
 }
@@ -218,9 +218,9 @@ int set_network_transport(const char* fn, synod_config* config, const char* kind
     if (!listen_address || *listen_address == '\0') {
       return out_of_range(fn, "listen address is NULL or empty");
     }
-    s.network_transport = kind;
-    s.listen_address = listen_address;
-    s.network.reset();
+    s.transport.kind = kind;
+    s.transport.listen_address = listen_address;
+    s.transport.network.reset();
     return SYNOD_OK;
   });
 }
@@ -243,12 +243,12 @@ SYNOD_API int synod_config_set_tls(synod_config* config, const char* ca_file,
                                       std::pair{"key_file", key_file}}) {
       if (!value || *value == '\0') return out_of_range(fn, std::string(name) + " is NULL or empty");
     }
-    s.security = {};
-    s.security.mode = mutual ? synod::transport::SecurityMode::MutualTls
+    s.transport.security = {};
+    s.transport.security.mode = mutual ? synod::transport::SecurityMode::MutualTls
                              : synod::transport::SecurityMode::Tls;
-    s.security.ca_file = ca_file;
-    s.security.cert_file = cert_file;
-    s.security.key_file = key_file;
+    s.transport.security.ca_file = ca_file;
+    s.transport.security.cert_file = cert_file;
+    s.transport.security.key_file = key_file;
     return SYNOD_OK;
   });
 }
@@ -259,16 +259,16 @@ SYNOD_API int synod_config_set_shared_secret(synod_config* config, const uint8_t
   return with_config(fn, config, [&](auto& s) -> int {
     if (!secret && len != 0) return out_of_range(fn, "secret is NULL but len is " + std::to_string(len));
     if (len < 16) return out_of_range(fn, "a secret of " + std::to_string(len) + " bytes is shorter than 16");
-    s.security = {};
-    s.security.mode = synod::transport::SecurityMode::SharedSecret;
-    s.security.shared_secret.assign(reinterpret_cast<const char*>(secret), len);
+    s.transport.security = {};
+    s.transport.security.mode = synod::transport::SecurityMode::SharedSecret;
+    s.transport.security.shared_secret.assign(reinterpret_cast<const char*>(secret), len);
     return SYNOD_OK;
   });
 }
 
 SYNOD_API int synod_config_set_plain_text(synod_config* config) {
   return with_config("synod_config_set_plain_text", config, [&](auto& s) -> int {
-    s.security = {};
+    s.transport.security = {};
     return SYNOD_OK;
   });
 }
@@ -279,7 +279,7 @@ SYNOD_API int synod_config_set_peer_address(synod_config* config, uint64_t node_
   return with_config(fn, config, [&](auto& s) -> int {
     if (node_id == 0) return out_of_range(fn, "node id 0 is reserved (no node)");
     if (!address || *address == '\0') return out_of_range(fn, "address is NULL or empty");
-    s.peer_addresses[node_id] = address;
+    s.transport.peers[node_id] = address;
     return SYNOD_OK;
   });
 }

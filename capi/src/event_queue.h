@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "synod.h"
-#include "synod/raft/types.h"
+#include "synod/node/node_host.h"  // raft::Bytes, the payloads of the node's API
 
 namespace synod::capi {
 

@@ -4,55 +4,30 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "event_queue.h"
 #include "synod.h"
-#include "synod/env/clock.h"
-#include "synod/env/random.h"
-#include "synod/env/thread_pool.h"
 #include "synod/node/node_host.h"
-#include "synod/storage/log_store.h"
-#include "synod/transport/grpc_transport.h"
-#include "synod/transport/in_memory.h"
-#include "synod/transport/rest_transport.h"
-#include "synod/transport/security.h"
+#include "synod/node/node_runtime.h"
 
 namespace synod::capi {
 
-// An in-process network with the threads that deliver its batches. Shared by the handle
-// and every node attached to it, so either may go first.
-struct NetworkCore {
-  env::SteadyClock clock;
-  env::ThreadPool pool{1};
-  env::TimerThread timers{clock, pool};
-  env::Random random{0x5e70d};
-  transport::InMemoryNetwork network{timers, pool, random};
-};
-
-struct NodeSettings {
-  node::NodeHostConfig host;
-  std::uint32_t worker_threads = 0;
+// A node's settings: the composition root's options, which synod_config_* fills in,
+// and what only the C ABI needs.
+struct NodeSettings : node::NodeRuntimeOptions {
   // Events waiting for synod_node_poll before the node pushes back.
   std::size_t max_pending_events = 65536;
-  std::string storage_engine = "memory";
-  std::string storage_directory;
-  std::shared_ptr<NetworkCore> network;
-  // A network transport ("grpc" or "rest") when listen_address is set.
-  std::string network_transport;
-  std::string listen_address;
-  synod::transport::TransportSecurity security;
-  std::map<node::NodeId, std::string> peer_addresses;
 };
 
 }  // namespace synod::capi
 
+// An in-process network with the thread that delivers its batches. Shared by the handle
+// and every node attached to it, so either may go first.
 struct synod_network {
-  std::shared_ptr<synod::capi::NetworkCore> core;
+  std::shared_ptr<synod::node::InProcessNetwork> core;
 };
 
 struct synod_config {
@@ -63,11 +38,10 @@ struct synod_config {
 };
 
 struct synod_node {
-  // Members are destroyed in reverse order of declaration. So the NodeHost goes first;
-  // then the threads that run its tasks (the sync thread, the timer, then the workers the
-  // timer posts to; each joined, so no task is left); then the transport and the store
-  // those tasks used; and last what the handlers and warnings of all of them reach: the
-  // clock, the network, the state below and the event queue.
+  // Members are destroyed in reverse order of declaration. So the runtime goes first:
+  // it stops the NodeHost, joins the threads that run its tasks, and only then frees the
+  // transport and the store (node_runtime.h); and last goes what the handlers and
+  // warnings of all of them reach: the state below and the event queue.
   synod::capi::EventQueue events;
   synod::node::NodeId id = 0;
   std::size_t max_payload_bytes = 0;
@@ -84,15 +58,5 @@ struct synod_node {
   std::mutex stop_mu;
   // synod_node_stop or synod_node_free has run; guarded by stop_mu.
   bool stop_called = false;
-  std::shared_ptr<synod::capi::NetworkCore> network;
-  synod::env::SteadyClock clock;
-  std::unique_ptr<synod::storage::LogStore> store;
-  std::unique_ptr<synod::transport::Transport> transport;
-  // Set with a network transport (gRPC or REST): its bound port and its peer setter.
-  std::function<int()> listen_port;
-  std::function<void(synod::node::NodeId, std::string)> set_peer;
-  std::unique_ptr<synod::env::ThreadPool> workers;
-  std::unique_ptr<synod::env::TimerThread> timers;
-  std::unique_ptr<synod::env::ThreadPool> sync_thread;
-  std::unique_ptr<synod::node::NodeHost> host;
+  std::unique_ptr<synod::node::NodeRuntime> runtime;
 };

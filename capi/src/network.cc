@@ -12,7 +12,7 @@ SYNOD_API int synod_network_new(synod_network** out) {
     if (!out) return fail(SYNOD_E_INVALID_ARGUMENT, "synod_network_new: out is NULL");
     *out = nullptr;
     auto handle = std::make_unique<synod_network>();
-    handle->core = std::make_shared<synod::capi::NetworkCore>();
+    handle->core = std::make_shared<synod::node::InProcessNetwork>();
     *out = handle.release();
     return SYNOD_OK;
   });
@@ -24,7 +24,7 @@ SYNOD_API int synod_network_isolate(synod_network* network, uint64_t node_id) {
   return guarded("synod_network_isolate", [&]() -> int {
     if (!network) return fail(SYNOD_E_INVALID_ARGUMENT, "synod_network_isolate: network is NULL");
     if (node_id == 0) return fail(SYNOD_E_INVALID_ARGUMENT, "synod_network_isolate: node id 0");
-    network->core->network.isolate(node_id);
+    network->core->network().isolate(node_id);
     return SYNOD_OK;
   });
 }
@@ -32,7 +32,7 @@ SYNOD_API int synod_network_isolate(synod_network* network, uint64_t node_id) {
 SYNOD_API int synod_network_heal(synod_network* network) {
   return guarded("synod_network_heal", [&]() -> int {
     if (!network) return fail(SYNOD_E_INVALID_ARGUMENT, "synod_network_heal: network is NULL");
-    network->core->network.heal();
+    network->core->network().heal();
     return SYNOD_OK;
   });
 }

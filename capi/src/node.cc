@@ -5,14 +5,12 @@
 #include <future>
 #include <limits>
 #include <memory>
-#include <random>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "errors.h"
 #include "handles.h"
-#include "synod/storage/open_log_store.h"
 
 using synod::capi::fail;
 using synod::capi::guarded;
@@ -64,7 +62,7 @@ int check_bytes(const char* function, const uint8_t* data, size_t len) {
 }
 
 bool hosts(const synod_node& n, uint64_t partition) {
-  const auto ids = n.host->partitions();
+  const auto ids = n.runtime->host().partitions();
   return std::binary_search(ids.begin(), ids.end(), partition);
 }
 
@@ -129,65 +127,18 @@ void push_log(synod::capi::EventQueue& events, synod_log_level level, std::strin
   events.push(log_event(level), raft::Bytes(std::move(text)));
 }
 
-// Builds the network transport `Kind` (gRPC or REST) of `n`.
-template <typename Kind, typename Options>
-int make_network_transport(const synod::capi::NodeSettings& s, synod_node& n, const char* name) {
-  Options options;
-  options.cluster = s.host.cluster_id;
-  options.self = n.id;
-  options.listen_address = s.listen_address;
-  options.peers = s.peer_addresses;
-  options.peers.erase(n.id);
-  options.security = s.security;
-  synod::capi::EventQueue* events = &n.events;
-  options.on_warning = [events](std::string_view message) {
-    push_log(*events, SYNOD_LOG_WARNING, "transport: " + std::string(message));
-  };
-  std::string error;
-  auto transport = Kind::create(std::move(options), &error);
-  if (!transport) {
-    return fail(SYNOD_E_TRANSPORT,
-                prefixed("synod_node_new", std::string(name) + " transport on " + s.listen_address + ": " + error));
+// The C status for a part of the node that could not be built.
+int build_error_status(synod::node::RuntimeError::Kind kind) {
+  using Kind = synod::node::RuntimeError::Kind;
+  switch (kind) {
+    case Kind::Storage:
+      return SYNOD_E_STORAGE;
+    case Kind::Transport:
+      return SYNOD_E_TRANSPORT;
+    case Kind::Config:
+      break;
   }
-  Kind* raw = transport.get();
-  n.listen_port = [raw] { return raw->listen_port(); };
-  n.set_peer = [raw](synod::node::NodeId peer, std::string address) { raw->set_peer(peer, std::move(address)); };
-  n.transport = std::move(transport);
-  return SYNOD_OK;
-}
-
-// Builds the transport of `n`, or fails with the status to return.
-int make_transport(const synod::capi::NodeSettings& s, synod_node& n) {
-  constexpr const char* fn = "synod_node_new";
-  if (s.network_transport == "grpc") {
-    return make_network_transport<synod::transport::GrpcTransport,
-                                  synod::transport::GrpcTransportOptions>(s, n, "gRPC");
-  }
-  if (s.network_transport == "rest") {
-    return make_network_transport<synod::transport::RestTransport,
-                                  synod::transport::RestTransportOptions>(s, n, "REST");
-  }
-  const auto cluster = s.host.cluster_id;
-  // Without a transport, a single-member cluster gets a private network of its own.
-  n.network = s.network;
-  if (!n.network) {
-    const auto& members = s.host.initial_members;
-    if (!(members.empty() || (members.size() == 1 && members[0] == n.id))) {
-      return fail(SYNOD_E_CONFIG,
-                  prefixed(fn, "a cluster of several members needs a transport: call "
-                               "synod_config_set_network, synod_config_set_grpc or "
-                               "synod_config_set_rest"));
-    }
-    n.network = std::make_shared<synod::capi::NetworkCore>();
-  }
-  try {
-    n.transport =
-        std::make_unique<synod::transport::InMemoryTransport>(n.network->network, cluster, n.id);
-  } catch (const std::invalid_argument&) {
-    return fail(SYNOD_E_CONFIG, prefixed(fn, "node " + std::to_string(n.id) +
-                                                 " is already attached to this network"));
-  }
-  return SYNOD_OK;
+  return SYNOD_E_CONFIG;
 }
 
 int make_node(const synod::capi::NodeSettings& s, std::unique_ptr<synod_node>& out) {
@@ -195,54 +146,27 @@ int make_node(const synod::capi::NodeSettings& s, std::unique_ptr<synod_node>& o
   if (s.host.node_id == raft::kNoNode) {
     return fail(SYNOD_E_CONFIG, prefixed(fn, "no node id: call synod_config_set_node_id"));
   }
-  if (s.host.election_ticks <= s.host.heartbeat_ticks) {
-    return fail(SYNOD_E_CONFIG,
-                prefixed(fn, "election ticks (" + std::to_string(s.host.election_ticks) +
-                                 ") must exceed heartbeat ticks (" +
-                                 std::to_string(s.host.heartbeat_ticks) + ")"));
-  }
   auto n = std::make_unique<synod_node>();
   n->id = s.host.node_id;
   n->max_payload_bytes = s.host.max_payload_bytes;
 
-  synod::storage::DurableStoreOptions store_options;
+  synod::node::NodeRuntimeOptions options = s;
   synod::capi::EventQueue* events = &n->events;
-  store_options.on_warning = [events](const std::string& message) {
+  options.store.on_warning = [events](const std::string& message) {
     push_log(*events, SYNOD_LOG_WARNING, "storage: " + message);
   };
-  const auto opened = synod::storage::open_log_store(s.storage_engine, s.storage_directory,
-                                                     store_options, n->store);
-  if (!opened.ok()) {
-    return fail(SYNOD_E_STORAGE, prefixed(fn, "cannot open the " + s.storage_engine +
-                                                  " store in \"" + s.storage_directory +
-                                                  "\": " + opened.to_string()));
+  options.transport.on_warning = [events](std::string_view message) {
+    push_log(*events, SYNOD_LOG_WARNING, "transport: " + std::string(message));
+  };
+  synod::node::RuntimeError error;
+  n->runtime = synod::node::NodeRuntime::create(std::move(options), &error);
+  if (!n->runtime) {
+    return fail(build_error_status(error.kind), prefixed(fn, error.message));
   }
-  if (const int status = make_transport(s, *n); status != SYNOD_OK) return status;
+  node::NodeHost& host = n->runtime->host();
 
-  n->workers = std::make_unique<synod::env::ThreadPool>(s.worker_threads);
-  n->timers = std::make_unique<synod::env::TimerThread>(n->clock, *n->workers);
-  // A durable store syncs on a thread of its own, so workers go on with other partitions.
-  if (s.storage_engine != "memory" && s.host.sync) {
-    n->sync_thread = std::make_unique<synod::env::ThreadPool>(1);
-  }
-
-  node::NodeHostConfig host = s.host;
-  if (host.initial_members.empty()) host.initial_members = {n->id};
-  if (host.seed == 0) host.seed = std::random_device{}() ^ (n->id << 32);
-  host.store = n->store.get();
-  host.transport = n->transport.get();
-  host.clock = &n->clock;
-  host.scheduler = n->timers.get();
-  host.executor = n->workers.get();
-  host.sync_executor = n->sync_thread.get();
-  std::string error;
-  n->host = node::NodeHost::create(host, &error);
-  if (!n->host) return fail(SYNOD_E_CONFIG, prefixed(fn, error));
-
-  node::NodeHost* host_ptr = n->host.get();
-  n->events.bound(s.max_pending_events,
-                  [host_ptr](bool full) { host_ptr->set_delivery_paused(full); });
-  n->host->set_apply_handler([events](const node::CommittedEntry& entry) {
+  n->events.bound(s.max_pending_events, [&host](bool full) { host.set_delivery_paused(full); });
+  host.set_apply_handler([events](const node::CommittedEntry& entry) {
     synod_event e{};
     e.type = SYNOD_EVENT_ENTRY;
     e.partition = entry.partition;
@@ -252,7 +176,7 @@ int make_node(const synod::capi::NodeSettings& s, std::unique_ptr<synod_node>& o
     events->push(e, entry.payload);
   });
   synod_node* raw = n.get();
-  n->host->set_leader_handler([events, raw](const node::LeaderChange& change) {
+  host.set_leader_handler([events, raw](const node::LeaderChange& change) {
     synod_event e{};
     e.type = SYNOD_EVENT_LEADER_CHANGED;
     e.partition = change.partition;
@@ -263,7 +187,7 @@ int make_node(const synod::capi::NodeSettings& s, std::unique_ptr<synod_node>& o
   });
   // Runs inside the NodeHost's stop, which every other stop() caller (synod_node_stop and
   // synod_node_free among them) waits for: the node is alive throughout.
-  n->host->set_failure_handler([events, raw](const std::string& why) {
+  host.set_failure_handler([events, raw](const std::string& why) {
     {
       std::lock_guard lock(raw->failure_mu);
       raw->failure = why;
@@ -273,7 +197,7 @@ int make_node(const synod::capi::NodeSettings& s, std::unique_ptr<synod_node>& o
     events->close();
     raw->leader_changed.notify_all();
   });
-  n->host->start();
+  n->runtime->start();
   out = std::move(n);
   return SYNOD_OK;
 }
@@ -283,8 +207,7 @@ void stop_node(synod_node& n) {
   if (std::exchange(n.stop_called, true)) return;
   n.stopped.store(true);
   // Also waits for a stop the node began itself (storage failure) to finish.
-  n.host->stop();
-  n.transport->stop();
+  n.runtime->stop();
   n.events.close();
   n.leader_changed.notify_all();
 }
@@ -383,7 +306,7 @@ SYNOD_API int synod_node_replicate(synod_node* node, uint64_t partition, uint32_
     }
     auto submission = std::make_shared<Submission<node::ReplicationResult>>();
     synod::capi::EventQueue* events = &node->events;
-    node->host->replicate(
+    node->runtime->host().replicate(
         partition, type, raft::Bytes::copy_of(std::span<const uint8_t>(data, len)),
         [submission, events, partition, tag](const node::ReplicationResult& r) {
           if (submission->take_inline(r, r.status != node::Status::Ok)) return;
@@ -429,7 +352,7 @@ SYNOD_API int synod_node_replicate_batch(synod_node* node, uint64_t partition,
     // A batch refused before the call returns is refused whole, with one status.
     auto submission = std::make_shared<Submission<node::ReplicationResult>>();
     synod::capi::EventQueue* events = &node->events;
-    node->host->replicate_batch(
+    node->runtime->host().replicate_batch(
         partition, std::move(batch),
         [submission, events, partition, tag](const std::vector<node::ReplicationResult>& results) {
           const bool refused_whole = std::all_of(results.begin(), results.end(), [&](const auto& r) {
@@ -459,7 +382,7 @@ SYNOD_API int synod_node_read_index(synod_node* node, uint64_t partition, uint64
     if (const int s = check_event_room(fn, *node); s != SYNOD_OK) return s;
     auto submission = std::make_shared<Submission<node::ReadResult>>();
     synod::capi::EventQueue* events = &node->events;
-    node->host->read_index(partition, [submission, events, partition, tag](const node::ReadResult& r) {
+    node->runtime->host().read_index(partition, [submission, events, partition, tag](const node::ReadResult& r) {
       if (submission->take_inline(r, r.status != node::Status::Ok)) return;
       synod_event e = result_event(SYNOD_EVENT_READ_INDEX, partition, tag, r.status);
       e.index = r.index;
@@ -493,7 +416,7 @@ SYNOD_API int synod_node_replicate_wait(synod_node* node, uint64_t partition, ui
                                           std::to_string(node->max_payload_bytes))));
     }
     const node::ReplicationResult r =
-        node->host->replicate(partition, type, raft::Bytes::copy_of(std::span<const uint8_t>(data, len)))
+        node->runtime->host().replicate(partition, type, raft::Bytes::copy_of(std::span<const uint8_t>(data, len)))
             .get();
     out->index = r.index;
     out->term = r.term;
@@ -514,7 +437,7 @@ SYNOD_API int synod_node_read_index_wait(synod_node* node, uint64_t partition,
     if (const int s = check_running(fn, node); s != SYNOD_OK) return out->status = s;
     auto promise = std::make_shared<std::promise<node::ReadResult>>();
     auto answered = promise->get_future();
-    node->host->read_index(partition, [promise](const node::ReadResult& r) { promise->set_value(r); });
+    node->runtime->host().read_index(partition, [promise](const node::ReadResult& r) { promise->set_value(r); });
     const node::ReadResult r = answered.get();
     out->index = r.index;
     out->leader_hint = r.leader_hint;
@@ -529,7 +452,7 @@ SYNOD_API int synod_node_report_applied(synod_node* node, uint64_t partition, ui
   constexpr const char* fn = "synod_node_report_applied";
   return guarded(fn, [&]() -> int {
     if (const int s = check_running(fn, node); s != SYNOD_OK) return s;
-    const node::Status status = node->host->report_applied(partition, index);
+    const node::Status status = node->runtime->host().report_applied(partition, index);
     if (status == node::Status::Ok) return SYNOD_OK;
     if (status == node::Status::InvalidArgument) {
       return fail(SYNOD_E_INVALID_ARGUMENT,
@@ -547,7 +470,7 @@ SYNOD_API int synod_node_is_leader(synod_node* node, uint64_t partition, int* ou
     if (!out_is_leader) return null_argument(fn, "out_is_leader");
     *out_is_leader = 0;
     if (!hosts(*node, partition)) return unknown_partition(fn, *node, partition);
-    *out_is_leader = node->host->is_leader(partition) ? 1 : 0;
+    *out_is_leader = node->runtime->host().is_leader(partition) ? 1 : 0;
     return SYNOD_OK;
   });
 }
@@ -559,7 +482,7 @@ SYNOD_API int synod_node_leader(synod_node* node, uint64_t partition, uint64_t* 
     if (!out_leader) return null_argument(fn, "out_leader");
     *out_leader = 0;
     if (!hosts(*node, partition)) return unknown_partition(fn, *node, partition);
-    *out_leader = node->host->leader_of(partition);
+    *out_leader = node->runtime->host().leader_of(partition);
     return SYNOD_OK;
   });
 }
@@ -579,7 +502,7 @@ SYNOD_API int synod_node_wait_for_leader(synod_node* node, uint64_t partition, i
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     std::unique_lock lock(node->leader_mu);
     while (true) {
-      *out_leader = node->host->leader_of(partition);
+      *out_leader = node->runtime->host().leader_of(partition);
       if (*out_leader != raft::kNoNode) return SYNOD_OK;
       if (node->stopped.load()) return stopped_error(fn, *node);
       if (timeout_ms >= 0 && std::chrono::steady_clock::now() >= deadline) break;
@@ -598,10 +521,10 @@ SYNOD_API int synod_node_transfer_leadership(synod_node* node, uint64_t partitio
   return guarded(fn, [&]() -> int {
     if (const int s = check_running(fn, node); s != SYNOD_OK) return s;
     if (target == 0) return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "target node id 0"));
-    const node::Status status = node->host->transfer_leadership(partition, target);
+    const node::Status status = node->runtime->host().transfer_leadership(partition, target);
     if (status == node::Status::Ok) return SYNOD_OK;
     return fail(status_of(status),
-                refusal(fn, partition, status, node->host->leader_of(partition)));
+                refusal(fn, partition, status, node->runtime->host().leader_of(partition)));
   });
 }
 
@@ -622,7 +545,7 @@ SYNOD_API int synod_node_partitions(synod_node* node, uint64_t* out, size_t max,
     if (!node) return null_argument(fn, "node");
     if (!out_count) return null_argument(fn, "out_count");
     if (!out && max != 0) return null_argument(fn, "out");
-    const auto ids = node->host->partitions();
+    const auto ids = node->runtime->host().partitions();
     std::copy_n(ids.begin(), std::min(max, ids.size()), out);
     *out_count = ids.size();
     return SYNOD_OK;
@@ -635,10 +558,11 @@ SYNOD_API int synod_node_listen_port(synod_node* node, int* out_port) {
     if (!node) return null_argument(fn, "node");
     if (!out_port) return null_argument(fn, "out_port");
     *out_port = 0;
-    if (!node->listen_port) {
+    const auto* transport = node->runtime->network_transport();
+    if (!transport) {
       return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "the node uses no network transport (gRPC or REST)"));
     }
-    *out_port = node->listen_port();
+    *out_port = transport->listen_port();
     return SYNOD_OK;
   });
 }
@@ -652,13 +576,14 @@ SYNOD_API int synod_node_set_peer_address(synod_node* node, uint64_t node_id,
     if (!address || *address == '\0') {
       return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "address is NULL or empty"));
     }
-    if (!node->set_peer) {
+    auto* transport = node->runtime->network_transport();
+    if (!transport) {
       return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "the node uses no network transport (gRPC or REST)"));
     }
     if (node_id == node->id) {
       return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "node " + std::to_string(node_id) + " is this node"));
     }
-    node->set_peer(node_id, address);
+    transport->set_peer(node_id, address);
     return SYNOD_OK;
   });
 }

@@ -65,7 +65,7 @@ std::string status_json(const synod_node& n) {
     root.number("node", n.id);
     root.key("partitions") += '[';
     bool first = true;
-    for (const auto& p : n.host->status()) {
+    for (const auto& p : n.runtime->host().status()) {
       if (!first) out += ',';
       first = false;
       JsonObject partition(out);
@@ -83,7 +83,7 @@ std::string status_json(const synod_node& n) {
       partition.boolean("quiescent", p.quiescent);
     }
     out += ']';
-    const auto t = n.transport->stats();
+    const auto t = n.runtime->transport().stats();
     JsonObject transport(root.key("transport"));
     transport.number("batches_sent", t.batches_sent);
     transport.number("messages_sent", t.messages_sent);

@@ -30,12 +30,8 @@
 
 #include "command.h"
 #include "kv_state.h"
-#include "synod/env/clock.h"
-#include "synod/env/thread_pool.h"
 #include "synod/node/node_host.h"
-#include "synod/storage/open_log_store.h"
-#include "synod/transport/grpc_transport.h"
-#include "synod/transport/rest_transport.h"
+#include "synod/node/node_runtime.h"
 
 namespace {
 
@@ -143,32 +139,6 @@ std::string json_escape(const std::string& s) {
     out += c;
   }
   return out;
-}
-
-// The node transport the options ask for, listening on --listen, knowing every other node;
-// nullptr and *error when it cannot listen. Plain text either way, which it reports.
-std::unique_ptr<synod::transport::Transport> make_transport(const Options& options, std::string* error) {
-  std::map<NodeId, std::string> peers = options.peers;
-  peers.erase(options.id);
-  auto warn = [](std::string_view message) {
-    std::fprintf(stderr, "synod-kv: warning: %.*s\n", static_cast<int>(message.size()), message.data());
-  };
-  if (options.transport == "rest") {
-    synod::transport::RestTransportOptions rest;
-    rest.cluster = 1;
-    rest.self = options.id;
-    rest.listen_address = options.listen;
-    rest.peers = std::move(peers);
-    rest.on_warning = warn;
-    return synod::transport::RestTransport::create(std::move(rest), error);
-  }
-  synod::transport::GrpcTransportOptions grpc;
-  grpc.cluster = 1;
-  grpc.self = options.id;
-  grpc.listen_address = options.listen;
-  grpc.peers = std::move(peers);
-  grpc.on_warning = warn;
-  return synod::transport::GrpcTransport::create(std::move(grpc), error);
 }
 
 class KvServer {
@@ -347,47 +317,34 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  std::unique_ptr<synod::storage::LogStore> store;
-  synod::storage::DurableStoreOptions store_options;
-  if (const auto s = synod::storage::open_log_store(options.store, options.data, store_options, store);
-      !s.ok()) {
-    std::fprintf(stderr, "synod-kv: cannot open %s: %s\n", options.data.c_str(), s.to_string().c_str());
-    return 1;
-  }
-  std::string error;
-  auto transport = make_transport(options, &error);
-  if (!transport) {
-    std::fprintf(stderr, "synod-kv: cannot listen on %s: %s\n", options.listen.c_str(), error.c_str());
-    return 1;
-  }
-
-  synod::env::SteadyClock clock;
-  synod::env::ThreadPool workers;
-  synod::env::TimerThread timers(clock, workers);
-  synod::env::ThreadPool sync_thread(1);
   synod_kv::KvState state;
-
-  synod::node::NodeHostConfig config;
-  config.node_id = options.id;
-  for (const auto& [id, address] : options.peers) config.initial_members.push_back(id);
-  config.user_partitions = options.partitions;
-  config.sync = options.sync;
-  config.seed = options.id * 0x9e3779b97f4a7c15ull ^ static_cast<std::uint64_t>(::getpid());
-  config.store = store.get();
-  config.transport = transport.get();
-  config.clock = &clock;
-  config.scheduler = &timers;
-  config.executor = &workers;
-  config.sync_executor = &sync_thread;
-  auto host = NodeHost::create(config, &error);
-  if (!host) {
-    std::fprintf(stderr, "synod-kv: %s\n", error.c_str());
+  synod::node::NodeRuntimeOptions config;
+  config.host.node_id = options.id;
+  for (const auto& [id, address] : options.peers) config.host.initial_members.push_back(id);
+  config.host.user_partitions = options.partitions;
+  config.host.sync = options.sync;
+  config.host.seed = options.id * 0x9e3779b97f4a7c15ull ^ static_cast<std::uint64_t>(::getpid());
+  config.store.engine = options.store;
+  config.store.directory = options.data;
+  // The node transport, listening on --listen, knowing every other node. Plain text, which
+  // it reports.
+  config.transport.kind = options.transport;
+  config.transport.listen_address = options.listen;
+  config.transport.peers = options.peers;
+  config.transport.on_warning = [](std::string_view message) {
+    std::fprintf(stderr, "synod-kv: warning: %.*s\n", static_cast<int>(message.size()), message.data());
+  };
+  synod::node::RuntimeError error;
+  auto runtime = synod::node::NodeRuntime::create(config, &error);
+  if (!runtime) {
+    std::fprintf(stderr, "synod-kv: %s\n", error.message.c_str());
     return 1;
   }
+  NodeHost* host = &runtime->host();
   host->set_apply_handler([&state](const synod::node::CommittedEntry& e) {
     state.apply(e.partition, e.index, e.payload.view());
   });
-  host->start();
+  runtime->start();
 
   httplib::Server server;
   KvServer kv(options, *host, state);
@@ -409,6 +366,6 @@ int main(int argc, char** argv) {
   server.listen_after_bind();
   // Stopped by a signal: leave the waiter nothing to wait for.
   signal_waiter.join();
-  host->stop();
+  runtime->stop();
   return 0;
 }

@@ -12,11 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "synod/env/random.h"
-#include "synod/env/thread_pool.h"
 #include "synod/node/node_host.h"
+#include "synod/node/node_runtime.h"
 #include "synod/storage/memory_log_store.h"
-#include "synod/transport/in_memory.h"
 
 namespace {
 
@@ -32,59 +30,59 @@ const std::vector<NodeId> kMembers = {1, 2, 3};
 
 class Demo {
  public:
-  Demo() : timers_(clock_, pool_), network_(timers_, pool_, random_) {
+  Demo() {
     for (NodeId id : kMembers) start(id);
   }
 
+  // Every node stops before the state its apply handler writes to goes.
   ~Demo() {
-    for (auto& [id, n] : nodes_) {
-      if (n.host) n.host->stop();
-    }
+    for (auto& [id, n] : nodes_) n.runtime.reset();
   }
 
   void start(NodeId id) {
     Node& n = nodes_[id];
-    n.transport = std::make_unique<transport::InMemoryTransport>(network_, 1, id);
-    node::NodeHostConfig c;
-    c.node_id = id;
-    c.initial_members = kMembers;
-    c.user_partitions = kUserPartitions;
-    c.tick_interval = milliseconds(10);
-    c.seed = id;
-    c.store = &n.store;
-    c.transport = n.transport.get();
-    c.clock = &clock_;
-    c.scheduler = &timers_;
-    c.executor = &pool_;
-    std::string error;
-    n.host = NodeHost::create(c, &error);
-    if (!n.host) {
-      std::fprintf(stderr, "node %llu: %s\n", static_cast<unsigned long long>(id), error.c_str());
+    node::NodeRuntimeOptions o;
+    o.host.node_id = id;
+    o.host.initial_members = kMembers;
+    o.host.user_partitions = kUserPartitions;
+    o.host.tick_interval = milliseconds(10);
+    o.host.seed = id;
+    // The node's store outlives its runtime, as a disk outlives a process.
+    o.store.existing = n.store;
+    o.transport.network = network_;
+    o.threads = threads_;
+    node::RuntimeError error;
+    n.runtime = node::NodeRuntime::create(o, &error);
+    if (!n.runtime) {
+      std::fprintf(stderr, "node %llu: %s\n", static_cast<unsigned long long>(id), error.message.c_str());
       std::exit(1);
     }
-    n.host->set_apply_handler([this, id](const node::CommittedEntry& e) {
+    n.runtime->host().set_apply_handler([this, id](const node::CommittedEntry& e) {
       std::lock_guard lock(mu_);
       nodes_[id].state[e.partition].emplace_back(e.payload.view());
       changed_.notify_all();
     });
-    n.host->start();
+    n.runtime->start();
   }
 
   // Stops a node as if its process died; its store keeps what it wrote.
   void stop(NodeId id) {
     Node& n = nodes_.at(id);
-    n.host->stop();
-    n.host.reset();
-    n.transport.reset();
+    n.runtime.reset();
     std::lock_guard lock(mu_);
     n.state.clear();
+  }
+
+  NodeHost* host(NodeId id) {
+    auto& runtime = nodes_.at(id).runtime;
+    return runtime ? &runtime->host() : nullptr;
   }
 
   NodeId wait_for_leader(PartitionId p, NodeId not_this = raft::kNoNode) {
     NodeId found = raft::kNoNode;
     wait([&] {
       for (auto& [id, n] : nodes_) {
-        if (id != not_this && n.host && n.host->is_leader(p)) found = id;
+        if (id != not_this && n.runtime && n.runtime->host().is_leader(p)) found = id;
       }
       return found != raft::kNoNode;
     });
@@ -94,7 +92,7 @@ class Demo {
   node::ReplicationResult put(PartitionId p, const std::string& value) {
     for (int attempt = 0; attempt < 50; ++attempt) {
       const NodeId leader = wait_for_leader(p);
-      auto result = nodes_.at(leader).host->replicate(p, kPutType, raft::Bytes(value)).get();
+      auto result = host(leader)->replicate(p, kPutType, raft::Bytes(value)).get();
       if (result.status == node::Status::Ok) return result;
     }
     return {node::Status::Timeout, 0, 0, raft::kNoNode};
@@ -111,9 +109,8 @@ class Demo {
 
  private:
   struct Node {
-    storage::MemoryLogStore store;
-    std::unique_ptr<transport::InMemoryTransport> transport;
-    std::unique_ptr<NodeHost> host;
+    std::shared_ptr<storage::MemoryLogStore> store = std::make_shared<storage::MemoryLogStore>();
+    std::unique_ptr<node::NodeRuntime> runtime;
     std::map<PartitionId, std::vector<std::string>> state;
   };
 
@@ -132,11 +129,9 @@ class Demo {
     return true;
   }
 
-  env::SteadyClock clock_;
-  env::ThreadPool pool_{2};
-  env::TimerThread timers_;
-  env::Random random_{1};
-  transport::InMemoryNetwork network_;
+  // Every node and the network on one pool of two workers.
+  std::shared_ptr<node::RuntimeThreads> threads_ = std::make_shared<node::RuntimeThreads>(2);
+  std::shared_ptr<node::InProcessNetwork> network_ = std::make_shared<node::InProcessNetwork>(threads_);
   std::mutex mu_;
   std::condition_variable changed_;
   std::map<NodeId, Node> nodes_;

@@ -22,11 +22,9 @@
 #include <string>
 #include <vector>
 
-#include "synod/env/random.h"
-#include "synod/env/thread_pool.h"
 #include "synod/node/node_host.h"
+#include "synod/node/node_runtime.h"
 #include "synod/storage/open_log_store.h"
-#include "synod/transport/in_memory.h"
 
 namespace {
 
@@ -89,37 +87,26 @@ int write_until_killed(const std::string& engine, const std::string& dir, const 
     emit("S " + std::to_string(p) + " " + std::to_string(store->applied_floor(p)));
   }
 
-  env::SteadyClock clock;
-  env::ThreadPool pool(2);
-  env::TimerThread timers(clock, pool);
-  env::ThreadPool sync_thread(1);
-  env::Random random(1);
-  transport::InMemoryNetwork network(timers, pool, random);
-  transport::InMemoryTransport transport(network, 1, 1);
-
-  node::NodeHostConfig c;
-  c.node_id = 1;
-  c.initial_members = {1};
-  c.user_partitions = kUserPartitions;
-  c.tick_interval = std::chrono::milliseconds(1);
-  c.store = store.get();
-  c.transport = &transport;
-  c.clock = &clock;
-  c.scheduler = &timers;
-  c.executor = &pool;
-  c.sync_executor = &sync_thread;
-  std::string error;
-  auto host = node::NodeHost::create(c, &error);
-  if (!host) die(error);
-  node::NodeHost* h = host.get();
-  host->set_apply_handler([h](const node::CommittedEntry& e) {
+  node::NodeRuntimeOptions o;
+  o.host.node_id = 1;
+  o.host.user_partitions = kUserPartitions;
+  o.host.tick_interval = std::chrono::milliseconds(1);
+  // The store read above, floors and all, is the node's.
+  o.store.existing = std::move(store);
+  o.worker_threads = 2;
+  o.sync_thread = node::SyncThread::On;
+  node::RuntimeError error;
+  auto runtime = node::NodeRuntime::create(std::move(o), &error);
+  if (!runtime) die(error.message);
+  node::NodeHost* h = &runtime->host();
+  h->set_apply_handler([h](const node::CommittedEntry& e) {
     emit("A " + std::to_string(e.partition) + " " + std::to_string(e.index) + " " +
          std::string(e.payload.view()));
     if (const node::Status st = h->report_applied(e.partition, e.index); st != node::Status::Ok) {
       die(std::string("report_applied refused: ") + node::to_string(st));
     }
   });
-  host->start();
+  runtime->start();
 
   std::mutex mu;
   std::condition_variable room;
@@ -132,7 +119,7 @@ int write_until_killed(const std::string& engine, const std::string& dir, const 
     }
     const node::PartitionId p = 1 + seq % kUserPartitions;
     std::string payload = std::to_string(p) + ":" + run + ":" + std::to_string(seq);
-    host->replicate(
+    h->replicate(
         p, kPayloadType, raft::Bytes(payload), [&, p, payload](const node::ReplicationResult& r) {
           if (r.status == node::Status::Ok) {
             emit("K " + std::to_string(p) + " " + std::to_string(r.index) + " " + payload);

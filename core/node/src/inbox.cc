@@ -90,9 +90,22 @@ ClosedInbox Inbox::retire(RetireCallback done) {
 }
 
 InboxContents Inbox::drain() {
+  // Swapped member by member: moving a whole InboxContents would allocate (a moved-from
+  // std::deque gets a fresh map) on every cycle of every partition.
+  InboxContents out;
   std::lock_guard lock(mu_);
-  InboxContents out = std::exchange(contents_, {});
-  out.activity |= !out.proposals.empty() || !out.reads.empty() || !out.transfers.empty();
+  InboxContents& in = contents_;
+  out.messages.swap(in.messages);
+  if (!in.proposals.empty()) out.proposals.swap(in.proposals);
+  if (!in.reads.empty()) out.reads.swap(in.reads);
+  out.transfers.swap(in.transfers);
+  out.unreachable.swap(in.unreachable);
+  out.snapshot_reports.swap(in.snapshot_reports);
+  out.applied_report = std::exchange(in.applied_report, std::nullopt);
+  out.tick = std::exchange(in.tick, false);
+  out.activity = std::exchange(in.activity, false) || !out.proposals.empty() ||
+                 !out.reads.empty() || !out.transfers.empty();
+  out.retire = std::exchange(in.retire, nullptr);
   return out;
 }
 
