@@ -104,7 +104,7 @@ else
        synod_storage_test; then
     section "test: build-tsan/"
     TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}" \
-      build-tsan/tests/node/synod_node_test &&
+      build-tsan/tests/node/synod_node_test --gtest_filter='-*Grpc*:*grpc*' &&
     TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}" \
       build-tsan/tests/transport/synod_transport_test --gtest_filter='-*Grpc*:*grpc*' &&
     TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}" \

@@ -92,6 +92,9 @@ INSTANTIATE_TEST_SUITE_P(Engines, RuntimeStoreTest,
 
 class RuntimeTransportTest : public ::testing::TestWithParam<std::string> {};
 
+// Cases named by transport kind, so that a run can leave out gRPC's (see scripts/test.sh).
+std::string kind_name(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
+
 // Three nodes over the transport kind: the network ones listen on ephemeral ports and
 // learn each other's through network_transport(), as a program that starts its nodes
 // before it knows their addresses does.
@@ -129,7 +132,8 @@ TEST_P(RuntimeTransportTest, ThreeNodesElectAndCommit) {
   nodes.clear();
 }
 
-INSTANTIATE_TEST_SUITE_P(Kinds, RuntimeTransportTest, ::testing::Values("memory", "grpc", "rest"));
+INSTANTIATE_TEST_SUITE_P(Kinds, RuntimeTransportTest, ::testing::Values("memory", "grpc", "rest"),
+                         kind_name);
 
 // Creates a runtime that must fail, and returns the error.
 RuntimeError refused(const NodeRuntimeOptions& o) {
@@ -235,7 +239,7 @@ TEST_P(RuntimePortTest, UnusableSecurityIsATransportError) {
   EXPECT_EQ(refused(o).kind, Kind::Transport);
 }
 
-INSTANTIATE_TEST_SUITE_P(Network, RuntimePortTest, ::testing::Values("grpc", "rest"));
+INSTANTIATE_TEST_SUITE_P(Network, RuntimePortTest, ::testing::Values("grpc", "rest"), kind_name);
 
 TEST(NodeRuntimeTest, AnExistingStoreOutlivesTheRuntime) {
   auto store = std::make_shared<storage::MemoryLogStore>();
