@@ -3,18 +3,18 @@
 namespace synod::node {
 
 PartitionPtr PartitionTable::find(PartitionId id) const {
-  std::lock_guard lock(mu_);
+  std::shared_lock lock(mu_);
   auto it = map_->find(id);
   return it == map_->end() ? nullptr : it->second;
 }
 
 std::shared_ptr<const PartitionTable::Map> PartitionTable::snapshot() const {
-  std::lock_guard lock(mu_);
+  std::shared_lock lock(mu_);
   return map_;
 }
 
 Status PartitionTable::missing(PartitionId id) const {
-  std::lock_guard lock(mu_);
+  std::shared_lock lock(mu_);
   return damaged_.count(id) ? Status::StorageFailure : Status::UnknownPartition;
 }
 
@@ -50,7 +50,7 @@ bool PartitionTable::remove_damaged(PartitionId id) {
 }
 
 std::map<PartitionId, std::string> PartitionTable::damaged() const {
-  std::lock_guard lock(mu_);
+  std::shared_lock lock(mu_);
   return damaged_;
 }
 

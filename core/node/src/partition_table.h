@@ -1,11 +1,14 @@
 // The partitions this node runs, published copy-on-write: a change builds a new map and
 // swaps it in, so a reader takes one reference to the current map (or to one partition)
-// and works with it while partitions are added and removed.
+// and works with it while partitions are added and removed. Every request looks its
+// partition up here, from many threads at once: readers share the lock and never wait
+// for each other, only for a change.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -36,7 +39,7 @@ class PartitionTable {
   std::map<PartitionId, std::string> damaged() const;
 
  private:
-  mutable std::mutex mu_;
+  mutable std::shared_mutex mu_;
   std::shared_ptr<const Map> map_ = std::make_shared<const Map>();
   std::map<PartitionId, std::string> damaged_;
 };
