@@ -25,11 +25,6 @@ bool RunQueue::start() {
   return true;
 }
 
-bool RunQueue::running() const {
-  std::lock_guard lock(mu_);
-  return running_;
-}
-
 std::optional<RunQueue::Task> RunQueue::enter() {
   std::lock_guard lock(mu_);
   if (!running_) return std::nullopt;

@@ -47,7 +47,6 @@ class RunQueue {
 
   // Accepts work from now on; false when started before or stopped.
   bool start();
-  bool running() const;
   // A task that is not a cycle (a tick); nullopt once stopped.
   std::optional<Task> enter();
   void schedule(const PartitionPtr& partition);
