@@ -103,11 +103,9 @@ else
        -DSYNOD_BUILD_BENCH=OFF -DSYNOD_BUILD_EXAMPLES=OFF -- synod_node_test synod_transport_test \
        synod_storage_test; then
     section "test: build-tsan/"
-    TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}" \
-      build-tsan/tests/node/synod_node_test --gtest_filter='-*Grpc*:*grpc*' &&
-    TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}" \
+    export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/sanitizers/tsan.supp}"
+    build-tsan/tests/node/synod_node_test --gtest_filter='-*Grpc*:*grpc*' &&
       build-tsan/tests/transport/synod_transport_test --gtest_filter='-*Grpc*:*grpc*' &&
-    TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}" \
       build-tsan/tests/storage/synod_storage_test --gtest_filter='*Snapshot*' ||
       failures+=("tests in build-tsan/")
   else
