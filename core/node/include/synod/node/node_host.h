@@ -20,9 +20,11 @@
 
 #include "synod/env/clock.h"
 #include "synod/env/scheduler.h"
+#include "synod/node/snapshots.h"
 #include "synod/node/status.h"
 #include "synod/raft/raw_node.h"
 #include "synod/storage/log_store.h"
+#include "synod/storage/snapshot_store.h"
 #include "synod/transport/transport.h"
 
 namespace synod::node {
@@ -101,10 +103,14 @@ struct NodeHostConfig {
   int quiesce_after_ticks = 0;
   // Sync every cycle's writes (the default). Off only for tests and benchmarks.
   bool sync = true;
+  // When to ask the host for snapshots and how far to compact (snapshots.h).
+  SnapshotPolicy snapshots;
   std::uint64_t seed = 0;
 
   // The environment, owned by the caller and outliving the NodeHost.
   storage::LogStore* store = nullptr;
+  // Where snapshot files live; the transport reads and writes them through the runtime.
+  storage::SnapshotStore* snapshot_store = nullptr;
   transport::Transport* transport = nullptr;
   env::Clock* clock = nullptr;
   env::Scheduler* scheduler = nullptr;
@@ -142,6 +148,9 @@ class NodeHost {
   // request has completed (with StorageFailure) and before stop() returns to any caller.
   // It may call stop(), which then returns at once.
   void set_failure_handler(FailureHandler handler);
+  // Saves, exports and installs of host state (snapshots.h). Without one, snapshots are
+  // never taken and a snapshot from the leader halts the partition it arrives for.
+  void set_snapshot_handler(SnapshotHandler handler);
 
   void start();
   // Stops ticking and receiving, waits for running cycles, and completes every pending
@@ -171,6 +180,11 @@ class NodeHost {
   // The host has durably applied everything through `index`; after a restart only the
   // entries above it are delivered again.
   Status report_applied(PartitionId partition, Index index);
+  // Asks the host for a snapshot of `partition` at the next index it applies, now rather
+  // than by policy; `done` runs once it is saved and the log compacted behind it (Ok, with
+  // the snapshot's index), or with why not (UnknownPartition, ShuttingDown, or
+  // StorageFailure when the host or the store failed it).
+  void request_snapshot(PartitionId partition, std::function<void(Status, Index)> done);
 
   // Partitions at runtime. add_partition founds a new partition on this node with
   // `voters` (this node among them) and runs it; the other voters must add it too.
