@@ -83,13 +83,24 @@ const Event* PolledNode::result(std::uint64_t tag) const {
   return nullptr;
 }
 
-Cluster::Cluster(std::uint32_t partitions) : network(new_network()) {
-  for (std::uint64_t id = 1; id <= 3; ++id) {
-    ConfigPtr c = fast_config(id, {1, 2, 3});
-    EXPECT_EQ(synod_config_set_network(c.get(), network.get()), SYNOD_OK);
-    EXPECT_EQ(synod_config_set_user_partitions(c.get(), partitions), SYNOD_OK);
-    nodes.push_back(std::make_unique<PolledNode>(make_node(c.get())));
-  }
+Cluster::Cluster(std::uint32_t partitions, Configure configure)
+    : network(new_network()), partitions(partitions), configure(std::move(configure)) {
+  for (std::uint64_t id = 1; id <= 3; ++id) nodes.push_back(std::make_unique<PolledNode>(make(id)));
+}
+
+NodePtr Cluster::make(std::uint64_t id) const {
+  ConfigPtr c = fast_config(id, {1, 2, 3});
+  EXPECT_EQ(synod_config_set_network(c.get(), network.get()), SYNOD_OK);
+  EXPECT_EQ(synod_config_set_user_partitions(c.get(), partitions), SYNOD_OK);
+  if (configure) configure(c.get());
+  return make_node(c.get());
+}
+
+PolledNode& Cluster::restart_empty(std::uint64_t id) {
+  // Freed first: the network takes one endpoint per node id.
+  nodes.at(id - 1)->reset();
+  nodes.at(id - 1) = std::make_unique<PolledNode>(make(id));
+  return node(id);
 }
 
 std::uint64_t Cluster::await_leader(std::uint64_t partition) {
