@@ -79,13 +79,30 @@ StorageStatus read_all(SnapshotSource& source, std::string* out, std::size_t pie
   return {};
 }
 
-class SnapshotStoreTest : public ::testing::TestWithParam<StoreKind> {
+StoreKind disk_kind() {
+  return {"Disk",
+          [](const std::string& dir) {
+            StorageStatus status;
+            auto store = open_disk_snapshot_store(dir, &status);
+            EXPECT_TRUE(status.ok()) << status.to_string();
+            return store;
+          },
+          true};
+}
+
+StoreKind memory_kind() {
+  return {"Memory", [](const std::string&) { return make_memory_snapshot_store(); }, false};
+}
+
+class SnapshotFixture : public ::testing::Test {
  protected:
+  virtual StoreKind kind() const = 0;
+
   void SetUp() override {
     std::string dir = (fs::temp_directory_path() / "synod-snapshots-XXXXXX").string();
     ASSERT_NE(mkdtemp(dir.data()), nullptr);
     dir_ = dir;
-    store_ = GetParam().open(dir_);
+    store_ = kind().open(dir_);
     ASSERT_NE(store_, nullptr);
   }
   void TearDown() override {
@@ -133,6 +150,11 @@ class SnapshotStoreTest : public ::testing::TestWithParam<StoreKind> {
 
   std::string dir_;
   std::unique_ptr<SnapshotStore> store_;
+};
+
+class SnapshotStoreTest : public SnapshotFixture, public ::testing::WithParamInterface<StoreKind> {
+ protected:
+  StoreKind kind() const override { return GetParam(); }
 };
 
 TEST_P(SnapshotStoreTest, MultiMegabyteDataRoundTripsFromSmallPieces) {
@@ -184,22 +206,19 @@ TEST_P(SnapshotStoreTest, AFileSentToAnotherStoreArrivesWhole) {
   const std::string file = file_of(9, 100);
   ASSERT_EQ(file.size(), sent.file_bytes);
 
-  for (const auto& kind : {GetParam()}) {
-    const std::string other_dir = dir_ + "/other";
-    auto other = kind.open(other_dir);
-    ASSERT_NE(other, nullptr);
-    SnapshotInfo received;
-    ASSERT_OK(receive(*other, 9, file, file.size(), &received));
-    EXPECT_EQ(received.partition, sent.partition);
-    EXPECT_EQ(received.meta, sent.meta);
-    EXPECT_EQ(received.data_bytes, sent.data_bytes);
-    EXPECT_EQ(received.file_bytes, sent.file_bytes);
-    ASSERT_TRUE(other->latest(9).has_value());
-    EXPECT_EQ(other->latest(9)->meta, sent.meta);
-    std::string back;
-    ASSERT_OK(data_of(*other, 9, 100, &back));
-    EXPECT_TRUE(back == data);
-  }
+  auto other = kind().open(dir_ + "/other");
+  ASSERT_NE(other, nullptr);
+  SnapshotInfo received;
+  ASSERT_OK(receive(*other, 9, file, file.size(), &received));
+  EXPECT_EQ(received.partition, sent.partition);
+  EXPECT_EQ(received.meta, sent.meta);
+  EXPECT_EQ(received.data_bytes, sent.data_bytes);
+  EXPECT_EQ(received.file_bytes, sent.file_bytes);
+  ASSERT_TRUE(other->latest(9).has_value());
+  EXPECT_EQ(other->latest(9)->meta, sent.meta);
+  std::string back;
+  ASSERT_OK(data_of(*other, 9, 100, &back));
+  EXPECT_TRUE(back == data);
 }
 
 // A byte changed anywhere in a file: in the header, the data or the trailer.
@@ -294,7 +313,7 @@ TEST_P(SnapshotStoreTest, ASinkDestroyedBeforeCommitLeavesNothing) {
   EXPECT_EQ(store_->latest(4)->meta.index, 3u);
   std::unique_ptr<SnapshotSource> source;
   EXPECT_EQ(store_->open_data(4, 8, &source).code(), StorageCode::NotFound);
-  if (GetParam().on_disk) {
+  if (kind().on_disk) {
     std::vector<std::string> names;
     for (const auto& e : fs::recursive_directory_iterator(dir_)) {
       if (e.is_regular_file()) names.push_back(e.path().filename().string());
@@ -374,9 +393,9 @@ TEST_P(SnapshotStoreTest, RemovePartitionDeletesOnlyThatPartition) {
   // The partition can start again.
   ASSERT_OK(save(*store_, 1, meta_at(3), "three"));
   EXPECT_EQ(store_->latest(1)->meta.index, 3u);
-  if (GetParam().on_disk) {
+  if (kind().on_disk) {
     store_.reset();
-    store_ = GetParam().open(dir_);
+    store_ = kind().open(dir_);
     ASSERT_NE(store_, nullptr);
     ASSERT_EQ(store_->list(1).size(), 1u);
     EXPECT_EQ(store_->latest(1)->meta.index, 3u);
@@ -388,7 +407,7 @@ TEST_P(SnapshotStoreTest, RemovePartitionDeletesOnlyThatPartition) {
 TEST_P(SnapshotStoreTest, ConcurrentSinksAndSourcesOnDifferentPartitions) {
   constexpr int kThreads = 4;
   constexpr Index kRounds = 8;
-  auto other = GetParam().open(dir_ + "/other");
+  auto other = kind().open(dir_ + "/other");
   ASSERT_NE(other, nullptr);
   std::atomic<int> running{kThreads};
   std::atomic<int> failures{0};
@@ -428,10 +447,123 @@ TEST_P(SnapshotStoreTest, ConcurrentSinksAndSourcesOnDifferentPartitions) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Stores, SnapshotStoreTest,
-    ::testing::Values(StoreKind{"Memory", [](const std::string&) { return make_memory_snapshot_store(); },
-                                false}),
+    Stores, SnapshotStoreTest, ::testing::Values(disk_kind(), memory_kind()),
     [](const ::testing::TestParamInfo<StoreKind>& info) { return info.param.name; });
+
+// The disk store's files: damage done to them at rest, crashes, reopening.
+class DiskSnapshotStoreTest : public SnapshotFixture {
+ protected:
+  StoreKind kind() const override { return disk_kind(); }
+
+  std::string path_of(PartitionId partition, Index index) const {
+    for (const auto& e : fs::directory_iterator(dir_ + "/" + std::to_string(partition))) {
+      if (e.path().filename().string().rfind("snap-" + std::string(20 - std::to_string(index).size(), '0') +
+                                                 std::to_string(index) + "-",
+                                             0) == 0) {
+        return e.path().string();
+      }
+    }
+    ADD_FAILURE() << "no file for index " << index;
+    return {};
+  }
+
+  void flip_byte(const std::string& path, std::uint64_t at) {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(at));
+    char c = 0;
+    f.get(c);
+    f.seekp(static_cast<std::streamoff>(at));
+    f.put(static_cast<char>(c ^ 0x01));
+  }
+
+  void reopen() {
+    store_.reset();
+    store_ = kind().open(dir_);
+    ASSERT_NE(store_, nullptr);
+  }
+};
+
+TEST_F(DiskSnapshotStoreTest, ReopeningFindsCommittedSnapshotsAndDeletesTemporaryFiles) {
+  const std::string data = pattern(200000, 4);
+  ASSERT_OK(save(*store_, 1, meta_at(10), "ten"));
+  ASSERT_OK(save(*store_, 1, meta_at(20), data));
+  ASSERT_OK(save(*store_, 7, meta_at(5, 2), "seven"));
+  // What a crash in the middle of a write leaves.
+  std::ofstream(dir_ + "/1/tmp-0.snap") << "half a snapshot";
+  std::ofstream(dir_ + "/7/tmp-12.snap") << "half a snapshot";
+  const auto before = store_->list(1);
+  reopen();
+  EXPECT_FALSE(fs::exists(dir_ + "/1/tmp-0.snap"));
+  EXPECT_FALSE(fs::exists(dir_ + "/7/tmp-12.snap"));
+  const auto after = store_->list(1);
+  ASSERT_EQ(after.size(), 2u);
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(after[i].meta, before[i].meta);
+    EXPECT_EQ(after[i].data_bytes, before[i].data_bytes);
+    EXPECT_EQ(after[i].file_bytes, before[i].file_bytes);
+  }
+  EXPECT_EQ(store_->latest(7)->meta, meta_at(5, 2));
+  std::string back;
+  ASSERT_OK(data_of(*store_, 1, 20, &back));
+  EXPECT_TRUE(back == data);
+  // New temporary names do not collide with anything left.
+  ASSERT_OK(save(*store_, 1, meta_at(30), "thirty"));
+}
+
+TEST_F(DiskSnapshotStoreTest, ASecondStoreOnTheDirectoryIsLocked) {
+  StorageStatus status;
+  EXPECT_EQ(open_disk_snapshot_store(dir_, &status), nullptr);
+  EXPECT_EQ(status.code(), StorageCode::Locked);
+}
+
+// A byte changed at rest, in the header, the data or the trailer: reading the data or the
+// file, and verify(), report Corruption.
+TEST_F(DiskSnapshotStoreTest, ADamagedFileIsCorruptionWhenReadOrVerified) {
+  const std::string data = pattern(100000, 5);
+  SnapshotInfo info;
+  ASSERT_OK(save(*store_, 1, meta_at(10), data, &info));
+  const std::string file = file_of(1, 10);
+  for (std::uint64_t at : {std::uint64_t{20}, std::uint64_t{60}, info.file_bytes / 2,
+                           info.file_bytes - 2}) {
+    const std::string path = path_of(1, 10);
+    flip_byte(path, at);
+    std::string back;
+    EXPECT_EQ(data_of(*store_, 1, 10, &back).code(), StorageCode::Corruption) << "byte " << at;
+    EXPECT_EQ(store_->verify(1, 10).code(), StorageCode::Corruption) << "byte " << at;
+    std::unique_ptr<SnapshotSource> source;
+    ASSERT_OK(store_->open_file(1, 10, &source));
+    back.clear();
+    EXPECT_EQ(read_all(*source, &back).code(), StorageCode::Corruption) << "byte " << at;
+    flip_byte(path, at);
+    ASSERT_OK(store_->verify(1, 10));
+  }
+}
+
+TEST_F(DiskSnapshotStoreTest, ATruncatedOrLengthenedFileIsCorruptionWhenReadOrVerified) {
+  SnapshotInfo info;
+  ASSERT_OK(save(*store_, 1, meta_at(10), pattern(100000, 6), &info));
+  const std::string path = path_of(1, 10);
+  for (std::uint64_t size : {info.file_bytes - 1, info.file_bytes - 4, info.file_bytes / 2,
+                             std::uint64_t{50}, std::uint64_t{0}}) {
+    fs::resize_file(path, size);
+    std::string back;
+    EXPECT_EQ(data_of(*store_, 1, 10, &back).code(), StorageCode::Corruption) << size;
+    EXPECT_EQ(store_->verify(1, 10).code(), StorageCode::Corruption) << size;
+  }
+  ASSERT_OK(save(*store_, 2, meta_at(10), "ten"));
+  std::ofstream(path_of(2, 10), std::ios::app) << "more";
+  EXPECT_EQ(store_->verify(2, 10).code(), StorageCode::Corruption);
+}
+
+TEST_F(DiskSnapshotStoreTest, AFileWhoseHeaderIsDamagedIsNotListedAfterReopening) {
+  ASSERT_OK(save(*store_, 1, meta_at(10), "ten"));
+  ASSERT_OK(save(*store_, 1, meta_at(20), "twenty"));
+  flip_byte(path_of(1, 20), 30);
+  // A file renamed to another index does not pass for it either.
+  fs::rename(path_of(1, 10), dir_ + "/1/" + "snap-00000000000000000011-00000000000000000003.snap");
+  reopen();
+  EXPECT_TRUE(store_->list(1).empty());
+}
 
 }  // namespace
 }  // namespace synod::storage
