@@ -159,6 +159,7 @@ class KvServer {
 
   void install(httplib::Server& server) {
     server.Get(R"(/kv/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
+      if (req.has_param("local")) return read_local(req, res);
       handle(req, res, [this](const httplib::Request& r, httplib::Response& out, std::uint64_t p) {
         read(r, out, p);
       });
@@ -244,12 +245,22 @@ class KvServer {
     // read_index completes once this node has applied through the read index, and the
     // state machine applies inside the apply handler, so the map is current enough.
     const auto value = state_.get(partition, req.matches[1]);
-    if (!value) {
-      res.status = 404;
-      res.set_content("not found\n", "text/plain");
-      return;
-    }
+    if (!value) return not_found(res);
     res.set_content(*value, "application/octet-stream");
+  }
+
+  // This node's own state, however far behind it is (no leader, no read index): what a
+  // node that is catching up already holds.
+  void read_local(const httplib::Request& req, httplib::Response& res) {
+    const std::string key = req.matches[1];
+    const auto value = state_.get(synod_kv::partition_of(key, options_.partitions), key);
+    if (!value) return not_found(res);
+    res.set_content(*value, "application/octet-stream");
+  }
+
+  static void not_found(httplib::Response& res) {
+    res.status = 404;
+    res.set_content("not found\n", "text/plain");
   }
 
   void write(const httplib::Request& req, httplib::Response& res, std::uint64_t partition) {
