@@ -46,6 +46,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   Status add_partition(PartitionId partition, const std::vector<NodeId>& voters);
   void remove_partition(PartitionId partition, std::function<void(Status)> done);
   void set_delivery_paused(bool paused);
+  void request_snapshot(PartitionId partition, SnapshotCallback done);
 
   NodeId wait_for_leader(PartitionId partition, std::chrono::milliseconds timeout);
   bool is_leader(PartitionId partition) const;
@@ -71,6 +72,9 @@ class Engine : public std::enable_shared_from_this<Engine> {
   // The nodes this node exchanges liveness with: every voter of a hosted partition.
   void refresh_peers();
   void close(Partition& partition, Status status);
+  // Stops running a partition that cannot go on (its snapshot cannot be installed): it is
+  // reported damaged, its requests answer StorageFailure, and its storage is kept.
+  void halt(PartitionId id, const std::string& why);
 
   EngineContext ctx_;
   PartitionTable table_;

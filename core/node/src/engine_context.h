@@ -18,6 +18,8 @@ struct EngineContext {
   NodeHost::ApplyHandler apply_handler;
   NodeHost::LeaderHandler leader_handler;
   NodeHost::FailureHandler failure_handler;
+  SnapshotHandler snapshot_handler;
+  NodeHost::PartitionFailureHandler partition_failure_handler;
 
   // While set, Raft hands out no committed entries (the host's queue is full).
   std::atomic<bool> delivery_paused{false};
