@@ -435,7 +435,8 @@ SYNOD_API int synod_snapshot_size(synod_node* node, uint64_t snapshot, uint64_t*
  * state (a save) or replaced its state by the snapshot's (an install), else a negative
  * synod_status saying why not, with `message` (NULL or UTF-8 text) for the node's log.
  * A failed save is not kept: the log stays uncompacted and the policy asks again later. A
- * failed install halts its partition, which answers SYNOD_E_STORAGE from then on. The
+ * failed install halts its partition, which answers SYNOD_E_STORAGE from then on (a
+ * SYNOD_EVENT_LOG at SYNOD_LOG_ERROR says why, and the status JSON reports it). The
  * handle is unknown afterwards. */
 SYNOD_API int synod_snapshot_finish(synod_node* node, uint64_t snapshot, int status,
                                     const char* message);

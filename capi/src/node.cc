@@ -193,6 +193,11 @@ int make_node(const synod::capi::NodeSettings& s, std::unique_ptr<synod_node>& o
     raw->leader_changed.notify_all();
   });
   host.set_snapshot_handler(synod::capi::snapshot_handler(*n));
+  // A partition that stopped running while the node goes on (a snapshot it could not
+  // install): its requests answer SYNOD_E_STORAGE from then on; the log says why.
+  host.set_partition_failure_handler([events](node::PartitionId partition, const std::string& why) {
+    push_log(*events, SYNOD_LOG_ERROR, "partition " + std::to_string(partition) + " halted: " + why);
+  });
   // Runs inside the NodeHost's stop, which every other stop() caller (synod_node_stop and
   // synod_node_free among them) waits for: the node is alive throughout.
   host.set_failure_handler([events, raw](const std::string& why) {
