@@ -8,8 +8,9 @@ import asyncio
 import io
 import json
 import threading
+import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import pytest
 
@@ -33,6 +34,7 @@ class MapHost:
         self.report_applied = report_applied
         self.fail_saves = fail_saves
         self.node: Optional[synod.Node] = None
+        self.before_install: Optional[Callable[[], object]] = None
 
     def start(self, config: synod.Config, **kwargs: object) -> synod.Node:
         self.node = synod.Node(config, on_entry=self.on_entry,
@@ -67,6 +69,8 @@ class MapHost:
         assert writer.closed
 
     def on_snapshot_install(self, reader: synod.SnapshotReader) -> None:
+        if self.before_install is not None:
+            self.before_install()
         try:
             data = reader.read()
         except synod.StorageError as e:
@@ -87,6 +91,14 @@ class MapHost:
     def wait(self, predicate, what: str) -> None:
         with self.cond:
             assert self.cond.wait_for(predicate, WAIT), f"node {self.node.id}: {what}"
+
+
+def poll_until(predicate: Callable[[], bool], what: str) -> None:
+    """Checks ``predicate`` until it holds, at most WAIT seconds."""
+    deadline = time.monotonic() + WAIT
+    while not predicate():
+        assert time.monotonic() < deadline, what
+        threading.Event().wait(0.01)
 
 
 def write(leader: synod.Node, first: int, count: int) -> int:
@@ -142,11 +154,8 @@ class SnapshotCluster:
     def leader(self) -> synod.Node:
         node_id = self.hosts[1].node.wait_for_leader(1, WAIT)
         leader = self.hosts[node_id].node
-        for _ in range(100):
-            if leader.is_leader(1):
-                return leader
-            threading.Event().wait(0.05)
-        raise AssertionError(f"node {node_id} does not lead")
+        poll_until(lambda: leader.is_leader(1), f"node {node_id} leads")
+        return leader
 
     def close(self) -> None:
         for host in self.hosts.values():
@@ -221,7 +230,9 @@ def test_restart_reinstalls_its_own_snapshot_then_later_entries(tmp_path: Path):
     with first.start(config()) as node:
         node.wait_for_leader(1, WAIT)
         last = write(node, 0, 10)
-        first.wait(lambda: first.applied.get(1, 0) >= last and len(first.saves) >= 2, "saves")
+        first.wait(lambda: first.applied.get(1, 0) >= last and first.saves, "a save")
+        last = write(node, 10, 2)  # fewer than the policy's 4: these stay above it
+        first.wait(lambda: first.applied.get(1, 0) >= last, "applied")
         saved_at = first.saves[-1].index
     second = MapHost()
     with second.start(config()):
@@ -309,7 +320,21 @@ def test_a_save_that_raises_fails_the_request_and_is_not_kept(tmp_path: Path):
         assert again.order == host.order
 
 
-def test_damaged_snapshot_data_raises_storage_error_and_is_not_installed(tmp_path: Path):
+def damage_snapshot_files(directory: Path) -> int:
+    """Flips a byte in the middle of every snapshot file; how many it damaged."""
+    damaged = 0
+    for path in (directory / "snapshots").rglob("*"):
+        if path.is_file() and path.stat().st_size >= 1024:
+            with open(path, "r+b") as f:
+                f.seek(path.stat().st_size // 2)
+                byte = f.read(1)[0]
+                f.seek(-1, io.SEEK_CUR)
+                f.write(bytes([byte ^ 0x5A]))
+            damaged += 1
+    return damaged
+
+
+def test_snapshot_damaged_during_the_install_raises_storage_error(tmp_path: Path):
     def config() -> synod.Config:
         return synod.Config(node_id=1, storage="rocksdb", directory=tmp_path, **FAST)
 
@@ -317,19 +342,16 @@ def test_damaged_snapshot_data_raises_storage_error_and_is_not_installed(tmp_pat
     with host.start(config()) as node:
         node.wait_for_leader(1, WAIT)
         for i in range(40):
-            node.replicate_sync(1, 1, f"key-{i}={'v' * 50}".encode())
+            node.replicate_sync(1, 1, f"key-{i}={'v' * 5000}".encode())
         assert isinstance(request_snapshot_while_writing(node, 0), int)
-    damaged = 0
-    for path in (tmp_path / "snapshots").rglob("*"):
-        if path.is_file() and path.stat().st_size >= 64:
-            data = bytearray(path.read_bytes())
-            data[len(data) // 2] ^= 0x5A
-            path.write_bytes(bytes(data))
-            damaged += 1
-    assert damaged
     again = MapHost()
-    with again.start(config()):
+    # The node checked the file before handing it over; damaged now, it fails as it is read.
+    again.before_install = lambda: damage_snapshot_files(tmp_path)
+    with again.start(config()) as node:
         again.wait(lambda: again.install_errors, "the damaged install")
         assert isinstance(again.install_errors[0], synod.StorageError)
-        assert not again.installs
-        assert 1 not in again.state
+        assert not again.installs and 1 not in again.state
+        poll_until(lambda: any(p.get("storage_error") for p in node.status()["partitions"]
+                               if p["partition"] == 1), "partition 1 halted")
+        with pytest.raises(synod.StorageError):
+            node.replicate_sync(1, 1, b"k=v")

@@ -35,7 +35,7 @@ from typing import Any, Callable, NamedTuple, Optional
 from . import _synod
 from ._errors import (ShuttingDownError, Status, SynodError, TimeoutError,
                       error_from_status)
-from ._snapshots import SnapshotReader, SnapshotWriter, finish as _finish_snapshot
+from ._snapshots import SnapshotReader, SnapshotWriter, finish as finish_snapshot
 
 logger = logging.getLogger("synod")
 
@@ -311,21 +311,21 @@ class Dispatcher:
         if callback is None:
             logger.warning("node %d: %r arrived, but the node has no %s", self._node_id,
                            stream, name)
-            self._finish(stream, RuntimeError(f"the host gave node {self._node_id} no {name}"))
+            self._finish_snapshot(stream, RuntimeError(f"the host gave node {self._node_id} no {name}"))
             return
         try:
             result = callback(stream)
         except Exception as e:
             logger.exception("node %d: %s failed for %r", self._node_id, name, stream)
-            self._finish(stream, e)
+            self._finish_snapshot(stream, e)
             return
         if not inspect.isawaitable(result):
-            self._finish(stream, None)
+            self._finish_snapshot(stream, None)
             return
         if self._loop is None:
             if inspect.iscoroutine(result):
                 result.close()
-            self._finish(stream, RuntimeError(
+            self._finish_snapshot(stream, RuntimeError(
                 f"{name} returned an awaitable, but node {self._node_id} dispatches on a "
                 "thread: make the node inside the event loop to await it"))
             return
@@ -335,23 +335,23 @@ class Dispatcher:
     def _finish_task(self, name: str, stream: "SnapshotWriter | SnapshotReader",
                      task: asyncio.Future) -> None:
         if task.cancelled():
-            self._finish(stream, RuntimeError(f"{name} was cancelled"))
+            self._finish_snapshot(stream, RuntimeError(f"{name} was cancelled"))
             return
         error = task.exception()
         if error is not None:
             logger.error("node %d: %s failed for %r", self._node_id, name, stream,
                          exc_info=error)
-        self._finish(stream, error)
+        self._finish_snapshot(stream, error)
 
-    def _finish(self, stream: "SnapshotWriter | SnapshotReader",
-                error: Optional[BaseException]) -> None:
+    def _finish_snapshot(self, stream: "SnapshotWriter | SnapshotReader",
+                         error: Optional[BaseException]) -> None:
         if error is None:
             status, message = Status.OK, ""
         else:
             status = error.status if isinstance(error, SynodError) else Status.INTERNAL
             message = f"{type(error).__name__}: {error}"
         try:
-            _finish_snapshot(self._native, stream, int(status), message)
+            finish_snapshot(self._native, stream, int(status), message)
         except SynodError as e:
             # The node stopped meanwhile and finished it already, as failed.
             logger.debug("node %d: finishing %r: %s", self._node_id, stream, e)
