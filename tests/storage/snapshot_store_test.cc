@@ -15,6 +15,7 @@
 
 #include "byte_codec.h"
 #include "crc32c.h"
+#include "storage_assertions.h"
 
 namespace synod::storage {
 namespace {
@@ -23,18 +24,14 @@ namespace fs = std::filesystem;
 using raft::Index;
 using raft::SnapshotMeta;
 
-#define ASSERT_OK(expr)                               \
-  do {                                                \
-    const StorageStatus status_ = (expr);             \
-    ASSERT_TRUE(status_.ok()) << status_.to_string(); \
-  } while (false)
-
 struct StoreKind {
   std::string name;
   // Opens (or reopens) the store kept in `dir`; the memory store ignores it.
   std::function<std::unique_ptr<SnapshotStore>(const std::string& dir)> open;
   bool on_disk = false;
 };
+
+void PrintTo(const StoreKind& kind, std::ostream* out) { *out << kind.name; }
 
 SnapshotMeta meta_at(Index index, raft::Term term = 3) {
   SnapshotMeta m;
@@ -377,6 +374,9 @@ TEST_P(SnapshotStoreTest, RemoveOlderKeepsNewerOnesAndOpenSourcesKeepReading) {
   EXPECT_EQ(store_->open_data(1, 20, &gone).code(), StorageCode::NotFound);
   EXPECT_EQ(store_->verify(1, 10).code(), StorageCode::NotFound);
   EXPECT_EQ(store_->list(2).size(), 1u);
+  std::string kept;
+  ASSERT_OK(data_of(*store_, 1, 30, &kept));
+  EXPECT_EQ(kept, "thirty");
 
   ASSERT_OK(read_all(*source, &back));
   EXPECT_TRUE(back == old_data);
@@ -421,8 +421,7 @@ TEST_P(SnapshotStoreTest, ConcurrentSinksAndSourcesOnDifferentPartitions) {
         std::unique_ptr<SnapshotSource> source;
         const bool ok = save(*store_, partition, meta_at(round), data).ok() &&
                         store_->open_file(partition, round, &source).ok() &&
-                        read_all(*source, &file).ok() &&
-                        receive(*other, partition, file).ok() &&
+                        read_all(*source, &file).ok() && receive(*other, partition, file).ok() &&
                         data_of(*other, partition, round, &back).ok() && back == data &&
                         other->remove_older(partition, round).ok() &&
                         store_->remove_older(partition, round).ok() &&
@@ -434,7 +433,8 @@ TEST_P(SnapshotStoreTest, ConcurrentSinksAndSourcesOnDifferentPartitions) {
   }
   std::size_t seen = 0;
   while (running.load() > 0) {
-    for (PartitionId p = 1; p <= kThreads; ++p) seen += store_->list(p).size() + other->list(p).size();
+    for (PartitionId p = 1; p <= kThreads; ++p)
+      seen += store_->list(p).size() + other->list(p).size();
   }
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(failures.load(), 0);
@@ -446,9 +446,10 @@ TEST_P(SnapshotStoreTest, ConcurrentSinksAndSourcesOnDifferentPartitions) {
   (void)seen;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Stores, SnapshotStoreTest, ::testing::Values(disk_kind(), memory_kind()),
-    [](const ::testing::TestParamInfo<StoreKind>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Stores, SnapshotStoreTest, ::testing::Values(disk_kind(), memory_kind()),
+                         [](const ::testing::TestParamInfo<StoreKind>& info) {
+                           return info.param.name;
+                         });
 
 // The disk store's files: damage done to them at rest, crashes, reopening.
 class DiskSnapshotStoreTest : public SnapshotFixture {
@@ -457,9 +458,10 @@ class DiskSnapshotStoreTest : public SnapshotFixture {
 
   std::string path_of(PartitionId partition, Index index) const {
     for (const auto& e : fs::directory_iterator(dir_ + "/" + std::to_string(partition))) {
-      if (e.path().filename().string().rfind("snap-" + std::string(20 - std::to_string(index).size(), '0') +
-                                                 std::to_string(index) + "-",
-                                             0) == 0) {
+      if (e.path().filename().string().rfind(
+              "snap-" + std::string(20 - std::to_string(index).size(), '0') +
+                  std::to_string(index) + "-",
+              0) == 0) {
         return e.path().string();
       }
     }
@@ -523,8 +525,8 @@ TEST_F(DiskSnapshotStoreTest, ADamagedFileIsCorruptionWhenReadOrVerified) {
   SnapshotInfo info;
   ASSERT_OK(save(*store_, 1, meta_at(10), data, &info));
   const std::string file = file_of(1, 10);
-  for (std::uint64_t at : {std::uint64_t{20}, std::uint64_t{60}, info.file_bytes / 2,
-                           info.file_bytes - 2}) {
+  for (std::uint64_t at :
+       {std::uint64_t{20}, std::uint64_t{60}, info.file_bytes / 2, info.file_bytes - 2}) {
     const std::string path = path_of(1, 10);
     flip_byte(path, at);
     std::string back;

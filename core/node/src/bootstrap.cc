@@ -14,6 +14,11 @@ std::string check_config(const NodeHostConfig& c) {
     return "tick_interval, partitions_per_cycle, max_parallel_cycles and max_queued_requests "
            "must be positive";
   }
+  if (c.snapshots.model == StateMachineModel::Durable &&
+      (c.snapshots.every_entries != 0 || c.snapshots.every_bytes != 0)) {
+    return "the durable state machine model takes no periodic snapshots: every_entries and "
+           "every_bytes must be 0";
+  }
   return {};
 }
 

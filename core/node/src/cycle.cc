@@ -47,7 +47,7 @@ CyclePipeline::CyclePipeline(EngineContext& context, RunQueue& run_queue, Livene
       run_queue_(run_queue),
       liveness_(liveness),
       hooks_(std::move(hooks)),
-      snapshots_(context, Snapshotter::Hooks{hooks_.wake, hooks_.halt, hooks_.storage_failed}) {}
+      snapshots_(context, Snapshotter::Hooks{hooks_.halt, hooks_.storage_failed}) {}
 
 void CyclePipeline::run(RunQueue::Claim claim) {
   const auto& config = ctx_.config;

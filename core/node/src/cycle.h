@@ -33,8 +33,7 @@ class CyclePipeline {
     std::function<void(std::function<void()>)> post_sync;
     // The store refused a write: the node must stop.
     std::function<void(const std::string& why)> storage_failed;
-    // Snapshotter's: run a partition again; stop running one that cannot go on.
-    std::function<void(const PartitionPtr&)> wake;
+    // A partition cannot go on (Snapshotter): stop running it.
     std::function<void(PartitionId, const std::string& why)> halt;
   };
 

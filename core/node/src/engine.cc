@@ -34,7 +34,6 @@ Engine::Engine(const NodeHostConfig& config)
                       fail(Status::StorageFailure,
                            "its log store failed: " + (why.empty() ? "unknown error" : why));
                     },
-                    [this](const PartitionPtr& p) { submit(p); },
                     [this](PartitionId id, const std::string& why) {
                       post(*ctx_.config.executor, [this, id, why] { halt(id, why); });
                     }}) {}
@@ -85,6 +84,9 @@ void Engine::start() {
       self->guarded([&] { self->on_unreachable(peer, std::move(lost)); });
     }
   });
+  ctx_.wake = [weak](const PartitionPtr& p) {
+    if (auto self = weak.lock()) self->guarded([&] { self->submit(p); });
+  };
   transport->set_snapshot_status_handler(
       [weak](NodeId peer, std::uint64_t partition, bool delivered) {
         if (auto self = weak.lock()) {

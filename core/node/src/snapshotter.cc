@@ -178,7 +178,7 @@ void Snapshotter::install(Partition& p, const raft::SnapshotMeta& meta, bool fro
   request.term = meta.term;
   request.from_leader = from_leader;
   request.reader = std::make_shared<FileReader>(std::move(source));
-  request.done = completion([weak = p.weak_from_this(), meta, wake = hooks_.wake](
+  request.done = completion([weak = p.weak_from_this(), meta, wake = ctx_.wake](
                                 Status status, const std::string& message) {
     if (auto partition = weak.lock()) {
       partition->inbox.note_installed({meta, status, message});
@@ -282,7 +282,7 @@ void Snapshotter::save(Partition& p, SnapshotReason reason) {
   request.index = index;
   request.reason = reason;
   request.writer = writer;
-  request.done = completion([weak = p.weak_from_this(), meta, writer, wake = hooks_.wake](
+  request.done = completion([weak = p.weak_from_this(), meta, writer, wake = ctx_.wake](
                                 Status status, const std::string& message) {
     SnapshotOutcome outcome{meta, status, message};
     if (status == Status::Ok) {

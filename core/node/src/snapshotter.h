@@ -22,8 +22,6 @@ namespace synod::node {
 class Snapshotter {
  public:
   struct Hooks {
-    // Runs the partition again (a completion arrived in its inbox).
-    std::function<void(const PartitionPtr&)> wake;
     // The partition cannot go on: the engine stops running it and reports it damaged.
     std::function<void(PartitionId, const std::string& why)> halt;
     // The log store failed: the node must stop.

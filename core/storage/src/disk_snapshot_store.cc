@@ -175,8 +175,8 @@ class DiskMedium final : public snapshot_core::Medium {
     } else if (errno != EEXIST) {
       return os_error("cannot create", dir);
     }
-    const std::string temp_path = dir + "/" + std::string(kTempPrefix) +
-                                  std::to_string(next_temp_.fetch_add(1)) + ".snap";
+    const std::string temp_path =
+        dir + "/" + std::string(kTempPrefix) + std::to_string(next_temp_.fetch_add(1)) + ".snap";
     const int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) return os_error("cannot create", temp_path);
     *out = std::make_unique<DiskPendingFile>(dir, temp_path, fd);
@@ -229,7 +229,8 @@ class DiskMedium final : public snapshot_core::Medium {
           }
         }
       }
-      if (ec) return StorageStatus::io_error("cannot list " + part.path().string() + ": " + ec.message());
+      if (ec)
+        return StorageStatus::io_error("cannot list " + part.path().string() + ": " + ec.message());
       if (removed) {
         if (auto st = sync_directory(part.path().string()); !st.ok()) return st;
       }

@@ -69,8 +69,8 @@ StorageStatus FileChecker::take_header() {
   }
   ByteReader r(h.substr(kPrefixBytes, h.size() - kPrefixBytes - 4));
   SnapshotInfo info;
-  if (!r.u64(info.partition) || !r.u64(info.data_bytes) || !records::read_snapshot_meta(r, info.meta) ||
-      !r.done()) {
+  if (!r.u64(info.partition) || !r.u64(info.data_bytes) ||
+      !records::read_snapshot_meta(r, info.meta) || !r.done()) {
     return corrupt("header does not decode");
   }
   if (info.meta.index == 0 || info.meta.term == 0) {

@@ -152,12 +152,11 @@ class CreateSink final : public SinkBase {
   StorageStatus commit(SnapshotInfo* info) override {
     if (!failed_.ok()) return failed_;
     const std::string header = snapshot_file::encode_header(partition_, meta_, data_bytes_);
-    const std::string trailer = snapshot_file::encode_trailer(
-        snapshot_file::file_checksum(header, data_crc_, data_bytes_));
+    const std::string trailer =
+        snapshot_file::encode_trailer(snapshot_file::file_checksum(header, data_crc_, data_bytes_));
     if (auto st = file_->overwrite_start(header); !st.ok()) return fail(std::move(st));
     if (auto st = append(trailer.data(), trailer.size()); !st.ok()) return st;
-    SnapshotInfo out{partition_, meta_, data_bytes_,
-                     header.size() + data_bytes_ + trailer.size()};
+    SnapshotInfo out{partition_, meta_, data_bytes_, header.size() + data_bytes_ + trailer.size()};
     return publish(out, info);
   }
 
