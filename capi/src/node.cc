@@ -146,13 +146,6 @@ int make_node(const synod::capi::NodeSettings& s, std::unique_ptr<synod_node>& o
   if (s.host.node_id == raft::kNoNode) {
     return fail(SYNOD_E_CONFIG, prefixed(fn, "no node id: call synod_config_set_node_id"));
   }
-  const node::SnapshotPolicy& policy = s.host.snapshots;
-  if (policy.model == node::StateMachineModel::Durable &&
-      (policy.every_entries != 0 || policy.every_bytes != 0)) {
-    return fail(SYNOD_E_CONFIG,
-                prefixed(fn, "the durable state machine takes no periodic snapshots: its snapshot "
-                             "policy must have every_entries and every_bytes 0"));
-  }
   auto n = std::make_unique<synod_node>();
   n->id = s.host.node_id;
   n->max_payload_bytes = s.host.max_payload_bytes;
