@@ -87,7 +87,16 @@ std::uint32_t reason_code(node::SnapshotReason reason) {
   return SYNOD_SNAPSHOT_POLICY;
 }
 
-const char* kStopping = "the node is stopping";
+// Registers `snapshot` and returns its handle; once the node is stopping, fails it instead
+// and returns 0.
+std::uint64_t open_or_refuse(SnapshotHandles& handles, std::shared_ptr<OpenSnapshot> snapshot) {
+  const std::uint64_t handle = handles.open(snapshot);
+  if (handle == 0) {
+    std::lock_guard lock(snapshot->mu);
+    snapshot->finish_locked(node::Status::ShuttingDown, "the node is stopping");
+  }
+  return handle;
+}
 
 }  // namespace
 
@@ -99,12 +108,8 @@ node::SnapshotHandler snapshot_handler(synod_node& n) {
     auto snapshot = std::make_shared<OpenSnapshot>();
     snapshot->writer = std::move(request.writer);
     snapshot->done = std::move(request.done);
-    const std::uint64_t handle = handles->open(snapshot);
-    if (handle == 0) {
-      std::lock_guard lock(snapshot->mu);
-      snapshot->finish_locked(node::Status::ShuttingDown, kStopping);
-      return;
-    }
+    const std::uint64_t handle = open_or_refuse(*handles, std::move(snapshot));
+    if (handle == 0) return;
     synod_event e = snapshot_event(SYNOD_EVENT_SNAPSHOT_SAVE, request.partition, request.index, handle);
     e.entry_type = reason_code(request.reason);
     events->push(e);
@@ -113,12 +118,8 @@ node::SnapshotHandler snapshot_handler(synod_node& n) {
     auto snapshot = std::make_shared<OpenSnapshot>();
     snapshot->reader = std::move(request.reader);
     snapshot->done = std::move(request.done);
-    const std::uint64_t handle = handles->open(snapshot);
-    if (handle == 0) {
-      std::lock_guard lock(snapshot->mu);
-      snapshot->finish_locked(node::Status::ShuttingDown, kStopping);
-      return;
-    }
+    const std::uint64_t handle = open_or_refuse(*handles, std::move(snapshot));
+    if (handle == 0) return;
     synod_event e = snapshot_event(SYNOD_EVENT_SNAPSHOT_INSTALL, request.partition, request.index, handle);
     e.term = request.term;
     e.entry_type = request.from_leader ? 1 : 0;

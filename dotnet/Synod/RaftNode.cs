@@ -251,34 +251,8 @@ public sealed class RaftNode : IAsyncDisposable
     /// <remarks>Do not block on this task inside an event handler: its completion is queued behind that handler.</remarks>
     /// <exception cref="NotLeaderException">This node does not lead the partition.</exception>
     /// <exception cref="SynodException">Any other refusal or failure (NoLeader, UnknownPartition, Timeout, ShuttingDown...).</exception>
-    public async Task<long> ReadIndexAsync(int partitionId, CancellationToken cancellationToken = default)
-    {
-        ulong partition = Partition(partitionId);
-        SafeNodeHandle node = RunningNode();
-        cancellationToken.ThrowIfCancellationRequested();
-        (ulong tag, TaskCompletionSource<NativeResult> pending) = AddPending();
-        int status;
-        try
-        {
-            status = NativeMethods.NodeReadIndex(node, partition, tag);
-        }
-        catch
-        {
-            _pending.TryRemove(tag, out _);
-            throw;
-        }
-        if (status != 0)
-        {
-            _pending.TryRemove(tag, out _);
-            throw Refusal(status, partitionId, node, "synod_node_read_index");
-        }
-        NativeResult result = await WaitPending(tag, pending, cancellationToken).ConfigureAwait(false);
-        if (result.Status != 0)
-        {
-            throw Outcome(result, partitionId, "read index");
-        }
-        return (long)result.Index;
-    }
+    public Task<long> ReadIndexAsync(int partitionId, CancellationToken cancellationToken = default) =>
+        IndexRequestAsync(partitionId, NativeMethods.NodeReadIndex, "synod_node_read_index", "read index", cancellationToken);
 
     /// <summary>
     /// Asks this node, the partition's leader, to hand leadership to <paramref name="targetNodeId"/>,
@@ -323,34 +297,8 @@ public sealed class RaftNode : IAsyncDisposable
     /// </summary>
     /// <exception cref="SynodException"><see cref="SynodStatus.Storage"/> when the host or the store
     /// failed it; UnknownPartition, ShuttingDown...</exception>
-    public async Task<long> RequestSnapshotAsync(int partitionId, CancellationToken cancellationToken = default)
-    {
-        ulong partition = Partition(partitionId);
-        SafeNodeHandle node = RunningNode();
-        cancellationToken.ThrowIfCancellationRequested();
-        (ulong tag, TaskCompletionSource<NativeResult> pending) = AddPending();
-        int status;
-        try
-        {
-            status = NativeMethods.NodeRequestSnapshot(node, partition, tag);
-        }
-        catch
-        {
-            _pending.TryRemove(tag, out _);
-            throw;
-        }
-        if (status != 0)
-        {
-            _pending.TryRemove(tag, out _);
-            throw Refusal(status, partitionId, node, "synod_node_request_snapshot");
-        }
-        NativeResult result = await WaitPending(tag, pending, cancellationToken).ConfigureAwait(false);
-        if (result.Status != 0)
-        {
-            throw Outcome(result, partitionId, "snapshot");
-        }
-        return (long)result.Index;
-    }
+    public Task<long> RequestSnapshotAsync(int partitionId, CancellationToken cancellationToken = default) =>
+        IndexRequestAsync(partitionId, NativeMethods.NodeRequestSnapshot, "synod_node_request_snapshot", "snapshot", cancellationToken);
 
     /// <summary>The host has durably applied every entry of the partition through <paramref name="index"/>;
     /// after a restart only entries above it are delivered again.</summary>
@@ -682,6 +630,38 @@ public sealed class RaftNode : IAsyncDisposable
         var request = new SnapshotInstallRequest(at.Partition, at.Index, at.Term, at.FromLeader, (long)length);
         await using var source = new SnapshotReadStream(node, handle, (long)length);
         await handler.InstallAsync(request, source, cancellationToken).ConfigureAwait(false);
+    }
+
+    // A request whose result event carries an index: made with `call(node, partition, tag)`,
+    // refused or failed with an exception naming `function` or `operation`.
+    private async Task<long> IndexRequestAsync(int partitionId, Func<SafeNodeHandle, ulong, ulong, int> call,
+        string function, string operation, CancellationToken cancellationToken)
+    {
+        ulong partition = Partition(partitionId);
+        SafeNodeHandle node = RunningNode();
+        cancellationToken.ThrowIfCancellationRequested();
+        (ulong tag, TaskCompletionSource<NativeResult> pending) = AddPending();
+        int status;
+        try
+        {
+            status = call(node, partition, tag);
+        }
+        catch
+        {
+            _pending.TryRemove(tag, out _);
+            throw;
+        }
+        if (status != 0)
+        {
+            _pending.TryRemove(tag, out _);
+            throw Refusal(status, partitionId, node, function);
+        }
+        NativeResult result = await WaitPending(tag, pending, cancellationToken).ConfigureAwait(false);
+        if (result.Status != 0)
+        {
+            throw Outcome(result, partitionId, operation);
+        }
+        return (long)result.Index;
     }
 
     // ---------------------------------------------------------------- helpers

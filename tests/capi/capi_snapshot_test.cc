@@ -198,6 +198,13 @@ std::size_t count_reason(const std::vector<synod_event>& saves, std::uint32_t re
   return n;
 }
 
+// Node 1, alone in its cluster, storing with RocksDB in `dir`.
+ConfigPtr alone_on_disk(const std::filesystem::path& dir) {
+  ConfigPtr c = fast_config(1, {1});
+  EXPECT_EQ(synod_config_set_storage(c.get(), "rocksdb", dir.c_str()), SYNOD_OK);
+  return c;
+}
+
 std::filesystem::path empty_directory(const std::string& name) {
   const auto dir = std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
@@ -428,11 +435,7 @@ TEST(CapiSnapshotRestart, InMemoryModelReinstallsItsOwnSnapshotThenLaterEntries)
 // snapshot.
 TEST(CapiSnapshotRestart, AFailedSaveIsNotKept) {
   const auto dir = empty_directory("synod-capi-snapshot-failed");
-  auto config = [&] {
-    ConfigPtr c = fast_config(1, {1});
-    EXPECT_EQ(synod_config_set_storage(c.get(), "rocksdb", dir.c_str()), SYNOD_OK);
-    return c;
-  };
+  auto config = [&] { return alone_on_disk(dir); };
   std::uint64_t last = 0;
   {
     ConfigPtr c = config();
@@ -508,11 +511,7 @@ bool logged_error(const PolledNode& n, const std::string& text) {
 // and the partition halts rather than run on a state it does not have.
 TEST(CapiSnapshotRestart, DataDamagedDuringTheInstallFailsTheRead) {
   const auto dir = empty_directory("synod-capi-snapshot-damaged");
-  auto config = [&] {
-    ConfigPtr c = fast_config(1, {1});
-    EXPECT_EQ(synod_config_set_storage(c.get(), "rocksdb", dir.c_str()), SYNOD_OK);
-    return c;
-  };
+  auto config = [&] { return alone_on_disk(dir); };
   save_a_large_snapshot(config);
   ConfigPtr c = config();
   PolledNode n(make_node(c.get()));
@@ -531,11 +530,7 @@ TEST(CapiSnapshotRestart, DataDamagedDuringTheInstallFailsTheRead) {
 // A snapshot found damaged on restart never reaches the host: the partition halts.
 TEST(CapiSnapshotRestart, DataDamagedAtRestIsNeverInstalled) {
   const auto dir = empty_directory("synod-capi-snapshot-damaged-at-rest");
-  auto config = [&] {
-    ConfigPtr c = fast_config(1, {1});
-    EXPECT_EQ(synod_config_set_storage(c.get(), "rocksdb", dir.c_str()), SYNOD_OK);
-    return c;
-  };
+  auto config = [&] { return alone_on_disk(dir); };
   save_a_large_snapshot(config);
   ASSERT_GT(damage_snapshot_files(dir), 0);
   ConfigPtr c = config();
