@@ -53,7 +53,8 @@ inline Counters counters_of(const storage::LogStore& store, const transport::Tra
   c.net_batches = t.batches_sent;
   c.messages = t.messages_sent;
   c.net_dropped = t.dropped_peer_unknown + t.dropped_peer_down + t.dropped_queue_full +
-                  t.dropped_link_cut + t.dropped_fault + t.dropped_stopped + t.dropped_too_large;
+                  t.dropped_link_cut + t.dropped_fault + t.dropped_stopped + t.dropped_too_large +
+                  t.dropped_snapshot_unavailable;
   c.net_queue_full = t.dropped_queue_full;
   return c;
 }
