@@ -231,6 +231,7 @@ struct SimNode {
   std::map<PartitionId, std::tuple<Term, Index, bool>> wipe_target;
   std::map<PartitionId, Index> catch_up;
   milliseconds next_hand_over{0};  // when may_rejoin() may ask leaders to hand over again
+  milliseconds host_free_at{0};    // when the host finishes the work it was given
 
   storage::LogStore* store() const {
     if (memory_store) return memory_store.get();
@@ -646,16 +647,27 @@ class Simulation {
 
   // --- snapshots: the host saves its state and installs the state of a snapshot --------
   // Runs `work` now, or after a host delay the seed draws; dropped if the node crashes.
+  // A node's host works through its saves and installs in the order they came (one
+  // worker): the engine may hand it an install from the leader while its previous install
+  // is unfinished, and finishing them in another order would leave the older state.
   void host_does(NodeId id, std::function<void()> work) {
     if (s_.host_delay == 0ms) return work();
     const std::uint64_t key = next_work_++;
     host_work_.emplace(key, HostWork{id, std::move(work)});
-    world_.after(milliseconds(rng_.below(s_.host_delay.count() + 1)), [this, key] {
-      auto it = host_work_.find(key);
-      if (it == host_work_.end() || closing_) return;
-      auto run = std::move(it->second.run);
-      host_work_.erase(it);
-      run();
+    milliseconds& free_at = nodes_.at(id).host_free_at;
+    free_at = std::max(free_at, elapsed() + milliseconds(rng_.below(s_.host_delay.count() + 1)));
+    // Timers due at one instant may fire in any order: each finishes the node's older
+    // work first.
+    world_.after(free_at - elapsed(), [this, id, key] {
+      for (auto it = host_work_.begin(); it != host_work_.end() && it->first <= key && !closing_;) {
+        if (it->second.node != id) {
+          ++it;
+          continue;
+        }
+        auto run = std::move(it->second.run);
+        it = host_work_.erase(it);
+        run();
+      }
     });
   }
 
