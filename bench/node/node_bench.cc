@@ -355,7 +355,7 @@ void print_snapshots(const Cluster& cluster, const Options& o) {
     const auto log = cluster.log_extent(id);
     std::printf(
         "            node %llu: %llu saved, %llu installed, %llu failed; the log holds %llu "
-        "entries, first index %llu to %llu over the partitions\n",
+        "entries, first index %llu to %llu over the user partitions\n",
         static_cast<unsigned long long>(id), static_cast<unsigned long long>(state.saved()),
         static_cast<unsigned long long>(state.installed()),
         static_cast<unsigned long long>(state.failed()),
