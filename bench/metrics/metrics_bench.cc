@@ -102,8 +102,8 @@ void BM_Scrape(benchmark::State& state) {
     auto& f = r.counter(name, "h", {"partition"});
     for (int p = 0; p < 100; ++p) f.with({std::to_string(p)}).add(12345);
   }
-  auto& h = r.duration_histogram("lat_seconds", "h", exponential_bounds(0.0001, 2, 16),
-                                 {"partition"});
+  auto& h =
+      r.duration_histogram("lat_seconds", "h", exponential_bounds(0.0001, 2, 16), {"partition"});
   for (int p = 0; p < 100; ++p) h.with({std::to_string(p)}).observe(std::chrono::milliseconds(3));
   std::size_t bytes = 0;
   for (auto _ : state) {

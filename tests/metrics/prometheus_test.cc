@@ -103,10 +103,13 @@ std::vector<ParsedFamily> parse(const std::string& text) {
     if (line.starts_with("# HELP ")) {
       const std::size_t space = line.find(' ', 7);
       out.push_back({line.substr(7, space - 7),
-                     unescape(line, std::string_view(line).substr(space + 1), false), "", {}});
+                     unescape(line, std::string_view(line).substr(space + 1), false),
+                     "",
+                     {}});
     } else if (line.starts_with("# TYPE ")) {
       const std::size_t space = line.find(' ', 7);
-      if (out.empty() || out.back().name != line.substr(7, space - 7)) bad(line, "TYPE not after HELP");
+      if (out.empty() || out.back().name != line.substr(7, space - 7))
+        bad(line, "TYPE not after HELP");
       out.back().type = line.substr(space + 1);
     } else {
       if (out.empty() || out.back().type.empty()) bad(line, "a sample before its TYPE");
@@ -135,8 +138,8 @@ std::vector<ParsedSample> expected_samples(const FamilySnapshot& f) {
           le.precision(17);
           le << (inf ? 0 : f.bounds[i]);
           labels.push_back({"le", inf ? "+Inf" : le.str()});
-          out.push_back({f.name + "_bucket", labels,
-                         static_cast<double>(inf ? s.count : s.buckets[i])});
+          out.push_back(
+              {f.name + "_bucket", labels, static_cast<double>(inf ? s.count : s.buckets[i])});
         }
         out.push_back({f.name + "_sum", s.labels, s.sum});
         out.push_back({f.name + "_count", s.labels, static_cast<double>(s.count)});

@@ -44,8 +44,8 @@ TEST(Registry, RefusesNamesAgainstTheGrammarOrTheConventions) {
   EXPECT_THROW(r.counter("9lives_total", "h"), std::invalid_argument);
   EXPECT_THROW(r.counter("has-dash_total", "h"), std::invalid_argument);
   EXPECT_THROW(r.counter("", "h"), std::invalid_argument);
-  EXPECT_THROW(r.counter("proposals", "h"), std::invalid_argument);        // no _total
-  EXPECT_THROW(r.gauge("depth_total", "h"), std::invalid_argument);        // _total not a counter
+  EXPECT_THROW(r.counter("proposals", "h"), std::invalid_argument);  // no _total
+  EXPECT_THROW(r.gauge("depth_total", "h"), std::invalid_argument);  // _total not a counter
   EXPECT_THROW(r.counter("busy_seconds_total", "h"), std::invalid_argument);
   EXPECT_THROW(r.histogram("fsync_seconds", "h", {1}), std::invalid_argument);
   EXPECT_THROW(r.duration_histogram("fsync", "h", {1}), std::invalid_argument);

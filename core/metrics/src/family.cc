@@ -7,18 +7,24 @@ namespace synod::metrics {
 
 std::string_view type_name(Type type) {
   switch (type) {
-    case Type::kCounter: return "counter";
-    case Type::kGauge: return "gauge";
-    case Type::kHistogram: return "histogram";
+    case Type::kCounter:
+      return "counter";
+    case Type::kGauge:
+      return "gauge";
+    case Type::kHistogram:
+      return "histogram";
   }
   return "untyped";
 }
 
 std::string_view unit_name(Unit unit) {
   switch (unit) {
-    case Unit::kNone: return "";
-    case Unit::kSeconds: return "seconds";
-    case Unit::kBytes: return "bytes";
+    case Unit::kNone:
+      return "";
+    case Unit::kSeconds:
+      return "seconds";
+    case Unit::kBytes:
+      return "bytes";
   }
   return "";
 }

@@ -1,5 +1,6 @@
 #include "synod/metrics/registry.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <stdexcept>
@@ -124,8 +125,7 @@ Family<Gauge>& Registry::gauge(std::string_view name, std::string_view help,
 
 Family<DoubleGauge>& Registry::double_gauge(std::string_view name, std::string_view help,
                                             std::vector<std::string> label_names) {
-  return add<Family<DoubleGauge>>(describe(name, help, Type::kGauge, std::move(label_names)),
-                                  true);
+  return add<Family<DoubleGauge>>(describe(name, help, Type::kGauge, std::move(label_names)), true);
 }
 
 Family<Histogram>& Registry::histogram(std::string_view name, std::string_view help,

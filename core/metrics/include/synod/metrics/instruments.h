@@ -48,7 +48,9 @@ class alignas(64) Gauge {
 // atomic floating-point add); set() is a plain store.
 class alignas(64) DoubleGauge {
  public:
-  void set(double v) noexcept { bits_.store(std::bit_cast<std::uint64_t>(v), std::memory_order_relaxed); }
+  void set(double v) noexcept {
+    bits_.store(std::bit_cast<std::uint64_t>(v), std::memory_order_relaxed);
+  }
   void add(double n) noexcept {
     std::uint64_t old = bits_.load(std::memory_order_relaxed);
     while (!bits_.compare_exchange_weak(
@@ -56,7 +58,9 @@ class alignas(64) DoubleGauge {
         std::memory_order_relaxed)) {
     }
   }
-  double value() const noexcept { return std::bit_cast<double>(bits_.load(std::memory_order_relaxed)); }
+  double value() const noexcept {
+    return std::bit_cast<double>(bits_.load(std::memory_order_relaxed));
+  }
   void read(Sample& out) const { out.gauge = value(); }
 
  private:
@@ -71,7 +75,8 @@ class alignas(64) HistogramCells {
  public:
   // `bounds` (increasing, in ticks) must outlive the cells: it belongs to the family.
   explicit HistogramCells(std::span<const std::uint64_t> bounds)
-      : bounds_(bounds), counts_(std::make_unique<std::atomic<std::uint64_t>[]>(bounds.size() + 1)) {}
+      : bounds_(bounds),
+        counts_(std::make_unique<std::atomic<std::uint64_t>[]>(bounds.size() + 1)) {}
 
   void record(std::uint64_t ticks) noexcept {
     // The first bound >= the value: Prometheus' `le`. Past the last bound: the +Inf cell.

@@ -11,7 +11,8 @@
 
 namespace synod::metrics {
 
-inline constexpr std::string_view kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr std::string_view kPrometheusContentType =
+    "text/plain; version=0.0.4; charset=utf-8";
 
 // [a-zA-Z_:][a-zA-Z0-9_:]*
 bool valid_metric_name(std::string_view name);
