@@ -84,6 +84,10 @@ void Engine::start() {
       self->guarded([&] { self->on_unreachable(peer, std::move(lost)); });
     }
   });
+  if (ctx_.config.snapshot_store) {
+    snapshot_files_ = std::make_unique<StoreSnapshotFiles>(*ctx_.config.snapshot_store);
+    transport->set_snapshot_files(snapshot_files_.get());
+  }
   ctx_.wake = [weak](const PartitionPtr& p) {
     if (auto self = weak.lock()) self->guarded([&] { self->submit(p); });
   };

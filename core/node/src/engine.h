@@ -22,6 +22,7 @@
 #include "liveness.h"
 #include "partition_table.h"
 #include "run_queue.h"
+#include "snapshot_files.h"
 
 namespace synod::node {
 
@@ -77,6 +78,9 @@ class Engine : public std::enable_shared_from_this<Engine> {
   void halt(PartitionId id, const std::string& why);
 
   EngineContext ctx_;
+  // The transport reads and writes this node's snapshot files through it (when the node
+  // has a snapshot store).
+  std::unique_ptr<StoreSnapshotFiles> snapshot_files_;
   PartitionTable table_;
   Liveness liveness_;
   RunQueue run_queue_;
