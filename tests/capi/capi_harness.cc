@@ -35,34 +35,29 @@ NodePtr make_node(const synod_config* config) {
 
 bool PolledNode::poll_until(const std::function<bool(const std::vector<Event>&)>& done) {
   const auto deadline = std::chrono::steady_clock::now() + kPatience;
-  synod_event batch[64];
   while (!done(events_)) {
     if (std::chrono::steady_clock::now() > deadline) return false;
-    const int n = synod_node_poll(node_.get(), batch, 64, 50);
-    if (n < 0) return done(events_);
-    for (int i = 0; i < n; ++i) {
-      Event e;
-      e.raw = batch[i];
-      if (batch[i].len) e.data.assign(reinterpret_cast<const char*>(batch[i].data), batch[i].len);
-      e.raw.data = nullptr;
-      events_.push_back(std::move(e));
-    }
+    if (poll_once(50) < 0) return done(events_);
   }
   return true;
 }
 
 void PolledNode::drain() {
-  synod_event batch[64];
-  int n = 0;
-  while ((n = synod_node_poll(node_.get(), batch, 64, 0)) > 0) {
-    for (int i = 0; i < n; ++i) {
-      Event e;
-      e.raw = batch[i];
-      if (batch[i].len) e.data.assign(reinterpret_cast<const char*>(batch[i].data), batch[i].len);
-      e.raw.data = nullptr;
-      events_.push_back(std::move(e));
-    }
+  while (poll_once(0) > 0) {
   }
+}
+
+int PolledNode::poll_once(int timeout_ms) {
+  synod_event batch[64];
+  const int n = synod_node_poll(node_.get(), batch, 64, timeout_ms);
+  for (int i = 0; i < n; ++i) {
+    Event e;
+    e.raw = batch[i];
+    if (batch[i].len) e.data.assign(reinterpret_cast<const char*>(batch[i].data), batch[i].len);
+    e.raw.data = nullptr;
+    events_.push_back(std::move(e));
+  }
+  return n;
 }
 
 std::vector<Event> PolledNode::of_type(int type) const {

@@ -53,6 +53,8 @@ class PolledNode {
   bool poll_until(const std::function<bool(const std::vector<Event>&)>& done);
   // Polls what is queued now, without waiting.
   void drain();
+  // One poll that waits up to `timeout_ms` for events; what synod_node_poll returned.
+  int poll_once(int timeout_ms);
   const std::vector<Event>& events() const { return events_; }
   // The events of `type`, in order.
   std::vector<Event> of_type(int type) const;
