@@ -3,7 +3,7 @@
 
     status_table.py cpp-header  OUT   the C++ enum synod::node::Status (synod/node/status.h)
     status_table.py cpp-source  OUT   its to_string()
-    status_table.py capi-source OUT   synod_errstr() and synod::capi::status_of()
+    status_table.py capi-source OUT   synod_errstr(), synod::capi::status_of() and status_from_c()
     status_table.py c-header    OUT   the C codes, capi/include/synod_status.h
     status_table.py check-c-header PATH   exit 1 when PATH differs from what c-header makes
 
@@ -153,8 +153,18 @@ def capi_source(rows: list[Row]) -> str:
         "SYNOD_API const char* synod_errstr(int status)",
         [(r.c, _c_string(r.text)) for r in rows],
         '"unknown status"')
+    # The other way, for statuses a host hands back (a snapshot it failed): the C++ status
+    # of a C code, or false for one that has none (C-only codes and unknown ones).
+    from_c = [
+        "bool status_from_c(int status, node::Status* out) {",
+        "  switch (status) {",
+        *(f"    case {r.c}: *out = node::Status::{r.cpp}; return true;" for r in rows if r.cpp),
+        "  }",
+        "  return false;",
+        "}",
+    ]
     return _cpp_file("errors.h", [
-        "namespace synod::capi {", "", *status_of, "", "}  // namespace synod::capi", "",
+        "namespace synod::capi {", "", *status_of, "", *from_c, "", "}  // namespace synod::capi", "",
         'extern "C" {', "", *errstr, "", '}  // extern "C"',
     ])
 

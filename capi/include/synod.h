@@ -157,6 +157,31 @@ SYNOD_API int synod_config_set_storage(synod_config* config, const char* engine,
  * unsafe: a power cut may lose acknowledged writes. For tests and benchmarks only. */
 SYNOD_API int synod_config_set_sync(synod_config* config, int sync);
 
+/* The host's state machine model (see "Snapshots" below). */
+typedef enum synod_state_machine {
+  /* The host's state lives in memory and is rebuilt on restart from its latest snapshot
+   * and the entries above it. The engine asks for snapshots by the snapshot policy and
+   * compacts the log behind them. The default. */
+  SYNOD_STATE_MACHINE_IN_MEMORY = 0,
+  /* The host keeps its state in its own database and reports how far it has durably
+   * applied (synod_node_report_applied). No periodic snapshots: the log is compacted
+   * behind that floor, and the host exports its state only when a follower needs it. */
+  SYNOD_STATE_MACHINE_DURABLE = 1
+} synod_state_machine;
+
+/* The host's state machine model: a synod_state_machine value. */
+SYNOD_API int synod_config_set_state_machine(synod_config* config, int model);
+/* When the engine asks for snapshots and how much log it keeps. In-memory model: a
+ * snapshot after `every_entries` entries or `every_bytes` bytes of entry payload applied
+ * since the last one (0: never by that measure; both 0, the default: only on request
+ * or when a follower needs one). Either model: `keep_entries` entries are kept below
+ * the snapshot (or the applied floor) when the log is compacted, so that a follower a
+ * little behind catches up from the log (default 1024). The durable model takes no
+ * periodic snapshots, so synod_node_new refuses it with a nonzero every_entries or
+ * every_bytes (SYNOD_E_CONFIG). */
+SYNOD_API int synod_config_set_snapshot_policy(synod_config* config, uint64_t every_entries,
+                                               uint64_t every_bytes, uint64_t keep_entries);
+
 /* Transport: the in-process `network` (the configuration keeps a reference to it).
  * Without any transport, a node whose only member is itself gets a private network of
  * its own; a node of several members then fails with SYNOD_E_CONFIG. */
@@ -210,8 +235,32 @@ typedef enum synod_event_type {
   SYNOD_EVENT_LEADER_CHANGED = 4,
   /* A message for the host's log: status holds its synod_log_level, data/len the text
    * (UTF-8, not NUL-terminated). */
-  SYNOD_EVENT_LOG = 5
+  SYNOD_EVENT_LOG = 5,
+  /* Save the host's state of `partition` as it is at `index` (see "Snapshots"): tag is
+   * the snapshot handle to write it to, entry_type the synod_snapshot_reason. Delivered
+   * right after the entry at `index`, so the host's state when it polls this event is its
+   * state at that index. */
+  SYNOD_EVENT_SNAPSHOT_SAVE = 6,
+  /* Replace the host's state of `partition` by a snapshot taken at `index` in `term`:
+   * tag is the snapshot handle to read it from; entry_type is 1 when it came from the
+   * leader, 0 when it is this node's own latest snapshot, given back after a restart
+   * (in-memory model). Delivered after every entry below it and before any above it;
+   * no entry of the partition follows until the handle is finished. */
+  SYNOD_EVENT_SNAPSHOT_INSTALL = 7,
+  /* The result of synod_node_request_snapshot: tag, status, partition, and on success
+   * `index`, where the snapshot was taken (the log is compacted behind it). */
+  SYNOD_EVENT_SNAPSHOT_DONE = 8
 } synod_event_type;
+
+/* Why a SYNOD_EVENT_SNAPSHOT_SAVE asks for the host's state (its entry_type). */
+typedef enum synod_snapshot_reason {
+  /* In-memory model: the snapshot policy's entries or bytes were reached. */
+  SYNOD_SNAPSHOT_POLICY = 0,
+  /* synod_node_request_snapshot asked for it. */
+  SYNOD_SNAPSHOT_REQUESTED = 1,
+  /* A follower is behind the compacted log and needs this node's state (durable model). */
+  SYNOD_SNAPSHOT_EXPORT = 2
+} synod_snapshot_reason;
 
 typedef enum synod_log_level {
   SYNOD_LOG_DEBUG = 0,
@@ -225,11 +274,11 @@ typedef struct synod_event {
   int32_t type;            /* synod_event_type */
   int32_t status;          /* results: SYNOD_OK or a negative synod_status; logs: level */
   uint64_t partition;
-  uint64_t tag;            /* results: the tag given with the request */
+  uint64_t tag;            /* results: the request's tag; saves, installs: the handle */
   uint64_t index;
   uint64_t term;
   uint64_t leader_hint;    /* results: the leader when known; leader changes: the leader */
-  uint32_t entry_type;     /* entries: the host's type */
+  uint32_t entry_type;     /* entries: the host's type; snapshots: see their events */
   uint32_t batch_position; /* batch results: the entry's position in its batch */
   /* Entries and logs: the bytes, owned by the node and valid until the next
    * synod_node_poll on this node, or synod_node_free. NULL when len is 0. */
@@ -350,6 +399,54 @@ SYNOD_API int synod_node_listen_port(synod_node* node, int* out_port);
  * running. */
 SYNOD_API int synod_node_set_peer_address(synod_node* node, uint64_t node_id,
                                           const char* address);
+
+/* ------------------------------------------------------------------------------------
+ * Snapshots
+ *
+ * The host's state is saved and installed through snapshot handles, which the
+ * SYNOD_EVENT_SNAPSHOT_SAVE and SYNOD_EVENT_SNAPSHOT_INSTALL events carry in `tag`. The
+ * data streams to and from checksummed files of the node; it is never held whole in
+ * memory, so it may be larger than memory. The host writes (or reads) the data in pieces
+ * of any size, then finishes the handle once, from any thread, now or later; the library
+ * never calls host code. Until a save is finished the log behind it is not compacted;
+ * until an install is finished no later entry of its partition is delivered.
+ *
+ * A handle that is unknown, of the wrong kind or already finished is refused with
+ * SYNOD_E_INVALID_ARGUMENT. Handles still open when the node stops are finished by the
+ * node as failed (SYNOD_E_SHUTTING_DOWN) and are unknown from then on.
+ * ---------------------------------------------------------------------------------- */
+
+/* Appends `len` bytes to the snapshot being saved under handle `snapshot`.
+ * SYNOD_E_STORAGE (with synod_last_error()) when its file cannot be written; the host
+ * should then finish the handle with that status. */
+SYNOD_API int synod_snapshot_write(synod_node* node, uint64_t snapshot, const uint8_t* data,
+                                   size_t len);
+/* Reads up to `cap` (at least 1) bytes of the snapshot being installed under handle
+ * `snapshot` into `buf`, and their count into *out_len: 0 at the end of the data.
+ * SYNOD_E_STORAGE (with synod_last_error()) when the data is damaged (a checksum
+ * mismatch, a truncated file): the host must then finish the handle with that status,
+ * and the snapshot is not installed. */
+SYNOD_API int synod_snapshot_read(synod_node* node, uint64_t snapshot, uint8_t* buf,
+                                  size_t cap, size_t* out_len);
+/* The size of a snapshot's data: for an install, all of it; for a save, what has been
+ * written so far. */
+SYNOD_API int synod_snapshot_size(synod_node* node, uint64_t snapshot, uint64_t* out_bytes);
+/* Finishes the handle `snapshot`. `status` is SYNOD_OK when the host wrote all of its
+ * state (a save) or replaced its state by the snapshot's (an install), else a negative
+ * synod_status saying why not, with `message` (NULL or UTF-8 text) for the node's log.
+ * A failed save is not kept: the log stays uncompacted and the policy asks again later. A
+ * failed install halts its partition, which answers SYNOD_E_STORAGE from then on (a
+ * SYNOD_EVENT_LOG at SYNOD_LOG_ERROR says why, and the status JSON reports it). The
+ * handle is unknown afterwards. */
+SYNOD_API int synod_snapshot_finish(synod_node* node, uint64_t snapshot, int status,
+                                    const char* message);
+/* Asks the host for a snapshot of `partition` now rather than by policy: a
+ * SYNOD_EVENT_SNAPSHOT_SAVE with reason SYNOD_SNAPSHOT_REQUESTED follows, in log order.
+ * SYNOD_OK means accepted: one SYNOD_EVENT_SNAPSHOT_DONE carrying
+ * `tag` reports the outcome once the snapshot is saved and the log compacted behind it,
+ * or why not (SYNOD_E_STORAGE when the host or the store failed it, SYNOD_E_SHUTTING_DOWN).
+ * Any other return means refused now (no such partition, stopped...): no event follows. */
+SYNOD_API int synod_node_request_snapshot(synod_node* node, uint64_t partition, uint64_t tag);
 
 /* The node's state as a JSON object, NUL-terminated, in *out_json (length without the
  * NUL in *out_len when out_len is not NULL); free it with synod_free. Fields:

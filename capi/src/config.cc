@@ -199,6 +199,32 @@ SYNOD_API int synod_config_set_sync(synod_config* config, int sync) {
   });
 }
 
+SYNOD_API int synod_config_set_state_machine(synod_config* config, int model) {
+  constexpr const char* fn = "synod_config_set_state_machine";
+  return with_config(fn, config, [&](auto& s) -> int {
+    switch (model) {
+      case SYNOD_STATE_MACHINE_IN_MEMORY:
+        s.host.snapshots.model = synod::node::StateMachineModel::InMemory;
+        return SYNOD_OK;
+      case SYNOD_STATE_MACHINE_DURABLE:
+        s.host.snapshots.model = synod::node::StateMachineModel::Durable;
+        return SYNOD_OK;
+    }
+    return out_of_range(fn, "model " + std::to_string(model) +
+                                " is neither SYNOD_STATE_MACHINE_IN_MEMORY nor SYNOD_STATE_MACHINE_DURABLE");
+  });
+}
+
+SYNOD_API int synod_config_set_snapshot_policy(synod_config* config, uint64_t every_entries,
+                                               uint64_t every_bytes, uint64_t keep_entries) {
+  return with_config("synod_config_set_snapshot_policy", config, [&](auto& s) -> int {
+    s.host.snapshots.every_entries = every_entries;
+    s.host.snapshots.every_bytes = every_bytes;
+    s.host.snapshots.keep_entries = keep_entries;
+    return SYNOD_OK;
+  });
+}
+
 SYNOD_API int synod_config_set_network(synod_config* config, synod_network* network) {
   constexpr const char* fn = "synod_config_set_network";
   return with_config(fn, config, [&](auto& s) -> int {

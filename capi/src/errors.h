@@ -16,6 +16,9 @@ int fail(int status, std::string message) noexcept;
 
 // The C status of a NodeHost status.
 int status_of(node::Status status);
+// The NodeHost status of a C status, into *out; false for a C code without one
+// (SYNOD_E_CONFIG, SYNOD_E_TRANSPORT, SYNOD_E_NOMEM, SYNOD_E_INTERNAL, unknown codes).
+bool status_from_c(int status, node::Status* out);
 
 // SYNOD_E_INTERNAL with a message naming `function` and `what`; never throws.
 int internal_error(const char* function, const char* what) noexcept;

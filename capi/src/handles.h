@@ -9,6 +9,7 @@
 #include <string>
 
 #include "event_queue.h"
+#include "snapshot_handles.h"
 #include "synod.h"
 #include "synod/node/node_host.h"
 #include "synod/node/node_runtime.h"
@@ -43,6 +44,9 @@ struct synod_node {
   // transport and the store (node_runtime.h); and last goes what the handlers and
   // warnings of all of them reach: the state below and the event queue.
   synod::capi::EventQueue events;
+  // Saves and installs handed to the host; emptied (each finished as failed) before the
+  // runtime stops, so none outlives the engine it reports to.
+  synod::capi::SnapshotHandles snapshots;
   synod::node::NodeId id = 0;
   std::size_t max_payload_bytes = 0;
   // Wakes synod_node_wait_for_leader on leader changes and on stop.

@@ -185,6 +185,12 @@ int make_node(const synod::capi::NodeSettings& s, std::unique_ptr<synod_node>& o
     events->push(e);
     raw->leader_changed.notify_all();
   });
+  host.set_snapshot_handler(synod::capi::snapshot_handler(*n));
+  // A partition that stopped running while the node goes on (a snapshot it could not
+  // install): its requests answer SYNOD_E_STORAGE from then on; the log says why.
+  host.set_partition_failure_handler([events](node::PartitionId partition, const std::string& why) {
+    push_log(*events, SYNOD_LOG_ERROR, "partition " + std::to_string(partition) + " halted: " + why);
+  });
   // Runs inside the NodeHost's stop, which every other stop() caller (synod_node_stop and
   // synod_node_free among them) waits for: the node is alive throughout.
   host.set_failure_handler([events, raw](const std::string& why) {
@@ -206,6 +212,8 @@ void stop_node(synod_node& n) {
   std::lock_guard lock(n.stop_mu);
   if (std::exchange(n.stop_called, true)) return;
   n.stopped.store(true);
+  // Before the engine stops, which may wait for the saves and installs it handed out.
+  n.snapshots.close("the node stopped before the host finished the snapshot");
   // Also waits for a stop the node began itself (storage failure) to finish.
   n.runtime->stop();
   n.events.close();
@@ -460,6 +468,30 @@ SYNOD_API int synod_node_report_applied(synod_node* node, uint64_t partition, ui
                                    std::to_string(index) + " has not been delivered yet"));
     }
     return fail(status_of(status), refusal(fn, partition, status, raft::kNoNode));
+  });
+}
+
+SYNOD_API int synod_node_request_snapshot(synod_node* node, uint64_t partition, uint64_t tag) {
+  constexpr const char* fn = "synod_node_request_snapshot";
+  return guarded(fn, [&]() -> int {
+    if (const int s = check_running(fn, node); s != SYNOD_OK) return s;
+    if (const int s = check_event_room(fn, *node); s != SYNOD_OK) return s;
+    struct Outcome {
+      node::Status status = node::Status::Ok;
+      raft::Index index = 0;
+    };
+    auto submission = std::make_shared<Submission<Outcome>>();
+    synod::capi::EventQueue* events = &node->events;
+    node->runtime->host().request_snapshot(
+        partition, [submission, events, partition, tag](node::Status status, raft::Index index) {
+          if (submission->take_inline({status, index}, status != node::Status::Ok)) return;
+          synod_event e = result_event(SYNOD_EVENT_SNAPSHOT_DONE, partition, tag, status);
+          e.index = index;
+          events->push(e);
+        });
+    if (!submission->refused_inline()) return SYNOD_OK;
+    return fail(status_of(submission->refusal.status),
+                refusal(fn, partition, submission->refusal.status, raft::kNoNode));
   });
 }
 

@@ -13,6 +13,20 @@ public enum StorageEngine
     Sqlite,
 }
 
+/// <summary>How the host keeps its state (see <see cref="ISnapshotHandler"/>).</summary>
+public enum StateMachineModel
+{
+    /// <summary>In memory, rebuilt on restart from the latest snapshot and the entries above
+    /// it. The node asks for snapshots by <see cref="RaftConfiguration.SnapshotEveryEntries"/>
+    /// and <see cref="RaftConfiguration.SnapshotEveryBytes"/> and compacts the log behind them.
+    /// The default.</summary>
+    InMemory = 0,
+    /// <summary>In the host's own database, whose progress it reports with
+    /// <see cref="RaftNode.ReportApplied"/>. No periodic snapshots: the log is compacted behind
+    /// that floor, and the host exports its state only when a follower needs it.</summary>
+    Durable = 1,
+}
+
 /// <summary>
 /// Everything a <see cref="RaftNode"/> is made from. The defaults are the engine's. Exactly
 /// one transport is chosen: an in-process <see cref="Network"/>, or gRPC with
@@ -74,6 +88,21 @@ public sealed class RaftConfiguration
     /// <summary>Whether each write is synced before it is acknowledged (default true). False is for tests only.</summary>
     public bool Sync { get; set; } = true;
 
+    /// <summary>How the host keeps its state (default <see cref="StateMachineModel.InMemory"/>).</summary>
+    public StateMachineModel StateMachine { get; set; } = StateMachineModel.InMemory;
+
+    /// <summary>In-memory model: a snapshot after this many entries since the last one
+    /// (default 0: never by count). Must be 0 with the durable model.</summary>
+    public long SnapshotEveryEntries { get; set; }
+
+    /// <summary>In-memory model: a snapshot after this many bytes of entry data since the last
+    /// one (default 0: never by size). Must be 0 with the durable model.</summary>
+    public long SnapshotEveryBytes { get; set; }
+
+    /// <summary>Entries kept below a snapshot (or the applied floor) when the log is compacted,
+    /// so a follower a little behind catches up from the log (default 1024).</summary>
+    public long SnapshotKeepEntries { get; set; } = 1024;
+
     /// <summary>Transport: the in-process network. Excludes <see cref="GrpcListenAddress"/>.</summary>
     public RaftNetwork? Network { get; set; }
 
@@ -125,6 +154,18 @@ public sealed class RaftConfiguration
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxQueuedRequests, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingEvents, 2);
         ArgumentOutOfRangeException.ThrowIfNegative(WorkerThreads);
+        ArgumentOutOfRangeException.ThrowIfNegative(SnapshotEveryEntries);
+        ArgumentOutOfRangeException.ThrowIfNegative(SnapshotEveryBytes);
+        ArgumentOutOfRangeException.ThrowIfNegative(SnapshotKeepEntries);
+        if (!Enum.IsDefined(StateMachine))
+        {
+            throw new ArgumentOutOfRangeException(nameof(StateMachine), StateMachine, "not a StateMachineModel");
+        }
+        if (StateMachine == StateMachineModel.Durable && (SnapshotEveryEntries != 0 || SnapshotEveryBytes != 0))
+        {
+            throw new ArgumentException("the durable model takes no periodic snapshots: leave SnapshotEveryEntries and SnapshotEveryBytes 0",
+                nameof(StateMachine));
+        }
         uint tickMs = Milliseconds(TickInterval, nameof(TickInterval));
         uint timeoutMs = Milliseconds(RequestTimeout, nameof(RequestTimeout));
 
@@ -159,6 +200,9 @@ public sealed class RaftConfiguration
             };
             Set(NativeMethods.ConfigSetStorage(config, engine, Storage == StorageEngine.Memory ? null : DataDirectory), nameof(Storage));
             Set(NativeMethods.ConfigSetSync(config, Sync ? 1 : 0), nameof(Sync));
+            Set(NativeMethods.ConfigSetStateMachine(config, (int)StateMachine), nameof(StateMachine));
+            Set(NativeMethods.ConfigSetSnapshotPolicy(config, (ulong)SnapshotEveryEntries, (ulong)SnapshotEveryBytes,
+                (ulong)SnapshotKeepEntries), nameof(SnapshotEveryEntries));
             if (Network is not null)
             {
                 Set(NativeMethods.ConfigSetNetwork(config, Network.Handle), nameof(Network));

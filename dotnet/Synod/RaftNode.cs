@@ -47,12 +47,15 @@ public sealed class RaftNode : IAsyncDisposable
     private readonly TaskCompletionSource _pollExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _dispatchExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _lifecycle = new();
+    // Cancelled when the node is disposed: the token snapshot handlers get.
+    private readonly CancellationTokenSource _stopping = new();
 
     private SafeConfigHandle? _config;
     private SafeNodeHandle? _node;
     private Thread? _pollThread;
     private Thread? _dispatchThread;
     private Task? _disposal;
+    private ISnapshotHandler? _snapshotHandler;
     private long _nextTag;
     private int _state;
 
@@ -78,6 +81,27 @@ public sealed class RaftNode : IAsyncDisposable
 
     /// <summary>This node's id.</summary>
     public ulong NodeId { get; }
+
+    /// <summary>Saves and installs the host's state (see <see cref="ISnapshotHandler"/> and
+    /// <see cref="RaftConfiguration.StateMachine"/>). Set before <see cref="Start"/>. Without one,
+    /// every snapshot the node asks for fails: no snapshot is kept, and a snapshot that must be
+    /// installed halts its partition.</summary>
+    /// <exception cref="InvalidOperationException">Set after <see cref="Start"/>.</exception>
+    public ISnapshotHandler? SnapshotHandler
+    {
+        get => Volatile.Read(ref _snapshotHandler);
+        set
+        {
+            lock (_lifecycle)
+            {
+                if (_state != Created)
+                {
+                    throw new InvalidOperationException("set the SnapshotHandler before Start()");
+                }
+                _snapshotHandler = value;
+            }
+        }
+    }
 
     /// <summary>Whether <see cref="Start"/> succeeded and the node is not disposed.</summary>
     public bool IsRunning => Volatile.Read(ref _state) == Running;
@@ -227,34 +251,8 @@ public sealed class RaftNode : IAsyncDisposable
     /// <remarks>Do not block on this task inside an event handler: its completion is queued behind that handler.</remarks>
     /// <exception cref="NotLeaderException">This node does not lead the partition.</exception>
     /// <exception cref="SynodException">Any other refusal or failure (NoLeader, UnknownPartition, Timeout, ShuttingDown...).</exception>
-    public async Task<long> ReadIndexAsync(int partitionId, CancellationToken cancellationToken = default)
-    {
-        ulong partition = Partition(partitionId);
-        SafeNodeHandle node = RunningNode();
-        cancellationToken.ThrowIfCancellationRequested();
-        (ulong tag, TaskCompletionSource<NativeResult> pending) = AddPending();
-        int status;
-        try
-        {
-            status = NativeMethods.NodeReadIndex(node, partition, tag);
-        }
-        catch
-        {
-            _pending.TryRemove(tag, out _);
-            throw;
-        }
-        if (status != 0)
-        {
-            _pending.TryRemove(tag, out _);
-            throw Refusal(status, partitionId, node, "synod_node_read_index");
-        }
-        NativeResult result = await WaitPending(tag, pending, cancellationToken).ConfigureAwait(false);
-        if (result.Status != 0)
-        {
-            throw Outcome(result, partitionId, "read index");
-        }
-        return (long)result.Index;
-    }
+    public Task<long> ReadIndexAsync(int partitionId, CancellationToken cancellationToken = default) =>
+        IndexRequestAsync(partitionId, NativeMethods.NodeReadIndex, "synod_node_read_index", "read index", cancellationToken);
 
     /// <summary>
     /// Asks this node, the partition's leader, to hand leadership to <paramref name="targetNodeId"/>,
@@ -291,6 +289,16 @@ public sealed class RaftNode : IAsyncDisposable
             RemoveLeaderWaiter(partitionId, waiter);
         }
     }
+
+    /// <summary>
+    /// Asks for a snapshot of the partition now rather than by policy: the
+    /// <see cref="SnapshotHandler"/> saves it (<see cref="SnapshotReason.Requested"/>), and the
+    /// task completes with the snapshot's index once it is saved and the log compacted behind it.
+    /// </summary>
+    /// <exception cref="SynodException"><see cref="SynodStatus.Storage"/> when the host or the store
+    /// failed it; UnknownPartition, ShuttingDown...</exception>
+    public Task<long> RequestSnapshotAsync(int partitionId, CancellationToken cancellationToken = default) =>
+        IndexRequestAsync(partitionId, NativeMethods.NodeRequestSnapshot, "synod_node_request_snapshot", "snapshot", cancellationToken);
 
     /// <summary>The host has durably applied every entry of the partition through <paramref name="index"/>;
     /// after a restart only entries above it are delivered again.</summary>
@@ -378,11 +386,13 @@ public sealed class RaftNode : IAsyncDisposable
         bool fromHandler = Thread.CurrentThread == _dispatchThread;
         Volatile.Write(ref _state, Stopped);
         _config?.Dispose();
+        _stopping.Cancel();
         if (_node is null)
         {
             _dispatch.Dispose();
             return;
         }
+        // Also finishes, as failed, every snapshot a handler has not finished.
         NativeMethods.NodeStop(_node);
         await _pollExited.Task.ConfigureAwait(false);
         // A handler disposing its own node must not wait for itself.
@@ -471,6 +481,30 @@ public sealed class RaftNode : IAsyncDisposable
                     _dispatch.Add(() => read.TrySetResult(result));
                 }
                 break;
+            case SynodEventType.SnapshotSave:
+            {
+                var request = new SnapshotSaveRequest((int)e.Partition, (long)e.Index, (SnapshotReason)e.EntryType);
+                ulong handle = e.Tag;
+                _dispatch.Add(() => RunSnapshot(handle, $"save {request}",
+                    (handler, node, token) => SaveSnapshotAsync(handler, node, handle, request, token)));
+                break;
+            }
+            case SynodEventType.SnapshotInstall:
+            {
+                ulong handle = e.Tag;
+                int partition = (int)e.Partition;
+                long index = (long)e.Index, term = (long)e.Term;
+                bool fromLeader = e.EntryType != 0;
+                _dispatch.Add(() => RunSnapshot(handle, $"install of partition {partition} at {index}",
+                    (handler, node, token) => InstallSnapshotAsync(handler, node, handle, (partition, index, term, fromLeader), token)));
+                break;
+            }
+            case SynodEventType.SnapshotDone:
+                if (_pending.TryRemove(e.Tag, out TaskCompletionSource<NativeResult>? snapshot))
+                {
+                    snapshot.TrySetResult(new NativeResult(e.Status, e.Index, e.Term, e.LeaderHint));
+                }
+                break;
             case SynodEventType.LeaderChanged:
             {
                 int partition = (int)e.Partition;
@@ -548,6 +582,86 @@ public sealed class RaftNode : IAsyncDisposable
             _dispatch.Dispose();
             _dispatchExited.TrySetResult();
         }
+    }
+
+    // On the dispatch thread: runs a save or install to its end (so that no other handler runs
+    // meanwhile, and a save sees the state at its index), then finishes the handle with its outcome.
+    private void RunSnapshot(ulong handle, string what, Func<ISnapshotHandler, SafeNodeHandle, CancellationToken, Task> run)
+    {
+        SafeNodeHandle node = _node!;
+        ISnapshotHandler? handler = SnapshotHandler;
+        Exception? failure = null;
+        if (handler is null)
+        {
+            failure = new InvalidOperationException($"node {NodeId} has no SnapshotHandler for the {what}");
+            _logger.LogWarning("node {NodeId}: {Failure}", NodeId, failure.Message);
+        }
+        else
+        {
+            try
+            {
+                run(handler, node, _stopping.Token).GetAwaiter().GetResult();
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+                _logger.LogError(ex, "node {NodeId}: the snapshot handler failed the {What}", NodeId, what);
+            }
+        }
+        int status = failure is null ? 0 : (int)SnapshotStreams.StatusOf(failure);
+        if (NativeMethods.SnapshotFinish(node, handle, status, failure?.Message) != 0)
+        {
+            // The node stopped meanwhile and finished it already, as failed.
+            _logger.LogDebug("node {NodeId}: the {What} was finished by the node's stop", NodeId, what);
+        }
+    }
+
+    private static async Task SaveSnapshotAsync(ISnapshotHandler handler, SafeNodeHandle node, ulong handle,
+        SnapshotSaveRequest request, CancellationToken cancellationToken)
+    {
+        await using var destination = new SnapshotWriteStream(node, handle);
+        await handler.SaveAsync(request, destination, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task InstallSnapshotAsync(ISnapshotHandler handler, SafeNodeHandle node, ulong handle,
+        (int Partition, long Index, long Term, bool FromLeader) at, CancellationToken cancellationToken)
+    {
+        SnapshotStreams.ThrowIfFailed(NativeMethods.SnapshotSize(node, handle, out ulong length), "synod_snapshot_size");
+        var request = new SnapshotInstallRequest(at.Partition, at.Index, at.Term, at.FromLeader, (long)length);
+        await using var source = new SnapshotReadStream(node, handle, (long)length);
+        await handler.InstallAsync(request, source, cancellationToken).ConfigureAwait(false);
+    }
+
+    // A request whose result event carries an index: made with `call(node, partition, tag)`,
+    // refused or failed with an exception naming `function` or `operation`.
+    private async Task<long> IndexRequestAsync(int partitionId, Func<SafeNodeHandle, ulong, ulong, int> call,
+        string function, string operation, CancellationToken cancellationToken)
+    {
+        ulong partition = Partition(partitionId);
+        SafeNodeHandle node = RunningNode();
+        cancellationToken.ThrowIfCancellationRequested();
+        (ulong tag, TaskCompletionSource<NativeResult> pending) = AddPending();
+        int status;
+        try
+        {
+            status = call(node, partition, tag);
+        }
+        catch
+        {
+            _pending.TryRemove(tag, out _);
+            throw;
+        }
+        if (status != 0)
+        {
+            _pending.TryRemove(tag, out _);
+            throw Refusal(status, partitionId, node, function);
+        }
+        NativeResult result = await WaitPending(tag, pending, cancellationToken).ConfigureAwait(false);
+        if (result.Status != 0)
+        {
+            throw Outcome(result, partitionId, operation);
+        }
+        return (long)result.Index;
     }
 
     // ---------------------------------------------------------------- helpers

@@ -8,6 +8,11 @@ result has committed. When the leader of partition 1 is cut off (Network.isolate
 follower is elected and finishes the remaining jobs; a job the old leader ran but could
 not record is simply run again (at-least-once execution, exactly-once results).
 
+The job table lives in memory, so the nodes snapshot it (every few entries) and the log
+behind each snapshot is compacted. After the failover the cut-off node comes back, a
+follower loses everything and rejoins empty, and both catch up from the leaders'
+snapshots while a second batch of jobs runs.
+
 Run: python3 examples/python/job_scheduler.py   (exits 0 by itself within seconds)
 """
 
@@ -51,6 +56,24 @@ class Jobs:
     def pending(self, partition: int) -> list[str]:
         return [j for j, p in self.partition_of.items() if p == partition and j not in self.done]
 
+    def save(self, partition: int, out: synod.SnapshotWriter) -> None:
+        """Writes the jobs of ``partition`` (a snapshot covers one partition's log)."""
+        jobs = [j for j, p in self.partition_of.items() if p == partition]
+        out.write(json.dumps({
+            "submitted": {j: self.submitted[j] for j in jobs},
+            "done": {j: self.done[j] for j in jobs if j in self.done},
+        }).encode())
+
+    def install(self, partition: int, data: bytes) -> None:
+        """Replaces the jobs of ``partition`` by a snapshot's."""
+        for job in [j for j, p in self.partition_of.items() if p == partition]:
+            del self.submitted[job], self.partition_of[job]
+            self.done.pop(job, None)
+        snapshot = json.loads(data)
+        self.submitted.update(snapshot["submitted"])
+        self.partition_of.update({j: partition for j in snapshot["submitted"]})
+        self.done.update({j: tuple(r) for j, r in snapshot["done"].items()})
+
 
 class Member:
     """A node, its job table and its worker."""
@@ -59,12 +82,18 @@ class Member:
         self.jobs = Jobs()
         self.changed = changed
         self.ran: list[str] = []
+        self.saved = 0
+        self.installed_from_leader = 0
+        # The in-memory model: a snapshot every 4 entries, 2 kept behind it for followers.
         cfg = synod.Config(node_id=node_id, members=[1, 2, 3], network=net,
                            user_partitions=len(PARTITIONS), tick_interval_ms=10,
-                           request_timeout_ms=1000, seed=node_id)
+                           request_timeout_ms=1000, seed=node_id,
+                           snapshot_every_entries=4, snapshot_keep_entries=2)
         # Made inside the event loop: the loop dispatches the node's events.
         self.node = synod.Node(cfg, on_entry=self._on_entry,
-                               on_leader_change=self._on_leader_change)
+                               on_leader_change=self._on_leader_change,
+                               on_snapshot_save=self._on_snapshot_save,
+                               on_snapshot_install=self._on_snapshot_install)
 
     @property
     def id(self) -> int:
@@ -72,6 +101,19 @@ class Member:
 
     def _on_entry(self, entry: synod.Entry) -> None:
         self.jobs.apply(entry)
+        self.changed.set()
+
+    def _on_snapshot_save(self, out: synod.SnapshotWriter) -> None:
+        # In log order: the table is exactly as it was at out.index.
+        self.jobs.save(out.partition, out)
+        self.saved += 1
+
+    def _on_snapshot_install(self, snapshot: synod.SnapshotReader) -> None:
+        self.jobs.install(snapshot.partition, snapshot.read())
+        if snapshot.from_leader:
+            self.installed_from_leader += 1
+            print(f"  node {self.id} installed a snapshot of partition {snapshot.partition} "
+                  f"at index {snapshot.index} ({snapshot.size} bytes)")
         self.changed.set()
 
     def _on_leader_change(self, change: synod.LeaderChange) -> None:
@@ -120,11 +162,25 @@ async def wait_until(predicate, changed: asyncio.Event, what: str) -> None:
             pass
 
 
+async def submit(members: dict[int, Member], batch: int) -> None:
+    """Submits JOBS_PER_PARTITION jobs of ``batch`` to each partition, through its leader."""
+    for p in PARTITIONS:
+        for k in range(JOBS_PER_PARTITION):
+            record = json.dumps({"job": f"p{p}-b{batch}-job{k}", "n": 1000 * (k + 1)}).encode()
+            while True:
+                leader = members[await members[1].node.wait_for_leader_async(p)]
+                try:
+                    await leader.node.replicate(p, SUBMIT, record)
+                    break
+                except (synod.NotLeaderError, synod.NoLeaderError, synod.TimeoutError):
+                    await asyncio.sleep(0.05)  # leadership is moving: ask again
+
+
 async def main() -> int:
     changed = asyncio.Event()
     net = synod.Network()
     members = {i: Member(i, net, changed) for i in (1, 2, 3)}
-    workers = [asyncio.create_task(m.work()) for m in members.values()]
+    workers = {i: asyncio.create_task(m.work()) for i, m in members.items()}
     try:
         leaders = {}
         for p in PARTITIONS:
@@ -132,10 +188,7 @@ async def main() -> int:
         print("leaders: " + ", ".join(f"partition {p} -> node {m.id}" for p, m in leaders.items()))
 
         print(f"submitting {JOBS_PER_PARTITION} jobs to each partition")
-        for p in PARTITIONS:
-            for k in range(JOBS_PER_PARTITION):
-                record = json.dumps({"job": f"p{p}-job{k}", "n": 1000 * (k + 1)}).encode()
-                await leaders[p].node.replicate(p, SUBMIT, record)
+        await submit(members, 1)
 
         total = len(PARTITIONS) * JOBS_PER_PARTITION
         observer = next(m for m in members.values() if m is not leaders[1])
@@ -150,22 +203,43 @@ async def main() -> int:
         await wait_until(lambda: all(len(m.jobs.done) == total for m in survivors),
                          changed, "every job to finish on the surviving nodes")
 
-        print("all jobs done; results as the surviving nodes agree on them:")
-        table = survivors[0].jobs
-        assert all(m.jobs.done == table.done for m in survivors)
+        print("all jobs done on the surviving nodes; healing the network")
+        net.heal()
+
+        wiped = next(m for m in survivors if not m.node.is_leader(1)).id
+        print(f"wiping node {wiped}: it loses its job table and its log, and rejoins empty")
+        workers.pop(wiped).cancel()
+        members[wiped].node.close()
+        members[wiped] = Member(wiped, net, changed)
+        workers[wiped] = asyncio.create_task(members[wiped].work())
+
+        print(f"submitting {JOBS_PER_PARTITION} more jobs to each partition")
+        await submit(members, 2)
+        total *= 2
+        await wait_until(lambda: all(len(m.jobs.done) == total for m in members.values()),
+                         changed, "every job to finish on every node")
+        table = members[wiped].jobs
+        assert all(m.jobs.done == table.done for m in members.values())
+        rejoined = members[wiped]
+        assert rejoined.installed_from_leader >= 1, "the wiped node caught up without a snapshot"
+        print(f"node {wiped} rejoined empty and caught up by snapshot "
+              f"({rejoined.installed_from_leader} installed); "
+              f"{sum(m.saved for m in members.values())} snapshots saved in all, "
+              f"the log compacted behind each")
+
+        print("all jobs done; results as every node agrees on them:")
         for job in sorted(table.done, key=lambda j: (table.partition_of[j], len(j), j)):
             by, result = table.done[job]
-            print(f"  {job:<10} ran by node {by}: {result}")
+            print(f"  {job:<13} ran by node {by}: {result}")
         runs = sum(len(m.ran) for m in members.values())
-        print(f"{runs} runs for {total} jobs ({runs - total} repeated after the failover), "
-              f"{sum(m.jobs.duplicate_results for m in survivors)} duplicate results "
+        print(f"{runs} runs on the current nodes for {total} jobs, "
+              f"{sum(m.jobs.duplicate_results for m in members.values())} duplicate results "
               f"ignored")
-        net.heal()
         return 0
     finally:
-        for w in workers:
+        for w in workers.values():
             w.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        await asyncio.gather(*workers.values(), return_exceptions=True)
         for m in members.values():
             m.node.close()
         net.close()

@@ -130,6 +130,10 @@ class Config {
                                    directory ? directory->c_str() : nullptr));
   }
   void sync(bool v) { check(synod_config_set_sync(cfg_, v ? 1 : 0)); }
+  void state_machine(int model) { check(synod_config_set_state_machine(cfg_, model)); }
+  void snapshot_policy(uint64_t every_entries, uint64_t every_bytes, uint64_t keep_entries) {
+    check(synod_config_set_snapshot_policy(cfg_, every_entries, every_bytes, keep_entries));
+  }
   void network(const Network& n) { check(synod_config_set_network(cfg_, n.get().get())); }
   void grpc(const std::string& listen) { check(synod_config_set_grpc(cfg_, listen.c_str())); }
   void rest(const std::string& listen) { check(synod_config_set_rest(cfg_, listen.c_str())); }
@@ -296,6 +300,48 @@ class Node {
     with_node([&](synod_node* n) { check(synod_node_report_applied(n, partition, index)); });
   }
 
+  void request_snapshot(uint64_t partition, uint64_t tag) {
+    with_node([&](synod_node* n) {
+      const int s = synod_node_request_snapshot(n, partition, tag);
+      if (s != SYNOD_OK) refuse(n, s, partition);
+    });
+  }
+
+  // Snapshot handles: the bytes move between the host's buffers and the node's files with
+  // the GIL released; the Py_buffer export keeps them in place meanwhile.
+  void snapshot_write(uint64_t handle, const py::buffer& data) {
+    Bytes bytes(data);
+    with_node([&](synod_node* n) {
+      check(synod_snapshot_write(n, handle, bytes.data(), bytes.size()));
+    });
+  }
+
+  size_t snapshot_readinto(uint64_t handle, const py::buffer& into) {
+    py::buffer_info view = into.request(true);
+    if (!PyBuffer_IsContiguous(view.view(), 'C')) {
+      throw py::value_error("the buffer must be a contiguous writable bytes-like object");
+    }
+    const size_t cap = static_cast<size_t>(view.size * view.itemsize);
+    if (cap == 0) return 0;
+    size_t got = 0;
+    with_node([&](synod_node* n) {
+      check(synod_snapshot_read(n, handle, static_cast<uint8_t*>(view.ptr), cap, &got));
+    });
+    return got;
+  }
+
+  uint64_t snapshot_size(uint64_t handle) {
+    uint64_t bytes = 0;
+    with_node([&](synod_node* n) { check(synod_snapshot_size(n, handle, &bytes)); });
+    return bytes;
+  }
+
+  void snapshot_finish(uint64_t handle, int status, const std::string& message) {
+    with_node([&](synod_node* n) {
+      check(synod_snapshot_finish(n, handle, status, message.c_str()));
+    });
+  }
+
   bool is_leader(uint64_t partition) {
     int leader = 0;
     with_node([&](synod_node* n) { check(synod_node_is_leader(n, partition, &leader)); });
@@ -434,6 +480,9 @@ PYBIND11_MODULE(_synod, m) {
       .def("seed", &Config::seed)
       .def("storage", &Config::storage, py::arg("engine"), py::arg("directory"))
       .def("sync", &Config::sync)
+      .def("state_machine", &Config::state_machine)
+      .def("snapshot_policy", &Config::snapshot_policy, py::arg("every_entries"),
+           py::arg("every_bytes"), py::arg("keep_entries"))
       .def("network", &Config::network)
       .def("grpc", &Config::grpc)
       .def("rest", &Config::rest)
@@ -462,6 +511,12 @@ PYBIND11_MODULE(_synod, m) {
            py::arg("data"))
       .def("read_index_wait", &Node::read_index_wait, py::arg("partition"))
       .def("report_applied", &Node::report_applied, py::arg("partition"), py::arg("index"))
+      .def("request_snapshot", &Node::request_snapshot, py::arg("partition"), py::arg("tag"))
+      .def("snapshot_write", &Node::snapshot_write, py::arg("handle"), py::arg("data"))
+      .def("snapshot_readinto", &Node::snapshot_readinto, py::arg("handle"), py::arg("into"))
+      .def("snapshot_size", &Node::snapshot_size, py::arg("handle"))
+      .def("snapshot_finish", &Node::snapshot_finish, py::arg("handle"), py::arg("status"),
+           py::arg("message"))
       .def("is_leader", &Node::is_leader, py::arg("partition"))
       .def("leader", &Node::leader, py::arg("partition"))
       .def("wait_for_leader", &Node::wait_for_leader, py::arg("partition"),
@@ -480,4 +535,12 @@ PYBIND11_MODULE(_synod, m) {
   m.attr("EVENT_READ_INDEX") = static_cast<int>(SYNOD_EVENT_READ_INDEX);
   m.attr("EVENT_LEADER_CHANGED") = static_cast<int>(SYNOD_EVENT_LEADER_CHANGED);
   m.attr("EVENT_LOG") = static_cast<int>(SYNOD_EVENT_LOG);
+  m.attr("EVENT_SNAPSHOT_SAVE") = static_cast<int>(SYNOD_EVENT_SNAPSHOT_SAVE);
+  m.attr("EVENT_SNAPSHOT_INSTALL") = static_cast<int>(SYNOD_EVENT_SNAPSHOT_INSTALL);
+  m.attr("EVENT_SNAPSHOT_DONE") = static_cast<int>(SYNOD_EVENT_SNAPSHOT_DONE);
+  m.attr("SNAPSHOT_POLICY") = static_cast<int>(SYNOD_SNAPSHOT_POLICY);
+  m.attr("SNAPSHOT_REQUESTED") = static_cast<int>(SYNOD_SNAPSHOT_REQUESTED);
+  m.attr("SNAPSHOT_EXPORT") = static_cast<int>(SYNOD_SNAPSHOT_EXPORT);
+  m.attr("STATE_MACHINE_IN_MEMORY") = static_cast<int>(SYNOD_STATE_MACHINE_IN_MEMORY);
+  m.attr("STATE_MACHINE_DURABLE") = static_cast<int>(SYNOD_STATE_MACHINE_DURABLE);
 }

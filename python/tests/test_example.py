@@ -15,5 +15,6 @@ def test_job_scheduler_example_runs_to_completion():
                          capture_output=True, text=True, timeout=60, env=os.environ.copy())
     assert run.returncode == 0, run.stdout + run.stderr
     assert "isolating node" in run.stdout
+    assert "rejoined empty and caught up by snapshot" in run.stdout
     assert "all jobs done" in run.stdout
-    assert run.stdout.count("ran by node") == 16
+    assert run.stdout.count("ran by node") == 32

@@ -35,34 +35,29 @@ NodePtr make_node(const synod_config* config) {
 
 bool PolledNode::poll_until(const std::function<bool(const std::vector<Event>&)>& done) {
   const auto deadline = std::chrono::steady_clock::now() + kPatience;
-  synod_event batch[64];
   while (!done(events_)) {
     if (std::chrono::steady_clock::now() > deadline) return false;
-    const int n = synod_node_poll(node_.get(), batch, 64, 50);
-    if (n < 0) return done(events_);
-    for (int i = 0; i < n; ++i) {
-      Event e;
-      e.raw = batch[i];
-      if (batch[i].len) e.data.assign(reinterpret_cast<const char*>(batch[i].data), batch[i].len);
-      e.raw.data = nullptr;
-      events_.push_back(std::move(e));
-    }
+    if (poll_once(50) < 0) return done(events_);
   }
   return true;
 }
 
 void PolledNode::drain() {
-  synod_event batch[64];
-  int n = 0;
-  while ((n = synod_node_poll(node_.get(), batch, 64, 0)) > 0) {
-    for (int i = 0; i < n; ++i) {
-      Event e;
-      e.raw = batch[i];
-      if (batch[i].len) e.data.assign(reinterpret_cast<const char*>(batch[i].data), batch[i].len);
-      e.raw.data = nullptr;
-      events_.push_back(std::move(e));
-    }
+  while (poll_once(0) > 0) {
   }
+}
+
+int PolledNode::poll_once(int timeout_ms) {
+  synod_event batch[64];
+  const int n = synod_node_poll(node_.get(), batch, 64, timeout_ms);
+  for (int i = 0; i < n; ++i) {
+    Event e;
+    e.raw = batch[i];
+    if (batch[i].len) e.data.assign(reinterpret_cast<const char*>(batch[i].data), batch[i].len);
+    e.raw.data = nullptr;
+    events_.push_back(std::move(e));
+  }
+  return n;
 }
 
 std::vector<Event> PolledNode::of_type(int type) const {
@@ -83,13 +78,24 @@ const Event* PolledNode::result(std::uint64_t tag) const {
   return nullptr;
 }
 
-Cluster::Cluster(std::uint32_t partitions) : network(new_network()) {
-  for (std::uint64_t id = 1; id <= 3; ++id) {
-    ConfigPtr c = fast_config(id, {1, 2, 3});
-    EXPECT_EQ(synod_config_set_network(c.get(), network.get()), SYNOD_OK);
-    EXPECT_EQ(synod_config_set_user_partitions(c.get(), partitions), SYNOD_OK);
-    nodes.push_back(std::make_unique<PolledNode>(make_node(c.get())));
-  }
+Cluster::Cluster(std::uint32_t partitions, Configure configure)
+    : network(new_network()), partitions(partitions), configure(std::move(configure)) {
+  for (std::uint64_t id = 1; id <= 3; ++id) nodes.push_back(std::make_unique<PolledNode>(make(id)));
+}
+
+NodePtr Cluster::make(std::uint64_t id) const {
+  ConfigPtr c = fast_config(id, {1, 2, 3});
+  EXPECT_EQ(synod_config_set_network(c.get(), network.get()), SYNOD_OK);
+  EXPECT_EQ(synod_config_set_user_partitions(c.get(), partitions), SYNOD_OK);
+  if (configure) configure(c.get());
+  return make_node(c.get());
+}
+
+PolledNode& Cluster::restart_empty(std::uint64_t id) {
+  // Freed first: the network takes one endpoint per node id.
+  nodes.at(id - 1)->reset();
+  nodes.at(id - 1) = std::make_unique<PolledNode>(make(id));
+  return node(id);
 }
 
 std::uint64_t Cluster::await_leader(std::uint64_t partition) {

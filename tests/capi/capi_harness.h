@@ -53,6 +53,8 @@ class PolledNode {
   bool poll_until(const std::function<bool(const std::vector<Event>&)>& done);
   // Polls what is queued now, without waiting.
   void drain();
+  // One poll that waits up to `timeout_ms` for events; what synod_node_poll returned.
+  int poll_once(int timeout_ms);
   const std::vector<Event>& events() const { return events_; }
   // The events of `type`, in order.
   std::vector<Event> of_type(int type) const;
@@ -69,13 +71,23 @@ NodePtr make_node(const synod_config* config);
 
 // Three nodes (ids 1..3) on one in-process network.
 struct Cluster {
-  explicit Cluster(std::uint32_t partitions = 1);
+  // Settings a test adds to every node's configuration.
+  using Configure = std::function<void(synod_config*)>;
+  explicit Cluster(std::uint32_t partitions = 1, Configure configure = {});
+  // Frees node `id` and makes it again with an empty memory store: a node that lost its
+  // data and rejoins.
+  PolledNode& restart_empty(std::uint64_t id);
   // The leader of `partition` once every node agrees on it; 0 on timeout.
   std::uint64_t await_leader(std::uint64_t partition);
   PolledNode& node(std::uint64_t id) { return *nodes.at(id - 1); }
 
   NetworkPtr network;
   std::vector<std::unique_ptr<PolledNode>> nodes;
+  std::uint32_t partitions;
+  Configure configure;
+
+ private:
+  NodePtr make(std::uint64_t id) const;
 };
 
 }  // namespace synod::capi_test

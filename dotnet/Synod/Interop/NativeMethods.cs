@@ -113,6 +113,12 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "synod_config_set_sync")]
     internal static partial int ConfigSetSync(SafeConfigHandle config, int sync);
 
+    [LibraryImport(Library, EntryPoint = "synod_config_set_state_machine")]
+    internal static partial int ConfigSetStateMachine(SafeConfigHandle config, int model);
+
+    [LibraryImport(Library, EntryPoint = "synod_config_set_snapshot_policy")]
+    internal static partial int ConfigSetSnapshotPolicy(SafeConfigHandle config, ulong everyEntries, ulong everyBytes, ulong keepEntries);
+
     [LibraryImport(Library, EntryPoint = "synod_config_set_network")]
     internal static partial int ConfigSetNetwork(SafeConfigHandle config, SafeNetworkHandle network);
 
@@ -153,6 +159,23 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Library, EntryPoint = "synod_node_report_applied")]
     internal static partial int NodeReportApplied(SafeNodeHandle node, ulong partition, ulong index);
+
+    [LibraryImport(Library, EntryPoint = "synod_node_request_snapshot")]
+    internal static partial int NodeRequestSnapshot(SafeNodeHandle node, ulong partition, ulong tag);
+
+    // ---- snapshot handles ----
+
+    [LibraryImport(Library, EntryPoint = "synod_snapshot_write")]
+    internal static partial int SnapshotWrite(SafeNodeHandle node, ulong snapshot, byte* data, nuint len);
+
+    [LibraryImport(Library, EntryPoint = "synod_snapshot_read")]
+    internal static partial int SnapshotRead(SafeNodeHandle node, ulong snapshot, byte* buf, nuint cap, out nuint len);
+
+    [LibraryImport(Library, EntryPoint = "synod_snapshot_size")]
+    internal static partial int SnapshotSize(SafeNodeHandle node, ulong snapshot, out ulong bytes);
+
+    [LibraryImport(Library, EntryPoint = "synod_snapshot_finish", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int SnapshotFinish(SafeNodeHandle node, ulong snapshot, int status, string? message);
 
     [LibraryImport(Library, EntryPoint = "synod_node_is_leader")]
     internal static partial int NodeIsLeader(SafeNodeHandle node, ulong partition, out int isLeader);
@@ -217,4 +240,7 @@ internal static class SynodEventType
     public const int ReadIndex = 3;
     public const int LeaderChanged = 4;
     public const int Log = 5;
+    public const int SnapshotSave = 6;
+    public const int SnapshotInstall = 7;
+    public const int SnapshotDone = 8;
 }

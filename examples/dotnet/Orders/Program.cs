@@ -2,7 +2,8 @@
 // this process over an in-process network.
 //   dotnet run -- --urls http://127.0.0.1:5080
 //   POST /orders {"item":"book","quantity":2}   GET /orders?node=2   GET /cluster
-//   dotnet run -- --self-test    starts, places orders, checks every node has them, exits 0.
+//   dotnet run -- --self-test    starts, places orders, checks every node has them and has
+//                                snapshotted its book, exits 0.
 using System.Net.Http.Json;
 using Orders;
 using Synod;
@@ -28,6 +29,9 @@ foreach (ulong id in OrderCluster.NodeIds)
             Members = OrderCluster.NodeIds.ToList(),
             Network = sp.GetRequiredService<RaftNetwork>(),
             WorkerThreads = 1,
+            // The books live in memory: a snapshot every 2 orders, the log compacted behind it.
+            SnapshotEveryEntries = 2,
+            SnapshotKeepEntries = 1,
         },
         // Handlers are attached before the node starts, so no order is missed.
         (sp, node) => sp.GetRequiredKeyedService<OrderBook>(id).Attach(node));
@@ -92,6 +96,15 @@ try
             // Followers apply shortly after the leader acknowledges; poll until then.
             await Task.Delay(20, deadline.Token);
         }
+    }
+    foreach (ulong id in OrderCluster.NodeIds)
+    {
+        OrderBook book = app.Services.GetRequiredService<OrderCluster>().Book(id);
+        while (book.SnapshotsSaved == 0)
+        {
+            await Task.Delay(20, deadline.Token);
+        }
+        Console.WriteLine($"self-test: node {id} saved {book.SnapshotsSaved} snapshots of its book; its log was compacted behind them");
     }
     Console.WriteLine("self-test: OK");
     return 0;

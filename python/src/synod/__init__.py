@@ -41,6 +41,7 @@ from ._errors import (
     UnknownPartitionError,
 )
 from ._node import EntryStream, Node
+from ._snapshots import SnapshotReader, SnapshotWriter
 
 __version__ = _synod.version()
 """The version of the loaded libsynod."""
@@ -65,6 +66,8 @@ __all__ = [
     "QueueFullError",
     "Replicated",
     "ShuttingDownError",
+    "SnapshotReader",
+    "SnapshotWriter",
     "Status",
     "StorageError",
     "SynodError",

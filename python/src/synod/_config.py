@@ -14,6 +14,10 @@ __all__ = ["Config", "Network", "Tls"]
 
 _U32 = (1 << 32) - 1
 _U64 = (1 << 64) - 1
+_STATE_MACHINES = {"in_memory": _synod.STATE_MACHINE_IN_MEMORY,
+                   "durable": _synod.STATE_MACHINE_DURABLE}
+# synod_config_set_snapshot_policy sets the three together; synod.h's default for this one.
+_DEFAULT_KEEP_ENTRIES = 1024
 
 
 def check_uint(name: str, value: object, maximum: int = _U64, minimum: int = 0) -> int:
@@ -118,6 +122,19 @@ class Config:
         shared_secret: plain text with every batch signed by HMAC-SHA256 under this key
             (bytes, at least 16, the same on every node). Neither: plain text, which the
             library logs a warning about.
+        state_machine: how the host keeps its state ["in_memory"]. "in_memory": in
+            memory, rebuilt on restart from the latest snapshot and the entries above
+            it; the node asks for snapshots by the policy below (Node's
+            on_snapshot_save) and compacts the log behind them. "durable": in the host's
+            own database, whose progress it reports with Node.report_applied; the log is
+            compacted behind that floor, and the state is exported only when a follower
+            needs it. Snapshots are installed with Node's on_snapshot_install.
+        snapshot_every_entries: in-memory model: a snapshot after this many entries
+            since the last one [0: never by count].
+        snapshot_every_bytes: in-memory model: a snapshot after this many bytes of entry
+            payload since the last one [0: never by size].
+        snapshot_keep_entries: entries kept below a snapshot (or the applied floor) when
+            the log is compacted, for followers a little behind [1024].
     """
 
     node_id: int
@@ -142,6 +159,10 @@ class Config:
     peers: Mapping[int, str] = dataclasses.field(default_factory=dict)
     tls: Optional[Tls] = None
     shared_secret: Optional[bytes] = None
+    state_machine: Optional[str] = None
+    snapshot_every_entries: Optional[int] = None
+    snapshot_every_bytes: Optional[int] = None
+    snapshot_keep_entries: Optional[int] = None
 
     # (field, largest value, smallest value); election before heartbeat, so that a valid
     # pair is accepted whatever order the library checks the two in.
@@ -186,6 +207,23 @@ class Config:
             if not isinstance(self.sync, bool):
                 raise TypeError("Config.sync must be a bool")
             native.sync(self.sync)
+
+        if self.state_machine is not None:
+            model = _STATE_MACHINES.get(check_str("Config.state_machine", self.state_machine))
+            if model is None:
+                raise ValueError(f"Config.state_machine must be one of {sorted(_STATE_MACHINES)}, "
+                                 f"got {self.state_machine!r}")
+            _apply("state_machine", lambda: native.state_machine(model))
+        policy = [getattr(self, f"snapshot_{f}") for f in ("every_entries", "every_bytes",
+                                                            "keep_entries")]
+        if any(value is not None for value in policy):
+            for f, value in zip(("every_entries", "every_bytes", "keep_entries"), policy):
+                if value is not None:
+                    check_uint(f"Config.snapshot_{f}", value)
+            every_entries, every_bytes, keep_entries = policy
+            _apply("snapshot_policy", lambda: native.snapshot_policy(
+                every_entries or 0, every_bytes or 0,
+                _DEFAULT_KEEP_ENTRIES if keep_entries is None else keep_entries))
 
         transports = [f for f in ("network", "grpc_listen", "rest_listen") if getattr(self, f) is not None]
         if len(transports) > 1:

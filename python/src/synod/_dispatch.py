@@ -13,14 +13,19 @@ the node is made:
 Requests awaited from any event loop register an asyncio future under a fresh tag
 *before* the C call, so a result polled at once still finds it; the dispatcher
 completes it directly when it runs on the future's loop, else through
-``call_soon_threadsafe``. Entries go to the ``on_entry`` callback or, without one, to
-an :class:`EntryChannel` read by ``Node.entries()``.
+``call_soon_threadsafe``; blocking requests register a ``concurrent.futures.Future``
+instead. Entries go to the ``on_entry`` callback or, without one, to an
+:class:`EntryChannel` read by ``Node.entries()``. Snapshot saves and installs go to
+``on_snapshot_save`` and ``on_snapshot_install`` in the same order as the entries, and are
+finished when the callback returns (or, for an awaitable in asyncio mode, completes).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
+import inspect
 import itertools
 import logging
 import threading
@@ -28,7 +33,9 @@ import time
 from typing import Any, Callable, NamedTuple, Optional
 
 from . import _synod
-from ._errors import ShuttingDownError, SynodError, TimeoutError, error_from_status
+from ._errors import (ShuttingDownError, Status, SynodError, TimeoutError,
+                      error_from_status)
+from ._snapshots import SnapshotReader, SnapshotWriter, finish as finish_snapshot
 
 logger = logging.getLogger("synod")
 
@@ -81,9 +88,18 @@ def _resolve(future: asyncio.Future, result: Any, error: Optional[BaseException]
         future.set_exception(error)
 
 
-def _complete(loop: asyncio.AbstractEventLoop, future: asyncio.Future, result: Any,
+def _complete(loop: Optional[asyncio.AbstractEventLoop],
+              future: "asyncio.Future | concurrent.futures.Future", result: Any,
               error: Optional[BaseException]) -> None:
-    """Completes ``future`` from any thread."""
+    """Completes ``future`` from any thread: an asyncio future of ``loop``, or, when
+    ``loop`` is None, a concurrent.futures.Future (thread-safe itself)."""
+    if loop is None:
+        if future.set_running_or_notify_cancel():
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
+        return
     if _running_loop() is loop:
         _resolve(future, result, error)
         return
@@ -159,7 +175,8 @@ class EntryChannel:
 class _Pending:
     __slots__ = ("loop", "future", "results", "remaining", "batch", "error")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future, count: int,
+    def __init__(self, loop: Optional[asyncio.AbstractEventLoop],
+                 future: "asyncio.Future | concurrent.futures.Future", count: int,
                  batch: bool) -> None:
         self.loop = loop
         self.future = future
@@ -175,12 +192,16 @@ class Dispatcher:
     def __init__(self, native: "_synod.Node", node_id: int,
                  loop: Optional[asyncio.AbstractEventLoop],
                  on_entry: Optional[Callable[[Entry], Any]],
-                 on_leader_change: Optional[Callable[[LeaderChange], Any]]) -> None:
+                 on_leader_change: Optional[Callable[[LeaderChange], Any]],
+                 on_snapshot_save: Optional[Callable[[SnapshotWriter], Any]] = None,
+                 on_snapshot_install: Optional[Callable[[SnapshotReader], Any]] = None) -> None:
         self._native = native
         self._node_id = node_id
         self._loop = loop
         self._on_entry = on_entry
         self._on_leader_change = on_leader_change
+        self._on_snapshot_save = on_snapshot_save
+        self._on_snapshot_install = on_snapshot_install
         self.entries = EntryChannel()
         self._pending: dict[int, _Pending] = {}
         self._tags = itertools.count(1)
@@ -212,7 +233,19 @@ class Dispatcher:
         """Registers a request, then makes it with ``call(tag)``; its future completes
         with the result event(s)."""
         loop = asyncio.get_running_loop()
-        future = loop.create_future()
+        return self._register(call, loop, loop.create_future(), count, batch)
+
+    def submit_blocking(self, call: Callable[[int], None]) -> concurrent.futures.Future:
+        """As :meth:`submit`, for a caller that blocks on the result: from any thread but
+        the one that dispatches (which would wait for itself)."""
+        if self._thread is None and _running_loop() is self._loop:
+            raise RuntimeError("a blocking call on the event loop that dispatches this node's "
+                               "events would wait for itself: await the coroutine instead")
+        return self._register(call, None, concurrent.futures.Future(), 1, False)
+
+    def _register(self, call: Callable[[int], None], loop: Optional[asyncio.AbstractEventLoop],
+                  future: "asyncio.Future | concurrent.futures.Future", count: int,
+                  batch: bool) -> Any:
         tag = next(self._tags)
         self._pending[tag] = _Pending(loop, future, count, batch)
         try:
@@ -237,7 +270,15 @@ class Dispatcher:
                 self._call(self._on_entry, entry)
             else:
                 self.entries.put(entry)
-        elif kind == _synod.EVENT_REPLICATED or kind == _synod.EVENT_READ_INDEX:
+        elif kind == _synod.EVENT_SNAPSHOT_SAVE:
+            self._snapshot(self._on_snapshot_save, "on_snapshot_save",
+                           SnapshotWriter(self._native, tag, partition, index, entry_type))
+        elif kind == _synod.EVENT_SNAPSHOT_INSTALL:
+            self._snapshot(self._on_snapshot_install, "on_snapshot_install",
+                           SnapshotReader(self._native, tag, partition, index, term,
+                                          entry_type != 0))
+        elif kind in (_synod.EVENT_REPLICATED, _synod.EVENT_READ_INDEX,
+                      _synod.EVENT_SNAPSHOT_DONE):
             pending = self._pending.get(tag)
             if pending is None:
                 logger.warning("node %d: result for unknown tag %d", self._node_id, tag)
@@ -262,6 +303,58 @@ class Dispatcher:
         elif kind == _synod.EVENT_LOG:
             logger.log(_LOG_LEVELS.get(status, logging.INFO), "node %d: %s",
                        self._node_id, data.decode("utf-8", "replace"))
+
+    def _snapshot(self, callback: Optional[Callable[[Any], Any]], name: str,
+                  stream: "SnapshotWriter | SnapshotReader") -> None:
+        """Hands a save or install to its callback, and finishes it once the callback has
+        returned, or once the awaitable it returned has completed."""
+        if callback is None:
+            logger.warning("node %d: %r arrived, but the node has no %s", self._node_id,
+                           stream, name)
+            self._finish_snapshot(stream, RuntimeError(f"the host gave node {self._node_id} no {name}"))
+            return
+        try:
+            result = callback(stream)
+        except Exception as e:
+            logger.exception("node %d: %s failed for %r", self._node_id, name, stream)
+            self._finish_snapshot(stream, e)
+            return
+        if not inspect.isawaitable(result):
+            self._finish_snapshot(stream, None)
+            return
+        if self._loop is None:
+            if inspect.iscoroutine(result):
+                result.close()
+            self._finish_snapshot(stream, RuntimeError(
+                f"{name} returned an awaitable, but node {self._node_id} dispatches on a "
+                "thread: make the node inside the event loop to await it"))
+            return
+        task = asyncio.ensure_future(result, loop=self._loop)
+        task.add_done_callback(lambda t: self._finish_task(name, stream, t))
+
+    def _finish_task(self, name: str, stream: "SnapshotWriter | SnapshotReader",
+                     task: asyncio.Future) -> None:
+        if task.cancelled():
+            self._finish_snapshot(stream, RuntimeError(f"{name} was cancelled"))
+            return
+        error = task.exception()
+        if error is not None:
+            logger.error("node %d: %s failed for %r", self._node_id, name, stream,
+                         exc_info=error)
+        self._finish_snapshot(stream, error)
+
+    def _finish_snapshot(self, stream: "SnapshotWriter | SnapshotReader",
+                         error: Optional[BaseException]) -> None:
+        if error is None:
+            status, message = Status.OK, ""
+        else:
+            status = error.status if isinstance(error, SynodError) else Status.INTERNAL
+            message = f"{type(error).__name__}: {error}"
+        try:
+            finish_snapshot(self._native, stream, int(status), message)
+        except SynodError as e:
+            # The node stopped meanwhile and finished it already, as failed.
+            logger.debug("node %d: finishing %r: %s", self._node_id, stream, e)
 
     def _call(self, callback: Callable[[Any], Any], arg: Any) -> None:
         # A failing callback must not stop the delivery of everything after it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import time
 import weakref
@@ -14,6 +15,7 @@ from ._config import Config, check_str, check_uint
 from ._errors import Status, TimeoutError
 from ._dispatch import (CLOSED, Dispatcher, Entry, EntryChannel, LeaderChange, Replicated,
                         _running_loop)
+from ._snapshots import SnapshotReader, SnapshotWriter
 
 __all__ = ["Node", "EntryStream"]
 
@@ -93,6 +95,19 @@ class Node:
     (logger "synod") and delivery goes on. Without ``on_entry``, committed entries wait in
     a buffer read by :meth:`entries`; consume them, or the buffer grows.
 
+    Snapshots (see ``Config.state_machine``): ``on_snapshot_save(writer)`` is called when
+    the node asks for the host's state, right after the entry at ``writer.index``, so the
+    state it writes to the :class:`SnapshotWriter` is the state at that index.
+    ``on_snapshot_install(reader)`` is called to replace the host's state by the one read
+    from the :class:`SnapshotReader`, after every entry below ``reader.index`` and before
+    any above it. Both run on the dispatching thread in that order with the entries; each
+    snapshot is finished when its callback returns, or fails with the exception it
+    raises. In asyncio mode a callback may return an awaitable instead (a coroutine
+    function), and the snapshot is finished when it completes: entries go on meanwhile,
+    so a save must take what it writes from the state before its first ``await``. A node
+    that gets a snapshot without the callback for it fails it (a failed install halts
+    the partition).
+
     Every coroutine method may be awaited from any event loop. Every ``*_sync`` method and
     every other blocking method releases the GIL while it waits.
     """
@@ -100,17 +115,22 @@ class Node:
     def __init__(self, config: Config, *,
                  on_entry: Optional[Callable[[Entry], Any]] = None,
                  on_leader_change: Optional[Callable[[LeaderChange], Any]] = None,
-                 threaded: bool = False) -> None:
+                 threaded: bool = False,
+                 on_snapshot_save: Optional[Callable[[SnapshotWriter], Any]] = None,
+                 on_snapshot_install: Optional[Callable[[SnapshotReader], Any]] = None) -> None:
         if not isinstance(config, Config):
             raise TypeError(f"config must be a synod.Config, not {type(config).__name__}")
-        for name, callback in (("on_entry", on_entry), ("on_leader_change", on_leader_change)):
+        for name, callback in (("on_entry", on_entry), ("on_leader_change", on_leader_change),
+                               ("on_snapshot_save", on_snapshot_save),
+                               ("on_snapshot_install", on_snapshot_install)):
             if callback is not None and not callable(callback):
                 raise TypeError(f"{name} must be callable")
         native = _synod.Node(config.to_native())
         try:
             self._id = native.id()
             loop = None if threaded else _running_loop()
-            self._dispatcher = Dispatcher(native, self._id, loop, on_entry, on_leader_change)
+            self._dispatcher = Dispatcher(native, self._id, loop, on_entry, on_leader_change,
+                                          on_snapshot_save, on_snapshot_install)
         except BaseException:
             native.close()
             raise
@@ -217,6 +237,30 @@ class Node:
         """The host has durably applied ``partition`` through ``index``: after a restart
         only later entries are delivered again."""
         self._native.report_applied(_partition(partition), check_uint("index", index))
+
+    async def request_snapshot(self, partition: int) -> int:
+        """Asks for a snapshot of ``partition`` now rather than by policy:
+        ``on_snapshot_save`` is called for it (reason "requested"), and this returns the
+        snapshot's index once it is saved and the log compacted behind it. Raises
+        StorageError when the host or the store failed it, UnknownPartitionError,
+        ShuttingDownError..."""
+        p = _partition(partition)
+        return await self._dispatcher.submit(lambda tag: self._native.request_snapshot(p, tag))
+
+    def request_snapshot_sync(self, partition: int, timeout: Optional[float] = None) -> int:
+        """:meth:`request_snapshot` for code without an event loop: blocks (at most
+        ``timeout`` seconds, then synod.TimeoutError). Not on the node's own event loop,
+        which must stay free to run ``on_snapshot_save``."""
+        p = _partition(partition)
+        if timeout is not None:
+            _timeout_ms(timeout)
+        future = self._dispatcher.submit_blocking(
+            lambda tag: self._native.request_snapshot(p, tag))
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(f"no snapshot of partition {p} within {timeout} s",
+                               Status.TIMEOUT) from None
 
     # -- requests ----------------------------------------------------------------------
 
