@@ -63,8 +63,9 @@ struct NetworkTransportOptions {
   // peer's other batches.
   std::size_t snapshot_chunk_bytes = 1 << 20;
   // Largest snapshot file streamed or accepted; a bigger one is dropped
-  // (dropped_too_large) or refused on arrival.
-  std::uint64_t max_snapshot_bytes = std::uint64_t{1} << 30;
+  // (dropped_too_large) or refused on arrival. Files stream through disk, never whole in
+  // memory, so the bound is about disk: a host state near it needs it raised.
+  std::uint64_t max_snapshot_bytes = std::uint64_t{64} << 30;
   // How peers authenticate and whether traffic is encrypted (security.h); create() checks
   // it with validate(). Plain text by default, which create() reports through on_warning.
   TransportSecurity security;
