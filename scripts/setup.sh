@@ -15,6 +15,8 @@ PACKAGES=(
   python3-dev python3-pybind11 pybind11-dev python3-pytest python3-venv
   # Java binding
   swig default-jdk-headless junit5
+  # the status page test: a real headless browser driven through WebDriver
+  chromium chromium-driver python3-selenium
   # fuzzing (libFuzzer)
   clang libclang-rt-14-dev
 )

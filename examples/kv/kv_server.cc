@@ -7,7 +7,10 @@
 //   PUT    /kv/{key}?expect=old body=v    compare-and-set: 200 if swapped, 409 if not
 //   PUT    /kv/{key}?expect_absent=1      create only if absent
 //   DELETE /kv/{key}                      delete
-//   GET    /status                        role, term, leader, commit, applied per partition
+//   GET    /status                        role, term, leader, commit, applied per partition;
+//                                         follower lag where this node leads; leader changes
+//   GET    /cluster                       /status of every node, fetched by this one
+//   GET    /                              a live status page over /cluster
 //
 // Keys go to partitions by a stable hash. A node that does not lead a key's partition
 // forwards the request to the leader's HTTP address (from --http-peers), or answers 503
@@ -30,6 +33,8 @@
 
 #include "command.h"
 #include "kv_state.h"
+#include "leader_log.h"
+#include "status_page.h"
 #include "synod/node/node_host.h"
 #include "synod/node/node_runtime.h"
 
@@ -39,6 +44,7 @@ using synod::node::NodeHost;
 using synod::node::NodeId;
 using synod::node::Status;
 using synod_kv::KvState;
+using synod_kv::LeaderLog;
 
 const char* const kUsage = R"(usage: synod-kv --id N --data DIR --listen HOST:PORT --http HOST:PORT
                 --peers ID=HOST:PORT,... [--http-peers ID=HOST:PORT,...]
@@ -154,8 +160,8 @@ std::string json_escape(const std::string& s) {
 
 class KvServer {
  public:
-  KvServer(const Options& options, NodeHost& host, KvState& state)
-      : options_(options), host_(host), state_(state) {}
+  KvServer(const Options& options, NodeHost& host, KvState& state, const LeaderLog& leaders)
+      : options_(options), host_(host), state_(state), leaders_(leaders) {}
 
   void install(httplib::Server& server) {
     server.Get(R"(/kv/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
@@ -173,6 +179,12 @@ class KvServer {
     server.Delete(R"(/kv/(.+))", write);
     server.Get("/status", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(status_json(), "application/json");
+    });
+    server.Get("/cluster", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(cluster_json(), "application/json");
+    });
+    server.Get("/", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string(synod_kv::kStatusPage), "text/html; charset=utf-8");
     });
   }
 
@@ -314,7 +326,42 @@ class KvServer {
       out += ",\"term\":" + std::to_string(p.raft.hard_state.term);
       out += ",\"leader\":" + std::to_string(p.raft.soft_state.leader);
       out += ",\"commit\":" + std::to_string(p.raft.hard_state.commit);
-      out += ",\"applied\":" + std::to_string(state_.applied(p.partition)) + "}";
+      out += ",\"applied\":" + std::to_string(state_.applied(p.partition));
+      out += ",\"last_index\":" + std::to_string(p.raft.last_index);
+      if (!p.raft.peers.empty()) {
+        out += ",\"followers\":[";
+        for (const auto& peer : p.raft.peers) {
+          if (peer.id == options_.id) continue;
+          if (out.back() != '[') out += ',';
+          const auto lag = p.raft.last_index > peer.match ? p.raft.last_index - peer.match : 0;
+          out += "{\"id\":" + std::to_string(peer.id) + ",\"match\":" + std::to_string(peer.match) +
+                 ",\"lag\":" + std::to_string(lag) +
+                 ",\"active\":" + (peer.recently_active ? "true" : "false") + "}";
+        }
+        out += "]";
+      }
+      out += "}";
+    }
+    return out + "],\"changes\":" + leaders_.json() + ",\"up\":true}\n";
+  }
+
+  // This node's status and every other node's, as each answers within a second; a node
+  // that does not is listed with "up": false.
+  std::string cluster_json() {
+    std::string out = "{\"viewer\":" + std::to_string(options_.id) + ",\"nodes\":[" + status_json();
+    for (const auto& [id, address] : options_.http_peers) {
+      if (id == options_.id) continue;
+      std::string host;
+      int port = 0;
+      std::string status;
+      if (split_address(address, host, port)) {
+        httplib::Client client(host, port);
+        client.set_connection_timeout(0, 300'000);
+        client.set_read_timeout(1);
+        if (auto r = client.Get("/status"); r && r->status == 200) status = r->body;
+      }
+      out += ",";
+      out += status.empty() ? "{\"node\":" + std::to_string(id) + ",\"up\":false}" : status;
     }
     return out + "]}\n";
   }
@@ -322,6 +369,7 @@ class KvServer {
   const Options& options_;
   NodeHost& host_;
   KvState& state_;
+  const LeaderLog& leaders_;
 };
 
 }  // namespace
@@ -380,10 +428,14 @@ int main(int argc, char** argv) {
          const bool ok = state.install(r.partition, r.index, *r.reader, why);
          r.done(ok ? synod::node::Status::Ok : synod::node::Status::InvalidArgument, why);
        }});
+  LeaderLog leaders;
+  host->set_leader_handler([&leaders](const synod::node::LeaderChange& c) {
+    if (c.partition != synod::node::kSystemPartition) leaders.record(c);
+  });
   runtime->start();
 
   httplib::Server server;
-  KvServer kv(options, *host, state);
+  KvServer kv(options, *host, state, leaders);
   kv.install(server);
   std::string http_host;
   int http_port = 0;
