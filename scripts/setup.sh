@@ -17,6 +17,8 @@ PACKAGES=(
   swig default-jdk-headless junit5
   # the status page test: a real headless browser driven through WebDriver
   chromium chromium-driver python3-selenium
+  # benchmark plots (--report)
+  gnuplot-nox
   # fuzzing (libFuzzer)
   clang libclang-rt-14-dev
 )

@@ -47,7 +47,10 @@ class ClosedLoop {
     for (std::size_t i = 0; i < outstanding_; ++i) propose(1 + i % partitions_);
   }
 
-  void set_measuring(bool on) { measuring_.store(on); }
+  void set_measuring(bool on) {
+    if (on) measuring_since_.store(clock_.now().count());
+    measuring_.store(on);
+  }
 
   // Stops proposing again and waits for every proposal in flight; false on timeout.
   bool drain(env::Duration timeout) {
@@ -58,6 +61,16 @@ class ClosedLoop {
 
   std::uint64_t committed() const { return committed_.load(); }
   const LatencyHistogram& latency() const { return latency_; }
+  // Commits in each kCurveInterval of the measured window, from its start (the first
+  // hour); empty before any.
+  static constexpr env::Duration kCurveInterval = std::chrono::milliseconds(100);
+  std::vector<std::uint64_t> curve() const {
+    std::size_t used = curve_.size();
+    while (used > 0 && curve_[used - 1].load(std::memory_order_relaxed) == 0) --used;
+    std::vector<std::uint64_t> out(used);
+    for (std::size_t i = 0; i < used; ++i) out[i] = curve_[i].load(std::memory_order_relaxed);
+    return out;
+  }
   std::uint64_t refused(node::Status s) const {
     return refused_[static_cast<std::size_t>(s)].load();
   }
@@ -82,7 +95,12 @@ class ClosedLoop {
     if (r.status == Status::Ok) {
       if (measuring_.load(std::memory_order_relaxed)) {
         committed_.fetch_add(1, std::memory_order_relaxed);
-        latency_.record(static_cast<std::uint64_t>((clock_.now() - started).count()));
+        const env::TimePoint now = clock_.now();
+        latency_.record(static_cast<std::uint64_t>((now - started).count()));
+        const auto slot = static_cast<std::size_t>(
+            (now.count() - measuring_since_.load(std::memory_order_relaxed)) /
+            kCurveInterval.count());
+        if (slot < curve_.size()) curve_[slot].fetch_add(1, std::memory_order_relaxed);
       }
       return stopping_.load() ? finish_one() : propose(p);
     }
@@ -132,6 +150,8 @@ class ClosedLoop {
   const std::string payload_;
   std::vector<std::atomic<node::NodeId>> leaders_;
   std::atomic<bool> measuring_{false};
+  std::atomic<env::Duration::rep> measuring_since_{0};  // the clock's count at set_measuring(true)
+  std::array<std::atomic<std::uint64_t>, 36000> curve_{};
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> in_flight_;
   std::atomic<std::uint64_t> committed_{0};
@@ -149,6 +169,13 @@ inline void print_throughput(const ClosedLoop& loop, double elapsed) {
               static_cast<unsigned long long>(loop.committed()), elapsed);
   std::printf("latency:    p50 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us\n", us(0.5),
               us(0.99), us(0.999), us(1.0));
+}
+
+// CPU per commit: `cpu_s` CPU seconds spent `where` while the window's commits were made.
+inline void print_cpu_per_commit(const ClosedLoop& loop, double cpu_s, const char* where) {
+  const auto commits = loop.committed();
+  std::printf("cpu/commit: %.1f us %s\n", commits ? cpu_s * 1e6 / static_cast<double>(commits) : 0.0,
+              where);
 }
 
 // The proposals refused while measuring; `drained`: whether every proposal completed.

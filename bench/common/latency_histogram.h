@@ -28,6 +28,14 @@ class LatencyHistogram {
     return upper_of(buckets_.size() - 1);
   }
 
+  // Calls f(upper bound in ns, count) for every non-empty bucket, in increasing order.
+  template <class F>
+  void for_each_bucket(F f) const {
+    for (std::size_t i = 0; i < buckets_.size(); ++i) {
+      if (const auto n = buckets_[i].load(std::memory_order_relaxed)) f(upper_of(i), n);
+    }
+  }
+
  private:
   static constexpr int kSubBits = 6;
   static constexpr std::uint64_t kSub = 1u << kSubBits;

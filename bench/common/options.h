@@ -36,6 +36,8 @@ struct LoadOptions {
   // `snapshot_keep` entries behind it when the log is compacted.
   std::uint64_t snapshot_every = 50000;
   std::uint64_t snapshot_keep = 1024;
+  // Where --report writes the figures (report.json) and their plots; empty: no report.
+  std::string report_dir;
 };
 
 inline node::SnapshotPolicy snapshot_policy(const LoadOptions& o) {
@@ -134,6 +136,9 @@ inline bool parse_options(const char* program, int argc, char** argv, LoadOption
       ok = o.store == "memory" || o.store == "rocksdb" || o.store == "sqlite";
     } else if (flag == "--dir") {
       o.dir = value.text;
+    } else if (flag == "--report") {
+      o.report_dir = value.text;
+      ok = !o.report_dir.empty();
     } else if (flag == "--snapshot-every") {
       ok = value.whole;
       o.snapshot_every = static_cast<std::uint64_t>(v);

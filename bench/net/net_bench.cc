@@ -58,6 +58,7 @@
 #include "common/log_usage.h"
 #include "common/options.h"
 #include "common/process_usage.h"
+#include "common/report.h"
 #include "common/state_machine.h"
 #include "synod/node/node_host.h"
 #include "synod/node/node_runtime.h"
@@ -106,6 +107,9 @@ process through the NodeHost API: the figures measure replication, without a cli
   --dir PATH       where the durable stores keep each node's directory (default: a new
                    temporary directory, removed at exit)
   --no-sync        do not sync storage writes (durable stores only; unsafe, for comparison)
+  --report DIR     write the figures as DIR/report.json and plot them with gnuplot:
+                   DIR/latency.svg (commit latency distribution) and DIR/throughput.svg
+                   (commits per second over the measured window)
   --threads N      worker threads per process (default: one per core)
   --transport KIND how the nodes talk: grpc or rest (HTTP/1.1) (default grpc)
   --snapshot-every N  snapshot each partition every N entries applied; 0: never by
@@ -692,7 +696,8 @@ bool sample(Node& node, Children& children, Window& w) {
   return true;
 }
 
-void print_processes(const Children& children, const Window& begin, const Window& end) {
+// Prints each process's CPU, memory and counters; returns the CPU seconds of all of them.
+double print_processes(const Children& children, const Window& begin, const Window& end) {
   const double elapsed = to_seconds(end.at - begin.at);
   double cpu_all = 0;
   for (std::size_t i = 0; i < kNodes; ++i) {
@@ -714,6 +719,7 @@ void print_processes(const Children& children, const Window& begin, const Window
   }
   std::printf("cpu:        %.1f%% of one core in all %zu processes\n", 100 * cpu_all / elapsed,
               kNodes);
+  return cpu_all;
 }
 
 // Stops the children (waiting for each) and then the parent's node.
@@ -777,10 +783,13 @@ int run_load(const Options& o, Children& children, std::unique_ptr<Node>& owned_
     return 1;
   }
 
-  synod::bench::print_throughput(load, to_seconds(end.at - begin.at));
-  print_processes(children, begin, end);
+  const double elapsed = to_seconds(end.at - begin.at);
+  synod::bench::print_throughput(load, elapsed);
+  const double cpu = print_processes(children, begin, end);
+  synod::bench::print_cpu_per_commit(load, cpu, "in all processes");
   synod::bench::print_refused(load, drained);
   print_logs(o, logs);
+  if (!o.report_dir.empty() && !synod::bench::write_load_report(kProgram, o, load, elapsed, cpu)) return 1;
   return 0;
 }
 

@@ -29,6 +29,7 @@
 #include "common/log_usage.h"
 #include "common/options.h"
 #include "common/process_usage.h"
+#include "common/report.h"
 #include "common/state_machine.h"
 #include "synod/node/node_host.h"
 #include "synod/node/node_runtime.h"
@@ -62,6 +63,9 @@ Three NodeHosts in one process over the in-memory transport, on real threads.
   --dir PATH       where the durable stores keep each node's directory (default: a new
                    temporary directory, removed at exit)
   --no-sync        do not sync storage writes (durable stores only; unsafe, for comparison)
+  --report DIR     write the figures as DIR/report.json and plot them with gnuplot:
+                   DIR/latency.svg (commit latency distribution) and DIR/throughput.svg
+                   (commits per second over the measured window)
   --no-sync-thread sync on the worker that wrote (by default a durable store's node
                    syncs on a thread of its own: NodeHostConfig::sync_executor)
   --snapshot-every N  snapshot each partition every N entries applied; 0: never by
@@ -375,7 +379,8 @@ Window sample(const Cluster& cluster) {
   return {cluster.counters(), synod::bench::process_usage().cpu_s, cluster.clock().now()};
 }
 
-void print_resources(const Window& begin, const Window& end) {
+// Prints the counters, CPU and memory of the window; returns its CPU seconds.
+double print_resources(const Window& begin, const Window& end) {
   const Counters c = end.counters - begin.counters;
   const double elapsed = to_seconds(end.at - begin.at);
   const double cpu = end.cpu - begin.cpu;
@@ -387,6 +392,7 @@ void print_resources(const Window& begin, const Window& end) {
   const auto usage = synod::bench::process_usage();
   std::printf("memory:     peak RSS %.0f MiB, RSS now %.0f MiB\n", usage.peak_rss_mib,
               usage.rss_mib);
+  return cpu;
 }
 
 // Creates and starts the cluster and waits for every partition's leader; prints how long
@@ -493,10 +499,14 @@ int run(const Options& o) {
 
   const double elapsed = to_seconds(end.at - begin.at);
   synod::bench::print_throughput(load, elapsed);
-  print_resources(begin, end);
+  const double cpu = print_resources(begin, end);
+  synod::bench::print_cpu_per_commit(load, cpu, "in the process");
   synod::bench::print_refused(load, drained);
   print_snapshots(*cluster, o);
   cluster.reset();  // joins every thread while `load` still takes completions
+  if (!o.report_dir.empty() && !synod::bench::write_load_report("synod-bench", o, load, elapsed, cpu)) {
+    return 1;
+  }
   return 0;
 }
 
