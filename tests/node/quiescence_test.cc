@@ -78,6 +78,25 @@ TEST(Quiescence, ALeaderThatCrashesWhileQuiescentIsReplaced) {
   EXPECT_EQ(replicate_and_wait(cluster, 2, "after").status, Status::Ok);
 }
 
+TEST(Quiescence, FollowersOfASilentLeaderDoNotQuiesceBeforeElecting) {
+  // Idle partitions quiesce after 3 ticks, well within an election timeout: a follower
+  // woken by its leader's silence must keep ticking until it has elected, not fall back
+  // asleep still following the dead leader.
+  SimCluster cluster({1, 2, 3}, 4, 1, [](NodeHostConfig& c) {
+    c.quiesce_after_ticks = 3;
+    c.election_ticks = 10;
+  });
+  ASSERT_TRUE(cluster.run_until([&] { return cluster.all_partitions_led(); }));
+  ASSERT_TRUE(cluster.run_until([&] { return all_quiescent(cluster); }));
+  const NodeId old_leader = cluster.agreed_leader(2);
+  cluster.crash(old_leader);
+  ASSERT_TRUE(cluster.run_until([&] {
+    const NodeId leader = cluster.agreed_leader(2);
+    return leader != raft::kNoNode && leader != old_leader;
+  }));
+  EXPECT_EQ(replicate_and_wait(cluster, 2, "after").status, Status::Ok);
+}
+
 TEST(Quiescence, ALeaderCutOffWhileQuiescentStepsDownAndTheMajorityMovesOn) {
   SimCluster cluster({1, 2, 3}, 2);
   ASSERT_TRUE(cluster.run_until([&] { return cluster.all_partitions_led(); }));
