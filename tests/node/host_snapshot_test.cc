@@ -140,6 +140,42 @@ TEST(HostSnapshot, ARestartInstallsTheNodesOwnSnapshotThenOnlyLaterEntries) {
   }
 }
 
+TEST(HostSnapshot, ALeadersSnapshotWaitsForTheRestartsOwnInstallToFinish) {
+  SimCluster cluster({1, 2, 3}, 1, 5, policy(StateMachineModel::InMemory, 10, 2));
+  ASSERT_TRUE(cluster.run_until([&] { return cluster.all_partitions_led(); }));
+  const NodeId leader = cluster.agreed_leader(kP);
+  const NodeId restarted = leader == 1 ? 2 : 1;
+  write(cluster, leader, 25, "early");
+  ASSERT_TRUE(cluster.run_until([&] { return converged(cluster, leader); }));
+  const auto own = cluster.node(restarted).snapshots->latest(kP);
+  ASSERT_TRUE(own.has_value());
+  cluster.crash(restarted);
+  // The leader compacts far past what the restarted node holds: it must send a snapshot.
+  write(cluster, leader, 40, "late");
+  SimNode& node = cluster.node(restarted);
+  node.hold_installs = true;  // the host is slow to install the node's own snapshot
+  cluster.start(restarted);
+  ASSERT_TRUE(cluster.run_until([&] {
+    return node.store->open_partition(kP)->snapshot_meta().index > own->meta.index;
+  })) << "Raft took the leader's snapshot";
+  ASSERT_FALSE(node.held_installs.empty());
+  EXPECT_FALSE(node.held_installs.front().from_leader);
+  EXPECT_EQ(node.held_installs.front().index, own->meta.index);
+  EXPECT_EQ(node.held_installs.size(), 1u)
+      << "the leader's snapshot went to the host while the restart's install was unfinished";
+  const Index leaders = node.store->open_partition(kP)->snapshot_meta().index;
+  cluster.release_installs(restarted);
+  ASSERT_TRUE(cluster.run_until([&] { return converged(cluster, leader); }));
+  const std::vector<std::string> expected = {"install 1@" + std::to_string(own->meta.index),
+                                             "install 1@" + std::to_string(leaders)};
+  ASSERT_GE(node.snapshot_log.size(), 2u);
+  EXPECT_EQ(std::vector<std::string>(node.snapshot_log.begin(), node.snapshot_log.begin() + 2),
+            expected);
+  EXPECT_TRUE(cluster.halted().empty());
+  ASSERT_EQ(put(cluster, leader, "after").status, Status::Ok);
+  ASSERT_TRUE(cluster.run_until([&] { return converged(cluster, leader); }));
+}
+
 TEST(HostSnapshot, AWipedNodeRejoinsFromASnapshotWhileClientsWrite) {
   SimCluster cluster({1, 2, 3}, 1, 4, policy(StateMachineModel::InMemory, 10, 2));
   ASSERT_TRUE(cluster.run_until([&] { return cluster.all_partitions_led(); }));

@@ -64,18 +64,35 @@ TEST(Quiescence, AProposalWakesThePartitionAndCommits) {
       << "and goes back to sleep once idle again";
 }
 
-TEST(Quiescence, ALeaderThatCrashesWhileQuiescentIsReplaced) {
-  SimCluster cluster({1, 2, 3}, 4);
+// Lets every partition elect and quiesce, crashes the leader of partition 2, and checks
+// that the survivors, who stop hearing the crashed node, wake its partitions and elect
+// another leader, which commits.
+void crash_a_quiescent_leader(SimCluster& cluster) {
   ASSERT_TRUE(cluster.run_until([&] { return cluster.all_partitions_led(); }));
   ASSERT_TRUE(cluster.run_until([&] { return all_quiescent(cluster); }));
   const NodeId old_leader = cluster.agreed_leader(2);
   cluster.crash(old_leader);
-  // The survivors stop hearing the crashed node, wake the partitions it led and elect.
   ASSERT_TRUE(cluster.run_until([&] {
     const NodeId leader = cluster.agreed_leader(2);
     return leader != raft::kNoNode && leader != old_leader;
   }));
   EXPECT_EQ(replicate_and_wait(cluster, 2, "after").status, Status::Ok);
+}
+
+TEST(Quiescence, ALeaderThatCrashesWhileQuiescentIsReplaced) {
+  SimCluster cluster({1, 2, 3}, 4);
+  crash_a_quiescent_leader(cluster);
+}
+
+TEST(Quiescence, FollowersOfASilentLeaderDoNotQuiesceBeforeElecting) {
+  // Idle partitions quiesce after 3 ticks, well within an election timeout: a follower
+  // woken by its leader's silence must keep ticking until it has elected, not fall back
+  // asleep still following the dead leader.
+  SimCluster cluster({1, 2, 3}, 4, 1, [](NodeHostConfig& c) {
+    c.quiesce_after_ticks = 3;
+    c.election_ticks = 10;
+  });
+  crash_a_quiescent_leader(cluster);
 }
 
 TEST(Quiescence, ALeaderCutOffWhileQuiescentStepsDownAndTheMajorityMovesOn) {

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "synod/env/simulated_world.h"
@@ -102,6 +103,9 @@ struct SimNode {
   Status install_answer = Status::Ok;
   // A durable-model host: reports each entry applied (NodeHost::report_applied).
   bool report_applied = false;
+  // While set, installs are logged and kept here unanswered (SimCluster::release_installs).
+  bool hold_installs = false;
+  std::vector<InstallRequest> held_installs;
 };
 
 class SimCluster {
@@ -161,6 +165,13 @@ class SimCluster {
     SimNode& node = nodes_.at(id);
     node.store = std::make_unique<storage::MemoryLogStore>();
     node.snapshots = storage::make_memory_snapshot_store();
+  }
+
+  // Answers the installs the node's host held, in the order they came, and stops holding.
+  void release_installs(NodeId id) {
+    SimNode& node = nodes_.at(id);
+    node.hold_installs = false;
+    for (auto& r : std::exchange(node.held_installs, {})) finish_install(node, std::move(r));
   }
 
   // Partitions that stopped running (NodeHost::set_partition_failure_handler), with why.
@@ -235,6 +246,11 @@ class SimCluster {
   static void install(SimNode& node, InstallRequest r) {
     node.snapshot_log.push_back("install " + std::to_string(r.partition) + "@" +
                                 std::to_string(r.index));
+    if (node.hold_installs) return node.held_installs.push_back(std::move(r));
+    finish_install(node, std::move(r));
+  }
+
+  static void finish_install(SimNode& node, InstallRequest r) {
     if (node.install_answer != Status::Ok) return r.done(node.install_answer, "the test says no");
     std::string state;
     char buffer[4096];

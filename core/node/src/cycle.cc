@@ -38,7 +38,9 @@ bool changes_configuration(const std::vector<raft::Entry>& entries) {
 }  // namespace
 
 bool is_work(const raft::Message& m) {
-  return m.type != raft::MessageType::Heartbeat && m.type != raft::MessageType::HeartbeatResp;
+  // A refused heartbeat says the follower lost its log: the leader must replicate to it.
+  if (m.type == raft::MessageType::HeartbeatResp) return m.reject;
+  return m.type != raft::MessageType::Heartbeat;
 }
 
 CyclePipeline::CyclePipeline(EngineContext& context, RunQueue& run_queue, Liveness& liveness,

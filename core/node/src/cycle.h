@@ -23,7 +23,8 @@
 namespace synod::node {
 
 // Whether a message is more than a heartbeat (heartbeats neither wake a quiescent
-// partition nor keep one from quiescing).
+// partition nor keep one from quiescing). A refused heartbeat is work: the follower lost
+// its log.
 bool is_work(const raft::Message& message);
 
 class CyclePipeline {

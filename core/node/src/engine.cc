@@ -130,16 +130,17 @@ void Engine::exchange_liveness(env::TimePoint now) {
     for (NodeId peer : peers) c.transport->send(transport::Batch{c.cluster_id, c.node_id, peer, {}});
   }
   const std::vector<NodeId> silent = liveness_.newly_silent(now);
-  if (silent.empty()) return;
-  // Partitions led by the silent node must elect another leader, and partitions this node
-  // leads must notice (check-quorum) if it is the one cut off.
+  // Partitions whose leader has just gone silent must elect another. So must, found by a
+  // sweep once per election timeout, any quiescent partition that a message has left with
+  // no leader or one whose node is silent (Liveness::needs_election).
+  const bool sweep = ticks_ % static_cast<std::uint64_t>(c.election_ticks) == 0;
+  if (silent.empty() && !sweep) return;
   std::vector<PartitionPtr> woken;
   for (const auto& [id, p] : *table_.snapshot()) {
     const NodeId leader = p->published_leader.load();
-    if (leader == raft::kNoNode || leader == c.node_id || contains(silent, leader)) {
-      liveness_.wake(p);
-      woken.push_back(p);
-    }
+    // Partitions this node leads must notice (check-quorum) if it is the one cut off.
+    const bool wake = (leader == c.node_id && !silent.empty()) || liveness_.needs_election(leader);
+    if (wake && liveness_.wake(p)) woken.push_back(p);
   }
   run_queue_.schedule(woken);
 }

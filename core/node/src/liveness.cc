@@ -32,14 +32,15 @@ bool Liveness::quiescent(const Partition& partition) const {
   return partition.quiescent;
 }
 
-void Liveness::wake(const PartitionPtr& partition) {
+bool Liveness::wake(const PartitionPtr& partition) {
   {
     std::lock_guard lock(mu_);
-    if (!partition->quiescent) return;
+    if (!partition->quiescent) return false;
     partition->quiescent = false;
     active_.emplace(partition->id, partition);
   }
   partition->inbox.mark_activity();
+  return true;
 }
 
 bool Liveness::may_quiesce(const Partition& partition) const {
@@ -59,8 +60,14 @@ void Liveness::maybe_quiesce(const PartitionPtr& partition, const raft::RaftStat
   }
   std::lock_guard lock(mu_);
   // Under mu_, so that a wake() racing with this either finds the partition quiescent or
-  // left work in the inbox that this check sees.
+  // left work in the inbox that this check sees. Likewise the leader's silence: the
+  // engine wakes a silent leader's partitions after newly_silent() has marked it, so
+  // either this check sees the mark or that wake finds the partition quiescent.
   if (!p.inbox.empty()) return;
+  {
+    std::lock_guard peers_lock(peers_mu_);
+    if (needs_election_locked(state.soft_state.leader)) return;
+  }
   auto it = active_.find(p.id);
   if (it == active_.end() || it->second != partition) return;  // removed meanwhile
   p.quiescent = true;
@@ -94,6 +101,15 @@ std::vector<NodeId> Liveness::newly_silent(env::TimePoint now) {
     }
   }
   return out;
+}
+
+bool Liveness::needs_election(NodeId leader) const {
+  std::lock_guard lock(peers_mu_);
+  return needs_election_locked(leader);
+}
+
+bool Liveness::needs_election_locked(NodeId leader) const {
+  return leader == raft::kNoNode || silent_.count(leader) > 0;
 }
 
 }  // namespace synod::node

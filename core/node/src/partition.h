@@ -41,6 +41,9 @@ struct SnapshotProgress {
   // The snapshot the host is installing; committed entries wait in `held` meanwhile.
   std::optional<raft::SnapshotMeta> installing;
   std::vector<raft::Entry> held;
+  // A snapshot from the leader that arrived while the host was installing another (the
+  // node's own after a restart, or an earlier one): the host gets it once that is done.
+  std::optional<raft::SnapshotMeta> next_install;
   // Set on open when the host must first be given the latest snapshot again.
   std::optional<raft::SnapshotMeta> reinstall;
 };

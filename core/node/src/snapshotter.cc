@@ -140,6 +140,14 @@ void Snapshotter::begin_install(Partition& p, const raft::SnapshotMeta& meta) {
   // The log store replaced the log with the snapshot in this cycle's write.
   s.latest = meta;
   s.compacted_through = meta.index;
+  if (s.installing) {
+    // One install at a time, in log order: this one waits for the host to finish the one
+    // under way (whose file must not be deleted under it). It supersedes any snapshot
+    // already waiting and the entries held so far, which it covers.
+    s.next_install = meta;
+    std::erase_if(s.held, [&](const raft::Entry& e) { return e.index <= meta.index; });
+    return;
+  }
   install(p, meta, true);
 }
 
@@ -209,6 +217,8 @@ void Snapshotter::installed(Partition& p, const SnapshotOutcome& outcome,
     s.floor = std::max(s.floor, index);
   }
   (void)ctx_.config.snapshot_store->remove_older(p.id, index);
+  // The entries held stay held for a snapshot that waited for this one.
+  if (s.next_install) return install(p, *std::exchange(s.next_install, std::nullopt), true);
   std::vector<raft::Entry> held = std::move(s.held);
   s.held.clear();
   deliver(p, held);
@@ -368,6 +378,7 @@ void Snapshotter::compact_behind_floor(Partition& p, storage::WriteBatch& batch)
 void Snapshotter::halt(Partition& p, const std::string& why) {
   p.retired = true;
   p.snapshots.held.clear();
+  p.snapshots.next_install.reset();
   p.pending.close(Status::StorageFailure);
   hooks_.halt(p.id, "partition " + std::to_string(p.id) + ": " + why);
 }

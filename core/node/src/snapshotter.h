@@ -4,7 +4,8 @@
 //     snapshot's index, records the finished file in the log store and compacts behind it;
 //   - compacts a durable-model host's log behind its applied floor;
 //   - hands a snapshot from the leader (or, after a restart, the node's own) to the host
-//     to install, holding back every later entry until the host has finished;
+//     to install, one at a time, holding back every later entry until the host has
+//     finished;
 //   - halts a partition whose snapshot cannot be installed.
 // It runs inside the cycle that has claimed the partition; the host's completions come
 // back through the partition's inbox.

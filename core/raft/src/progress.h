@@ -113,6 +113,14 @@ struct Progress {
     return true;
   }
 
+  // The follower holds only through `last_index`, below the match it acknowledged: it
+  // lost its log. Its match goes back there and the leader probes from it.
+  void lost_log(Index last_index) {
+    match = last_index;
+    next = last_index + 1;
+    reset_state(ProgressState::Probe);
+  }
+
   // Records that an Append carrying entries through `last_index` went out.
   void sent_append(Index last_index, std::size_t bytes, bool had_entries) {
     if (state == ProgressState::Replicate) {

@@ -486,11 +486,19 @@ void Raft::handle_append(const Message& m) {
 }
 
 void Raft::handle_heartbeat(const Message& m) {
-  if (m.commit <= log_.last_index()) log_.commit_to(m.commit);
   Message resp;
   resp.type = MessageType::HeartbeatResp;
   resp.to = m.from;
   resp.context = m.context;
+  if (m.commit <= log_.last_index()) {
+    log_.commit_to(m.commit);
+  } else {
+    // A heartbeat's commit is no higher than what this follower acknowledged holding, so
+    // this log lost acknowledged entries (a wiped disk). The leader's record of it is
+    // wrong and no Append would correct it: say how far the log really reaches.
+    resp.reject = true;
+    resp.reject_hint = log_.last_index();
+  }
   send(std::move(resp));
 }
 
@@ -574,6 +582,10 @@ void Raft::handle_heartbeat_response(const Message& m) {
   Progress& pr = it->second;
   pr.recently_active = true;
   pr.probe_sent = false;
+  // The follower lost entries it had acknowledged (see handle_heartbeat): replicate to it
+  // again from what it holds, with a snapshot if that is compacted away here. A stale or
+  // duplicated refusal only costs a probe, which the follower answers with its real match.
+  if (m.reject && m.reject_hint < pr.match) pr.lost_log(m.reject_hint);
   // The follower is alive but a full window may hold only lost Appends: free a slot so
   // that replication resumes (a stale next is then corrected by the follower's refusal).
   if (pr.state == ProgressState::Replicate && pr.inflights.full()) {

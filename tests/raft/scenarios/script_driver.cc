@@ -254,6 +254,9 @@ std::string describe(const Message& m) {
     case MessageType::Heartbeat:
       out << " commit=" << m.commit;
       break;
+    case MessageType::HeartbeatResp:
+      if (m.reject) out << " reject=true hint=" << m.reject_hint;
+      break;
     case MessageType::InstallSnapshot:
       if (m.snapshot) {
         out << " snapshot=" << m.snapshot->meta.index << "/" << m.snapshot->meta.term;

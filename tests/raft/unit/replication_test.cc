@@ -320,6 +320,30 @@ TEST(Heartbeat, CarriesTheCommitIndexToAFollowerOnlyForEntriesItHolds) {
   heartbeat.commit = 7;  // beyond what this follower holds
   m.node->step(heartbeat);
   EXPECT_EQ(m.node->commit_index(), 3u);
+  // The leader believes it holds more: it says how far its log really reaches.
+  const auto answers = filter(m.drain(), MessageType::HeartbeatResp, 1);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_TRUE(answers[0].reject);
+  EXPECT_EQ(answers[0].reject_hint, 3u);
+}
+
+TEST(Heartbeat, ARefusalAtOrAboveTheFollowersMatchChangesNothing) {
+  // A duplicated or late refusal from a follower that lost its log and has been repaired
+  // since: the follower holds at least its match, so the leader keeps its record.
+  Cluster c({1, 2, 3});
+  ASSERT_TRUE(c.elect(1));
+  ASSERT_EQ(c.propose(1, "a").status, RaftStatus::Ok);
+  c.stabilize();
+  const auto before = peer_status(c.node(1), 3);
+  ASSERT_EQ(before->state, ProgressState::Replicate);
+  Message late = make_message(MessageType::HeartbeatResp, 3, 1, c.node(1).term());
+  late.reject = true;
+  late.reject_hint = before->match;
+  c.node(1).step(late);
+  const auto after = peer_status(c.node(1), 3);
+  EXPECT_EQ(after->state, ProgressState::Replicate);
+  EXPECT_EQ(after->match, before->match);
+  EXPECT_EQ(after->next, before->next);
 }
 
 // Three hand-driven members, so that the leader's own write can be held back.

@@ -98,7 +98,8 @@ struct NodeHostConfig {
   // Idle partitions stop ticking (no per-partition traffic) after this many ticks without
   // activity; 0 means ten election timeouts. While any partition is quiescent the nodes
   // exchange one liveness heartbeat per node pair, and a node silent for an election
-  // timeout wakes the partitions it led. Lease reads are never used with quiescence.
+  // timeout wakes the partitions it led; those keep ticking until they have elected.
+  // Lease reads are never used with quiescence.
   bool quiesce = true;
   int quiesce_after_ticks = 0;
   // Sync every cycle's writes (the default). Off only for tests and benchmarks.

@@ -131,6 +131,8 @@ bool is_response(MessageType type);
 //   (Pre)Vote:     index/log_term = candidate's last entry; context "transfer" when the
 //                  campaign was started by a leadership transfer.
 //   Heartbeat:     commit = min(leader commit, follower match); context = read-index round.
+//   HeartbeatResp: context echoed; `reject` when the follower holds less than that commit
+//                  (it lost its log), reject_hint = its last index.
 //   InstallSnapshot: snapshot set.
 //   ReadIndex(Resp): context = the caller's request id; index = the read index.
 struct Message {
