@@ -190,11 +190,13 @@ public final class RaftNode implements AutoCloseable {
   public List<Long> partitions() {
     long[] count = new long[1];
     long[] ids = new long[16];
-    call("synod_node_partitions", p -> SynodNative.synod_j_partitions(p, new long[0], count));
-    while (count[0] > ids.length) {
-      ids = new long[Math.toIntExact(count[0])];
+    while (true) {
       long[] buffer = ids;
       call("synod_node_partitions", p -> SynodNative.synod_j_partitions(p, buffer, count));
+      if (count[0] <= ids.length) {
+        break;
+      }
+      ids = new long[Math.toIntExact(count[0])];  // more than fit: ask again with room for all
     }
     List<Long> result = new ArrayList<>();
     for (int i = 0; i < count[0]; i++) {

@@ -1,6 +1,5 @@
 package io.synod;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.time.Duration;
@@ -37,7 +36,6 @@ final class TestCluster implements AutoCloseable {
           .onEntry(e -> {
             synchronized (lock) {
               seen.add(e);
-              lock.notifyAll();
             }
           });
       nodes.put(id, RaftNode.start(settings.apply(builder).build()));
@@ -92,24 +90,25 @@ final class TestCluster implements AutoCloseable {
     return entriesOf(id);
   }
 
-  /** Waits for `condition`, woken by every entry and re-checked at least every 10 ms. */
+  /** Waits for `condition` (see {@link #eventually}). */
   void await(String what, BooleanSupplier condition) {
+    eventually(what, condition);
+  }
+
+  /** Waits until `condition` holds, checking it every few milliseconds, at most {@link #WAIT}. */
+  static void eventually(String what, BooleanSupplier condition) {
     long deadline = System.nanoTime() + WAIT.toNanos();
-    synchronized (lock) {
-      while (!condition.getAsBoolean()) {
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          fail("timed out waiting for " + what);
-        }
-        try {
-          lock.wait(Math.min(10, Math.max(1, left / 1_000_000)));
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          fail("interrupted waiting for " + what);
-        }
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        fail("timed out waiting for " + what);
+      }
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        fail("interrupted waiting for " + what);
       }
     }
-    assertTrue(condition.getAsBoolean());
   }
 
   @Override
