@@ -25,7 +25,8 @@
   }
 %}
 
-/* Enums and #define constants become compile-time int constants of SynodNativeConstants. */
+/* Enums and #define constants become compile-time int constants of SynodNativeConstants.
+ * The status codes are not among them: io.synod.Status is generated from the status table. */
 %include "enumsimple.swg"
 %javaconst(1);
 %include "typemaps.i"
@@ -113,7 +114,6 @@ SYNOD_HANDLE(synod_event)
 %newobject synod_j_status_json;
 %typemap(newfree) char* "synod_free($1);";
 
-%include "synod_status.h"
 %include "synod.h"
 
 %inline %{

@@ -79,7 +79,7 @@ final class EventPump {
       }
       while (true) {
         int count = SynodNative.synod_j_poll(node, events, POLL_BATCH, POLL_TIMEOUT_MS, fields);
-        if (count == SYNOD_E_SHUTTING_DOWN) {
+        if (count == Status.SHUTTING_DOWN.code()) {
           break;
         }
         if (count < 0) {
