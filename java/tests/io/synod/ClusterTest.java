@@ -18,10 +18,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Handler;
 import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 
 class ClusterTest {
@@ -140,14 +137,8 @@ class ClusterTest {
 
   @Test
   void aFailingListenerIsLoggedAndDeliveryGoesOn() throws Exception {
-    List<LogRecord> records = new CopyOnWriteArrayList<>();
-    Handler capture = new Handler() {
-      @Override public void publish(LogRecord record) { records.add(record); }
-      @Override public void flush() {}
-      @Override public void close() {}
-    };
-    Logger.getLogger("io.synod").addHandler(capture);
-    try (TestCluster cluster = new TestCluster(1, b -> b.onEntry(e -> {
+    try (LogCapture log = new LogCapture();
+         TestCluster cluster = new TestCluster(1, b -> b.onEntry(e -> {
       if (e.type() == 13) {
         throw new IllegalStateException("listener failure on purpose");
       }
@@ -157,10 +148,8 @@ class ClusterTest {
       leader.replicate(1, 1, bytes("after")).get(TestCluster.WAIT.toSeconds(), TimeUnit.SECONDS);
       List<Entry> seen = cluster.awaitEntries(1, 2);
       assertEquals(List.of(13, 1), seen.stream().map(Entry::type).toList());
-      cluster.await("the failure logged", () -> records.stream().anyMatch(
+      cluster.await("the failure logged", () -> log.records.stream().anyMatch(
           r -> r.getLevel() == Level.SEVERE && r.getThrown() instanceof IllegalStateException));
-    } finally {
-      Logger.getLogger("io.synod").removeHandler(capture);
     }
   }
 }

@@ -9,10 +9,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
-import java.util.logging.Handler;
 import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -22,13 +19,7 @@ class NetworkTransportTest {
   @ParameterizedTest
   @ValueSource(strings = {"grpc", "rest", "grpc+secret"})
   void threeNodesOnLoopbackReplicate(String transport) throws Exception {
-    List<LogRecord> records = new CopyOnWriteArrayList<>();
-    Handler capture = new Handler() {
-      @Override public void publish(LogRecord record) { records.add(record); }
-      @Override public void flush() {}
-      @Override public void close() {}
-    };
-    Logger.getLogger("io.synod").addHandler(capture);
+    LogCapture log = new LogCapture();
     List<RaftNode> nodes = new ArrayList<>();
     List<byte[]> seen = new CopyOnWriteArrayList<>();
     UnaryOperator<RaftConfig.Builder> kind = b -> transport.startsWith("rest") ? b.rest("127.0.0.1:0")
@@ -56,7 +47,7 @@ class NetworkTransportTest {
       TestCluster.eventually("node 1 to apply the entry", () -> !seen.isEmpty());
       assertArrayEquals("over the wire".getBytes(StandardCharsets.UTF_8), seen.get(0));
       // The library's own messages reach java.util.logging: plain text is warned about.
-      boolean warned = records.stream().anyMatch(r -> r.getLevel() == Level.WARNING
+      boolean warned = log.records.stream().anyMatch(r -> r.getLevel() == Level.WARNING
           && r.getParameters() != null && r.getParameters().length == 2
           && String.valueOf(r.getParameters()[1]).contains("in plain text"));
       assertTrue(warned == !transport.endsWith("secret"), "plain-text warning logged: " + warned);
@@ -64,7 +55,7 @@ class NetworkTransportTest {
       for (RaftNode node : nodes) {
         node.close();
       }
-      Logger.getLogger("io.synod").removeHandler(capture);
+      log.close();
     }
   }
 }
