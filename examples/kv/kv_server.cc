@@ -43,7 +43,7 @@ using synod_kv::KvState;
 const char* const kUsage = R"(usage: synod-kv --id N --data DIR --listen HOST:PORT --http HOST:PORT
                 --peers ID=HOST:PORT,... [--http-peers ID=HOST:PORT,...]
                 [--partitions N] [--store rocksdb|sqlite] [--transport grpc|rest]
-                [--no-sync]
+                [--snapshot-every N] [--snapshot-keep N] [--no-sync]
 
   --id          this node's id (one of the --peers ids)
   --data        data directory (created if missing)
@@ -55,6 +55,10 @@ const char* const kUsage = R"(usage: synod-kv --id N --data DIR --listen HOST:PO
   --store       log store engine (default rocksdb)
   --transport   how nodes talk to each other: grpc (default) or rest (HTTP/1.1); the same
                 on every node
+  --snapshot-every  snapshot each partition's map after N entries (default 10000; 0: never),
+                    so the log stays bounded
+  --snapshot-keep   entries kept in the log behind a snapshot, for slow followers
+                    (default 1000)
   --no-sync     do not sync writes (unsafe; for comparison only)
 )";
 
@@ -69,6 +73,9 @@ struct Options {
   std::string store = "rocksdb";
   std::string transport = "grpc";
   bool sync = true;
+  // Entries applied per partition between snapshots, and entries kept behind one.
+  std::uint64_t snapshot_every = 10'000;
+  std::uint64_t snapshot_keep = 1'000;
 };
 
 bool parse_addresses(const std::string& text, std::map<NodeId, std::string>& out) {
@@ -114,6 +121,10 @@ bool parse(int argc, char** argv, Options& o) {
       o.store = value;
     } else if (flag == "--transport") {
       o.transport = value;
+    } else if (flag == "--snapshot-every") {
+      o.snapshot_every = std::strtoull(value.c_str(), nullptr, 10);
+    } else if (flag == "--snapshot-keep") {
+      o.snapshot_keep = std::strtoull(value.c_str(), nullptr, 10);
     } else {
       return false;
     }
@@ -148,6 +159,7 @@ class KvServer {
 
   void install(httplib::Server& server) {
     server.Get(R"(/kv/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
+      if (req.has_param("local")) return read_local(req, res);
       handle(req, res, [this](const httplib::Request& r, httplib::Response& out, std::uint64_t p) {
         read(r, out, p);
       });
@@ -233,12 +245,22 @@ class KvServer {
     // read_index completes once this node has applied through the read index, and the
     // state machine applies inside the apply handler, so the map is current enough.
     const auto value = state_.get(partition, req.matches[1]);
-    if (!value) {
-      res.status = 404;
-      res.set_content("not found\n", "text/plain");
-      return;
-    }
+    if (!value) return not_found(res);
     res.set_content(*value, "application/octet-stream");
+  }
+
+  // This node's own state, however far behind it is (no leader, no read index): what a
+  // node that is catching up already holds.
+  void read_local(const httplib::Request& req, httplib::Response& res) {
+    const std::string key = req.matches[1];
+    const auto value = state_.get(synod_kv::partition_of(key, options_.partitions), key);
+    if (!value) return not_found(res);
+    res.set_content(*value, "application/octet-stream");
+  }
+
+  static void not_found(httplib::Response& res) {
+    res.status = 404;
+    res.set_content("not found\n", "text/plain");
   }
 
   void write(const httplib::Request& req, httplib::Response& res, std::uint64_t partition) {
@@ -323,6 +345,8 @@ int main(int argc, char** argv) {
   for (const auto& [id, address] : options.peers) config.host.initial_members.push_back(id);
   config.host.user_partitions = options.partitions;
   config.host.sync = options.sync;
+  config.host.snapshots.every_entries = options.snapshot_every;
+  config.host.snapshots.keep_entries = options.snapshot_keep;
   config.host.seed = options.id * 0x9e3779b97f4a7c15ull ^ static_cast<std::uint64_t>(::getpid());
   config.store.engine = options.store;
   config.store.directory = options.data;
@@ -344,6 +368,18 @@ int main(int argc, char** argv) {
   host->set_apply_handler([&state](const synod::node::CommittedEntry& e) {
     state.apply(e.partition, e.index, e.payload.view());
   });
+  // Each map is small enough to write out on the engine's thread, at the index asked for.
+  host->set_snapshot_handler(
+      {[&state](synod::node::SaveRequest r) {
+         std::string why;
+         const bool ok = state.save(r.partition, *r.writer, why);
+         r.done(ok ? synod::node::Status::Ok : synod::node::Status::StorageFailure, why);
+       },
+       [&state](synod::node::InstallRequest r) {
+         std::string why;
+         const bool ok = state.install(r.partition, r.index, *r.reader, why);
+         r.done(ok ? synod::node::Status::Ok : synod::node::Status::InvalidArgument, why);
+       }});
   runtime->start();
 
   httplib::Server server;

@@ -1,6 +1,7 @@
 #include "kv_state.h"
 
 #include <chrono>
+#include <cstring>
 
 namespace synod_kv {
 
@@ -60,6 +61,89 @@ std::uint64_t KvState::applied(std::uint64_t partition) const {
   std::lock_guard lock(mu_);
   const auto p = partitions_.find(partition);
   return p == partitions_.end() ? 0 : p->second.applied;
+}
+
+namespace {
+
+// A snapshot is a sequence of (key size, key, value size, value), sizes as 4 bytes
+// little-endian.
+void put_size(std::string& out, std::size_t size) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(size >> (8 * i)));
+}
+
+// Reads exactly `size` bytes; false at a clean end (nothing read) or on damage (`why`).
+bool read_exactly(synod::node::SnapshotReader& in, char* out, std::size_t size, std::string& why) {
+  std::size_t at = 0;
+  while (at < size) {
+    const std::int64_t got = in.read(out + at, size - at);
+    if (got < 0) {
+      why = in.why();
+      return false;
+    }
+    if (got == 0) {
+      if (at != 0) why = "the snapshot ends inside a record";
+      return false;
+    }
+    at += static_cast<std::size_t>(got);
+  }
+  return true;
+}
+
+bool read_string(synod::node::SnapshotReader& in, std::string& out, std::string& why) {
+  unsigned char size[4];
+  if (!read_exactly(in, reinterpret_cast<char*>(size), 4, why)) return false;
+  out.resize(size[0] | size[1] << 8 | size[2] << 16 | static_cast<std::size_t>(size[3]) << 24);
+  if (out.empty()) return true;
+  if (!read_exactly(in, out.data(), out.size(), why)) {
+    if (why.empty()) why = "the snapshot ends inside a record";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool KvState::save(std::uint64_t partition, synod::node::SnapshotWriter& out,
+                   std::string& why) const {
+  std::lock_guard lock(mu_);
+  const auto p = partitions_.find(partition);
+  if (p == partitions_.end()) return true;
+  std::string record;
+  for (const auto& [key, value] : p->second.data) {
+    record.clear();
+    put_size(record, key.size());
+    record += key;
+    put_size(record, value.size());
+    record += value;
+    if (!out.write(record.data(), record.size())) {
+      why = out.why();
+      return false;
+    }
+  }
+  return true;
+}
+
+bool KvState::install(std::uint64_t partition, std::uint64_t index,
+                      synod::node::SnapshotReader& in, std::string& why) {
+  std::map<std::string, std::string> data;
+  std::string key, value;
+  while (read_string(in, key, why)) {
+    if (!read_string(in, value, why)) {
+      if (why.empty()) why = "the snapshot ends after a key";
+      return false;
+    }
+    data[key] = value;
+  }
+  if (!why.empty()) return false;
+  {
+    std::lock_guard lock(mu_);
+    Partition& p = partitions_[partition];
+    p.data = std::move(data);
+    p.applied = index;
+    p.outcomes.clear();
+  }
+  applied_cv_.notify_all();
+  return true;
 }
 
 }  // namespace synod_kv

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "command.h"
+#include "synod/node/snapshots.h"
 
 namespace synod_kv {
 
@@ -32,6 +33,13 @@ class KvState {
                                        int timeout_ms);
   std::optional<std::string> get(std::uint64_t partition, const std::string& key) const;
   std::uint64_t applied(std::uint64_t partition) const;
+
+  // Snapshots (synod/node/snapshots.h): the partition's map, written as it stands (the
+  // engine asks right after the entry at the snapshot's index), or replaced by one read
+  // back. The remembered outcomes are this node's own bookkeeping and are not saved.
+  bool save(std::uint64_t partition, synod::node::SnapshotWriter& out, std::string& why) const;
+  bool install(std::uint64_t partition, std::uint64_t index, synod::node::SnapshotReader& in,
+               std::string& why);
 
  private:
   struct Partition {
