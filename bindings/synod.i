@@ -109,6 +109,13 @@ SYNOD_HANDLE(synod_event)
 %ignore synod_node_partitions;
 %ignore synod_node_status_json;
 %ignore synod_free;
+/* The Java layer encodes log types itself (io.synod.LogType), to the same vectors. */
+%ignore synod_log_type_encode;
+%ignore synod_log_type_decode;
+%ignore SYNOD_LOG_TYPE_MAX_NUMBER;
+%ignore SYNOD_LOG_TYPE_STRING_FLAG;
+%ignore SYNOD_LOG_TYPE_MAX_STRING;
+%ignore SYNOD_LOG_TYPE_MAX_OVERHEAD;
 
 /* The JSON buffer is the library's: SWIG copies it into a String, then frees it. */
 %newobject synod_j_status_json;

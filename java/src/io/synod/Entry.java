@@ -6,7 +6,7 @@ package io.synod;
  * @param partition the partition (1..userPartitions)
  * @param index its position in the partition's log
  * @param term the Raft term it was proposed in
- * @param type the host's entry type given to {@link RaftNode#replicate} (1 or more)
- * @param data its bytes: a copy the listener owns
+ * @param type its log type, a number or a string, as whichever binding wrote it gave it
+ * @param data its bytes, without the type: a copy the listener owns
  */
-public record Entry(long partition, long index, long term, int type, byte[] data) {}
+public record Entry(long partition, long index, long term, LogType type, byte[] data) {}

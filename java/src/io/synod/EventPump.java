@@ -114,8 +114,10 @@ final class EventPump {
     long partition = f[at + SYNOD_J_PARTITION];
     switch (type) {
       case SYNOD_EVENT_ENTRY: {
+        LogType.Decoded decoded = LogType.decode((int) f[at + SYNOD_J_ENTRY_TYPE],
+                                                 payload(events, i, f[at + SYNOD_J_LEN]));
         Entry entry = new Entry(partition, f[at + SYNOD_J_INDEX], f[at + SYNOD_J_TERM],
-                                (int) f[at + SYNOD_J_ENTRY_TYPE], payload(events, i, f[at + SYNOD_J_LEN]));
+                                decoded.type(), decoded.data());
         enqueue(() -> deliver(entryListeners, entry));
         break;
       }

@@ -94,17 +94,38 @@ public final class RaftNode implements AutoCloseable {
   }
 
   /**
-   * Proposes an entry of the host's `type` (1 or more) to `partition`. The future
-   * completes with where it committed, or fails: {@link NotLeaderException} (with the
-   * leader's id), {@link NoLeaderException}, {@link UnknownPartitionException},
-   * {@link PayloadTooLargeException}, {@link QueueFullException},
-   * {@link RequestTimeoutException} (the entry may still commit), {@link DroppedException},
-   * {@link ShuttingDownException}... `data` is copied before this returns.
+   * Proposes an entry of log `type` to `partition`. The future completes with where it
+   * committed, or fails: {@link NotLeaderException} (with the leader's id),
+   * {@link NoLeaderException}, {@link UnknownPartitionException},
+   * {@link PayloadTooLargeException} (the limit bounds the data and a string type's frame
+   * together), {@link QueueFullException}, {@link RequestTimeoutException} (the entry may
+   * still commit), {@link DroppedException}, {@link ShuttingDownException}... `data` is
+   * copied before this returns.
    */
-  public CompletableFuture<Replicated> replicate(long partition, int type, byte[] data) {
+  public CompletableFuture<Replicated> replicate(long partition, LogType type, byte[] data) {
+    Objects.requireNonNull(type, "type");
     Objects.requireNonNull(data, "data");
+    byte[] payload = type.encode(data);
     return submit("replicate", 1, results -> results.get(0), partition,
-        (p, tag) -> SynodNative.synod_node_replicate(p, partition, type, data, tag));
+        (p, tag) -> SynodNative.synod_node_replicate(p, partition, type.nativeType(), payload, tag));
+  }
+
+  /**
+   * {@link #replicate(long, LogType, byte[])} with a string type.
+   *
+   * @throws IllegalArgumentException when {@link LogType#of(String)} refuses `type`
+   */
+  public CompletableFuture<Replicated> replicate(long partition, String type, byte[] data) {
+    return replicate(partition, LogType.of(type), data);
+  }
+
+  /**
+   * {@link #replicate(long, LogType, byte[])} with a number type.
+   *
+   * @throws IllegalArgumentException when {@link LogType#of(long)} refuses `type`
+   */
+  public CompletableFuture<Replicated> replicate(long partition, long type, byte[] data) {
+    return replicate(partition, LogType.of(type), data);
   }
 
   /**
@@ -121,8 +142,8 @@ public final class RaftNode implements AutoCloseable {
     long[] typesAndEnds = new long[2 * entries.size()];
     for (int k = 0; k < entries.size(); k++) {
       Proposal entry = Objects.requireNonNull(entries.get(k), "entry");
-      data.writeBytes(entry.data());
-      typesAndEnds[2 * k] = Integer.toUnsignedLong(entry.type());
+      data.writeBytes(entry.type().encode(entry.data()));
+      typesAndEnds[2 * k] = entry.type().entryType();
       typesAndEnds[2 * k + 1] = data.size();
     }
     byte[] bytes = data.toByteArray();

@@ -49,10 +49,13 @@ class BadInputTest {
   }
 
   @Test
-  void entryTypeZeroIsReservedAndEmptyBatchesAreRefused() {
+  void invalidLogTypesAndEmptyBatchesAreRefused() {
     try (TestCluster cluster = new TestCluster(1)) {
       RaftNode node = cluster.leader(1);
-      assertInstanceOf(InvalidArgumentException.class, failure(node.replicate(1, 0, new byte[1])));
+      assertThrows(IllegalArgumentException.class, () -> node.replicate(1, 0, new byte[1]));
+      assertThrows(IllegalArgumentException.class, () -> node.replicate(1, 0x80000000L, new byte[1]));
+      assertThrows(IllegalArgumentException.class, () -> node.replicate(1, "", new byte[1]));
+      assertThrows(IllegalArgumentException.class, () -> new Proposal("\ud800", new byte[1]));
       assertThrows(IllegalArgumentException.class, () -> node.replicateBatch(1, List.of()));
       assertThrows(NullPointerException.class, () -> node.replicate(1, 1, null));
     }

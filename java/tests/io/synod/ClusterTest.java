@@ -46,7 +46,7 @@ class ClusterTest {
         for (int i = 0; i < 50; i++) {
           Entry e = seen.get(i);
           assertEquals(1, e.partition());
-          assertEquals(1 + i % 3, e.type());
+          assertEquals(LogType.of(1 + i % 3), e.type());
           assertArrayEquals(bytes("entry-" + i), e.data());
           assertEquals(futures.get(i).get().index(), e.index());
         }
@@ -59,7 +59,7 @@ class ClusterTest {
     try (TestCluster cluster = new TestCluster(3)) {
       RaftNode leader = cluster.leader(1);
       List<Replicated> placed = leader.replicateBatch(1, List.of(
-          new Proposal(7, bytes("a")), new Proposal(8, new byte[0]), new Proposal(9, bytes("ccc"))))
+          new Proposal(7, bytes("a")), new Proposal("Eight", new byte[0]), new Proposal(9, bytes("ccc"))))
           .get(TestCluster.WAIT.toSeconds(), TimeUnit.SECONDS);
       assertEquals(3, placed.size());
       assertEquals(placed.get(0).index() + 1, placed.get(1).index());
@@ -69,7 +69,8 @@ class ClusterTest {
       // The read completes after the listeners were given every entry through it.
       List<Entry> seen = cluster.entriesOf(leader.id());
       assertEquals(3, seen.size());
-      assertEquals(List.of(7, 8, 9), seen.stream().map(Entry::type).toList());
+      assertEquals(List.of(LogType.of(7), LogType.of("Eight"), LogType.of(9)),
+                   seen.stream().map(Entry::type).toList());
       assertArrayEquals(new byte[0], seen.get(1).data());
       assertArrayEquals(bytes("ccc"), seen.get(2).data());
     }
@@ -139,7 +140,7 @@ class ClusterTest {
   void aFailingListenerIsLoggedAndDeliveryGoesOn() throws Exception {
     try (LogCapture log = new LogCapture();
          TestCluster cluster = new TestCluster(1, b -> b.onEntry(e -> {
-      if (e.type() == 13) {
+      if (e.type().equals(LogType.of(13))) {
         throw new IllegalStateException("listener failure on purpose");
       }
     }))) {
@@ -147,7 +148,7 @@ class ClusterTest {
       leader.replicate(1, 13, bytes("boom")).get(TestCluster.WAIT.toSeconds(), TimeUnit.SECONDS);
       leader.replicate(1, 1, bytes("after")).get(TestCluster.WAIT.toSeconds(), TimeUnit.SECONDS);
       List<Entry> seen = cluster.awaitEntries(1, 2);
-      assertEquals(List.of(13, 1), seen.stream().map(Entry::type).toList());
+      assertEquals(List.of(LogType.of(13), LogType.of(1)), seen.stream().map(Entry::type).toList());
       cluster.await("the failure logged", () -> log.records.stream().anyMatch(
           r -> r.getLevel() == Level.SEVERE && r.getThrown() instanceof IllegalStateException));
     }

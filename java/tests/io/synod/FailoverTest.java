@@ -57,7 +57,7 @@ class FailoverTest {
       long index = leader.replicate(1, 3, new byte[] {3}).get(TestCluster.WAIT.toSeconds(), TimeUnit.SECONDS).index();
       cluster.network.heal();
       cluster.await("the old leader to apply the new entry",
-          () -> cluster.entriesOf(old.id()).stream().anyMatch(e -> e.index() == index && e.type() == 3));
+          () -> cluster.entriesOf(old.id()).stream().anyMatch(e -> e.index() == index && e.type().equals(LogType.of(3))));
     }
   }
 }

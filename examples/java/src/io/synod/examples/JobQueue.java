@@ -52,9 +52,10 @@ import java.util.concurrent.TimeUnit;
  * leader half way, and exits 0 when every node holds the same queue.
  */
 public final class JobQueue {
-  private static final int ENQUEUE = 1;
-  private static final int CLAIM = 2;
-  private static final int DONE = 3;
+  // Commands are entries of string log types, which a node of any binding reads back alike.
+  private static final String ENQUEUE = "JobEnqueued";
+  private static final String CLAIM = "JobClaimed";
+  private static final String DONE = "JobDone";
   private static final long PARTITION = 1;
   private static final Duration WAIT = Duration.ofSeconds(20);
 
@@ -69,7 +70,7 @@ public final class JobQueue {
     synchronized void apply(Entry e) {
       String arg = new String(e.data(), StandardCharsets.UTF_8);
       String outcome;
-      switch (e.type()) {
+      switch (e.type().isString() ? e.type().name() : "") {
         case ENQUEUE:
           jobs.put(e.index(), arg);  // a job's id is the index of its entry
           state.put(e.index(), "waiting");
@@ -161,7 +162,7 @@ public final class JobQueue {
   }
 
   /** Replicates a command through the leader and returns its outcome there. */
-  private String command(int type, byte[] payload) throws Exception {
+  private String command(String type, byte[] payload) throws Exception {
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (true) {
       RaftNode node = leader();
