@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class LifecycleTest {
-  private static boolean threadsAlive(long nodeId) {
+  static boolean threadsAlive(long nodeId) {
     return Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.isAlive()
         && (t.getName().equals("synod-poll-" + nodeId) || t.getName().equals("synod-events-" + nodeId)));
   }

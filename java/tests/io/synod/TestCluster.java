@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiFunction;
 import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
 
@@ -18,6 +19,7 @@ final class TestCluster implements AutoCloseable {
   final InMemoryNetwork network = new InMemoryNetwork();
   final Map<Long, RaftNode> nodes = new LinkedHashMap<>();
   final Map<Long, List<Entry>> entries = new LinkedHashMap<>();
+  private final Map<Long, RaftConfig> configs = new LinkedHashMap<>();
   private final Object lock = new Object();
 
   TestCluster(int size) {
@@ -25,6 +27,11 @@ final class TestCluster implements AutoCloseable {
   }
 
   TestCluster(int size, UnaryOperator<RaftConfig.Builder> settings) {
+    this(size, (id, builder) -> settings.apply(builder));
+  }
+
+  /** N nodes whose configurations `settings` completes, given each node's id. */
+  TestCluster(int size, BiFunction<Long, RaftConfig.Builder, RaftConfig.Builder> settings) {
     long[] ids = new long[size];
     for (int i = 0; i < size; i++) {
       ids[i] = i + 1;
@@ -38,8 +45,20 @@ final class TestCluster implements AutoCloseable {
               seen.add(e);
             }
           });
-      nodes.put(id, RaftNode.start(settings.apply(builder).build()));
+      configs.put(id, settings.apply(id, builder).build());
+      nodes.put(id, RaftNode.start(configs.get(id)));
     }
+  }
+
+  /** Closes every node and starts it again from its configuration; forgets what each was given. */
+  void restart() {
+    for (RaftNode node : nodes.values()) {
+      node.close();
+    }
+    synchronized (lock) {
+      entries.values().forEach(List::clear);
+    }
+    configs.forEach((id, config) -> nodes.put(id, RaftNode.start(config)));
   }
 
   /** Short ticks and timeouts, so elections take milliseconds. */
