@@ -65,8 +65,8 @@ int invalid(const char* function, const std::string& what) {
 extern "C" {
 
 SYNOD_API int synod_log_type_encode(const char* name, size_t name_len, const uint8_t* data,
-                                    size_t len, uint32_t* out_type, uint8_t* out,
-                                    size_t out_cap, size_t* out_len) {
+                                    size_t len, uint32_t* out_type, uint8_t* out, size_t out_cap,
+                                    size_t* out_len) {
   constexpr const char* fn = "synod_log_type_encode";
   return synod::capi::guarded(fn, [&]() -> int {
     if (!out_type || !out_len) return invalid(fn, "an out pointer is NULL");

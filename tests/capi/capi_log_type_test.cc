@@ -83,8 +83,8 @@ TEST(CapiLogType, EveryVectorEncodesAndDecodesAsSpecified) {
         Bytes out(v.data.size() + SYNOD_LOG_TYPE_MAX_OVERHEAD);
         std::uint32_t entry_type = 0;
         std::size_t len = 0;
-        ASSERT_EQ(synod_log_type_encode(v.name.data(), v.name.size(), v.data.data(),
-                                        v.data.size(), &entry_type, out.data(), out.size(), &len),
+        ASSERT_EQ(synod_log_type_encode(v.name.data(), v.name.size(), v.data.data(), v.data.size(),
+                                        &entry_type, out.data(), out.size(), &len),
                   SYNOD_OK)
             << synod_last_error();
         out.resize(len);

@@ -32,10 +32,14 @@ std::vector<std::string> scenario_names() {
 
 const std::map<std::string, int>& statuses() {
   static const std::map<std::string, int> by_name = {
-      {"invalid_argument", SYNOD_E_INVALID_ARGUMENT}, {"not_leader", SYNOD_E_NOT_LEADER},
-      {"no_leader", SYNOD_E_NO_LEADER},               {"unknown_partition", SYNOD_E_UNKNOWN_PARTITION},
-      {"payload_too_large", SYNOD_E_PAYLOAD_TOO_LARGE}, {"timeout", SYNOD_E_TIMEOUT},
-      {"shutting_down", SYNOD_E_SHUTTING_DOWN},       {"dropped", SYNOD_E_DROPPED}};
+      {"invalid_argument", SYNOD_E_INVALID_ARGUMENT},
+      {"not_leader", SYNOD_E_NOT_LEADER},
+      {"no_leader", SYNOD_E_NO_LEADER},
+      {"unknown_partition", SYNOD_E_UNKNOWN_PARTITION},
+      {"payload_too_large", SYNOD_E_PAYLOAD_TOO_LARGE},
+      {"timeout", SYNOD_E_TIMEOUT},
+      {"shutting_down", SYNOD_E_SHUTTING_DOWN},
+      {"dropped", SYNOD_E_DROPPED}};
   return by_name;
 }
 
@@ -81,10 +85,12 @@ std::pair<std::string, std::string> decode(const Event& e) {
   std::size_t name_len = 0;
   const std::uint8_t* data = nullptr;
   std::size_t len = 0;
-  EXPECT_EQ(synod_log_type_decode(e.raw.entry_type, reinterpret_cast<const std::uint8_t*>(e.data.data()),
-                                  e.data.size(), &name, &name_len, &data, &len),
-            SYNOD_OK);
-  std::string type = name ? "s:" + std::string(name, name_len) : "n:" + std::to_string(e.raw.entry_type);
+  EXPECT_EQ(
+      synod_log_type_decode(e.raw.entry_type, reinterpret_cast<const std::uint8_t*>(e.data.data()),
+                            e.data.size(), &name, &name_len, &data, &len),
+      SYNOD_OK);
+  std::string type =
+      name ? "s:" + std::string(name, name_len) : "n:" + std::to_string(e.raw.entry_type);
   return {type, std::string(reinterpret_cast<const char*>(data), len)};
 }
 
@@ -98,7 +104,8 @@ class Runner {
  public:
   explicit Runner(std::string name)
       : name_(std::move(name)),
-        dir_(fs::temp_directory_path() / ("synod-scenario-" + name_ + "-" + std::to_string(::getpid()))) {}
+        dir_(fs::temp_directory_path() /
+             ("synod-scenario-" + name_ + "-" + std::to_string(::getpid()))) {}
   ~Runner() {
     nodes_.clear();
     std::error_code ignored;
@@ -123,7 +130,8 @@ class Runner {
       const int count = f.size() > 3 ? std::stoi(f[3].substr(1)) : 1;
       for (int i = 0; i < count; ++i) write(f.at(1), data_of(f.at(2), i));
     } else if (op == "refuse") {
-      const std::uint64_t partition = opts.count("partition") ? std::stoull(opts.at("partition")) : 1;
+      const std::uint64_t partition =
+          opts.count("partition") ? std::stoull(opts.at("partition")) : 1;
       const int status = propose(leader(), partition, f.at(2), data_of(f.at(3), 0));
       EXPECT_EQ(status, statuses().at(f.at(1))) << synod_errstr(status);
     } else if (op == "isolate_leader") {
@@ -165,13 +173,15 @@ class Runner {
       ConfigPtr c = fast_config(id, members);
       ASSERT_EQ(synod_config_set_network(c.get(), network_.get()), SYNOD_OK);
       if (options_.count("max_payload_bytes")) {
-        ASSERT_EQ(synod_config_set_max_payload_bytes(c.get(), std::stoul(options_.at("max_payload_bytes"))),
+        ASSERT_EQ(synod_config_set_max_payload_bytes(c.get(),
+                                                     std::stoul(options_.at("max_payload_bytes"))),
                   SYNOD_OK);
       }
       if (options_.count("request_timeout_ms")) {
-        ASSERT_EQ(synod_config_set_request_timeout_ms(
-                      c.get(), static_cast<std::uint32_t>(std::stoul(options_.at("request_timeout_ms")))),
-                  SYNOD_OK);
+        ASSERT_EQ(
+            synod_config_set_request_timeout_ms(
+                c.get(), static_cast<std::uint32_t>(std::stoul(options_.at("request_timeout_ms")))),
+            SYNOD_OK);
       }
       if (options_.count("durable")) {
         const fs::path dir = dir_ / ("node-" + std::to_string(id));
@@ -189,8 +199,8 @@ class Runner {
   }
 
   // Proposes one entry and returns its outcome: the refusal, or the result's status.
-  int propose(PolledNode& node, std::uint64_t partition, const std::string& type, const std::string& data,
-              std::uint64_t* index = nullptr) {
+  int propose(PolledNode& node, std::uint64_t partition, const std::string& type,
+              const std::string& data, std::uint64_t* index = nullptr) {
     const Encoded e = encode(type, data);
     if (e.status != SYNOD_OK) return e.status;
     const std::uint64_t tag = next_tag_++;
@@ -219,13 +229,16 @@ class Runner {
   void expect_entries(std::size_t from) {
     const std::size_t expected = written_.size() - (from - 1);
     for (auto& [id, n] : nodes_) {
-      ASSERT_TRUE(n->poll_until([&](const auto&) { return n->of_type(SYNOD_EVENT_ENTRY).size() >= expected; }))
-          << "node " << id << " was given " << n->of_type(SYNOD_EVENT_ENTRY).size() << " of " << expected;
+      ASSERT_TRUE(n->poll_until([&](const auto&) {
+        return n->of_type(SYNOD_EVENT_ENTRY).size() >= expected;
+      })) << "node "
+          << id << " was given " << n->of_type(SYNOD_EVENT_ENTRY).size() << " of " << expected;
       const auto entries = n->of_type(SYNOD_EVENT_ENTRY);
       ASSERT_EQ(entries.size(), expected) << "node " << id;
       for (std::size_t k = 0; k < expected; ++k) {
         const Written& w = written_[from - 1 + k];
-        EXPECT_EQ(decode(entries[k]), std::make_pair(w.type, w.data)) << "node " << id << " entry " << k;
+        EXPECT_EQ(decode(entries[k]), std::make_pair(w.type, w.data))
+            << "node " << id << " entry " << k;
         EXPECT_EQ(entries[k].raw.index, w.index) << "node " << id << " entry " << k;
       }
     }
@@ -237,7 +250,8 @@ class Runner {
     for (int i = 0; i < count; ++i) {
       const Encoded e = encode("n:1", "pending-" + std::to_string(i));
       const std::uint64_t tag = next_tag_++;
-      if (synod_node_replicate(l.get(), 1, e.entry_type, reinterpret_cast<const std::uint8_t*>(e.payload.data()),
+      if (synod_node_replicate(l.get(), 1, e.entry_type,
+                               reinterpret_cast<const std::uint8_t*>(e.payload.data()),
                                e.payload.size(), tag) == SYNOD_OK) {
         tags.push_back(tag);
       }
@@ -246,12 +260,14 @@ class Runner {
     // A stopped node's queue ends (poll returns SYNOD_E_SHUTTING_DOWN) after its last
     // result: every accepted proposal must have one by then.
     EXPECT_TRUE(l.poll_until([&](const auto&) {
-      return std::all_of(tags.begin(), tags.end(), [&](std::uint64_t t) { return l.result(t) != nullptr; });
+      return std::all_of(tags.begin(), tags.end(),
+                         [&](std::uint64_t t) { return l.result(t) != nullptr; });
     }));
     for (std::uint64_t tag : tags) {
       const Event* r = l.result(tag);
       ASSERT_NE(r, nullptr) << "tag " << tag << " never completed";
-      EXPECT_TRUE(r->raw.status == SYNOD_OK || r->raw.status == SYNOD_E_SHUTTING_DOWN) << synod_errstr(r->raw.status);
+      EXPECT_TRUE(r->raw.status == SYNOD_OK || r->raw.status == SYNOD_E_SHUTTING_DOWN)
+          << synod_errstr(r->raw.status);
     }
     for (auto& [id, n] : nodes_) {
       synod_event batch[64];
