@@ -324,7 +324,8 @@ SYNOD_API int synod_node_event_fd(synod_node* node, int* out_fd);
 /* Events queued and not yet polled. */
 SYNOD_API int synod_node_pending_events(synod_node* node, size_t* out_count);
 
-/* Proposes one entry of host `type` (>= 1) to `partition`. SYNOD_OK means accepted: its
+/* Proposes one entry of host `type` (>= 1; "Log types" below says how every binding
+ * encodes a number or a string in it) to `partition`. SYNOD_OK means accepted: its
  * result then arrives as exactly one SYNOD_EVENT_REPLICATED carrying `tag`. Any other
  * return means refused now (not leader, no such partition, payload too large, queue
  * full, stopped...): no event follows. A refusal returned here carries no leader hint;
@@ -456,6 +457,47 @@ SYNOD_API int synod_node_request_snapshot(synod_node* node, uint64_t partition, 
  * "commit" is the commit index as last persisted with the hard state, so it may trail a
  * proposal result that was already delivered; "applied" trails the entries delivered. */
 SYNOD_API int synod_node_status_json(synod_node* node, char** out_json, size_t* out_len);
+
+/* ------------------------------------------------------------------------------------
+ * Log types (bindings/LOG_TYPES.md)
+ *
+ * What the host says an entry is: a number or a string, encoded one way for every
+ * binding so entries written by one read back the same in all. A number
+ * (1..SYNOD_LOG_TYPE_MAX_NUMBER) is the entry type itself and leaves the payload as it
+ * is: pass it to synod_node_replicate directly. A string (1..SYNOD_LOG_TYPE_MAX_STRING
+ * UTF-8 bytes) cannot fit in the entry type, so it travels at the front of the payload
+ * as [length byte][UTF-8 bytes], and the entry type is SYNOD_LOG_TYPE_STRING_FLAG | the
+ * FNV-1a-32 hash of those bytes, which a host may route on.
+ * ---------------------------------------------------------------------------------- */
+
+/* The largest number type; higher entry types have SYNOD_LOG_TYPE_STRING_FLAG set. */
+#define SYNOD_LOG_TYPE_MAX_NUMBER 0x7fffffffu
+/* Set in the entry type of every string type. */
+#define SYNOD_LOG_TYPE_STRING_FLAG 0x80000000u
+/* The longest string type, in UTF-8 bytes (its length takes one byte). */
+#define SYNOD_LOG_TYPE_MAX_STRING 255
+/* The most bytes a string type adds to the data it frames. */
+#define SYNOD_LOG_TYPE_MAX_OVERHEAD (1 + SYNOD_LOG_TYPE_MAX_STRING)
+
+/* Encodes data of string type `name` (`name_len` bytes of UTF-8, not NUL-terminated):
+ * *out_type receives the entry type to replicate it with, and `out` (room for `out_cap`
+ * bytes) the payload, whose length, 1 + name_len + len, goes to *out_len. Refused with
+ * SYNOD_E_INVALID_ARGUMENT when the name is empty, longer than SYNOD_LOG_TYPE_MAX_STRING
+ * bytes or not valid UTF-8, or when `out` is too small (*out_len then says how much is
+ * needed; len + SYNOD_LOG_TYPE_MAX_OVERHEAD is always enough). */
+SYNOD_API int synod_log_type_encode(const char* name, size_t name_len, const uint8_t* data,
+                                    size_t len, uint32_t* out_type, uint8_t* out,
+                                    size_t out_cap, size_t* out_len);
+/* Decodes an entry of `entry_type` and `payload` (as a SYNOD_EVENT_ENTRY carries them).
+ * A string type: *out_name points at its UTF-8 bytes inside `payload` (not
+ * NUL-terminated) and *out_name_len is their count. A number type: *out_name is NULL,
+ * *out_name_len 0, and the number is `entry_type` (above SYNOD_LOG_TYPE_MAX_NUMBER only
+ * for entries written with such a type through synod_node_replicate, whose payload is
+ * then not a valid frame). *out_data and *out_len: the data, inside `payload`. Decoding
+ * loses no bytes and fails only for NULL pointers. */
+SYNOD_API int synod_log_type_decode(uint32_t entry_type, const uint8_t* payload, size_t len,
+                                    const char** out_name, size_t* out_name_len,
+                                    const uint8_t** out_data, size_t* out_len);
 
 #ifdef __cplusplus
 }

@@ -32,8 +32,8 @@ public sealed class ClusterTests
             await Eventually.Until(() => node.Logs().Count >= written.Count, $"node {node.Id} has every entry");
             IReadOnlyList<RaftLog> logs = node.Logs();
             Assert.Equal(written.Select(w => (w.Type, w.Data, w.Index)),
-                logs.Select(l => (l.Type, Encoding.UTF8.GetString(l.Data.Span), l.Index)));
-            Assert.All(logs, l => Assert.Equal(LogTypeCodec.Hash(Encoding.UTF8.GetBytes(l.Type)), l.EntryType));
+                logs.Select(l => (l.Type.Name, Encoding.UTF8.GetString(l.Data.Span), l.Index)));
+            Assert.All(logs, l => Assert.Equal(LogTypeCodec.StringFlag | LogTypeCodec.Hash(Encoding.UTF8.GetBytes(l.Type.Name)), l.EntryType));
         }
     }
 

@@ -80,15 +80,42 @@ internal sealed class TestNode : IAsyncDisposable
 /// <summary>Nodes 1..N of one cluster over one in-process network.</summary>
 internal sealed class TestCluster : IAsyncDisposable
 {
-    private TestCluster(RaftNetwork network, IReadOnlyList<TestNode> nodes)
+    private readonly List<RaftConfiguration> _configurations;
+    private List<TestNode> _nodes;
+
+    private TestCluster(RaftNetwork network, List<RaftConfiguration> configurations)
     {
         Network = network;
-        Nodes = nodes;
+        _configurations = configurations;
+        _nodes = StartNodes(configurations);
     }
 
     internal RaftNetwork Network { get; }
 
-    internal IReadOnlyList<TestNode> Nodes { get; }
+    internal IReadOnlyList<TestNode> Nodes => _nodes;
+
+    private static List<TestNode> StartNodes(IEnumerable<RaftConfiguration> configurations)
+    {
+        var nodes = new List<TestNode>();
+        foreach (RaftConfiguration configuration in configurations)
+        {
+            var node = new TestNode(new RaftNode(configuration));
+            node.Node.Start();
+            nodes.Add(node);
+        }
+        return nodes;
+    }
+
+    /// <summary>Disposes every node and starts it again from its configuration (and data
+    /// directory); what the nodes delivered before is forgotten.</summary>
+    internal async Task RestartAsync()
+    {
+        foreach (TestNode node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+        _nodes = StartNodes(_configurations);
+    }
 
     internal static RaftConfiguration Configuration(ulong id, int size, RaftNetwork? network, int partitions = 1) => new()
     {
@@ -103,16 +130,14 @@ internal sealed class TestCluster : IAsyncDisposable
     internal static TestCluster Start(int size = 3, int partitions = 1, Action<RaftConfiguration>? adjust = null)
     {
         var network = new RaftNetwork();
-        var nodes = new List<TestNode>();
+        var configurations = new List<RaftConfiguration>();
         for (int i = 1; i <= size; i++)
         {
             RaftConfiguration configuration = Configuration((ulong)i, size, network, partitions);
             adjust?.Invoke(configuration);
-            var node = new TestNode(new RaftNode(configuration));
-            node.Node.Start();
-            nodes.Add(node);
+            configurations.Add(configuration);
         }
-        return new TestCluster(network, nodes);
+        return new TestCluster(network, configurations);
     }
 
     internal TestNode Node(ulong id) => Nodes.Single(n => n.Id == id);

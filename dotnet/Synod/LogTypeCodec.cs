@@ -3,25 +3,27 @@ using System.Text;
 namespace Synod;
 
 /// <summary>
-/// Maps the string type of an entry onto the native uint32 entry type and back.
+/// The one encoding of log types every binding shares (bindings/LOG_TYPES.md), between a
+/// <see cref="LogType"/> with its data and the native entry type with its payload.
 /// </summary>
 /// <remarks>
-/// The native entry type is the 32-bit FNV-1a hash of the type's UTF-8 bytes (0, which the
-/// engine reserves, becomes 1), so any binding can route on it without a registry. A hash
-/// cannot be inverted and may collide, so the string itself travels in the payload:
-/// <c>[1 byte: n = UTF-8 length of type][n bytes: type][user data]</c>. On delivery the
-/// frame is accepted only if it fits and its type hashes to the native entry type; an entry
-/// another binding wrote without the frame then shows up with an empty type and its whole
-/// payload. This works on every node, after restarts, with no coordination between nodes.
+/// A number is the native entry type and the payload is the data. A string's native entry
+/// type is <see cref="StringFlag"/> | FNV-1a-32 of its UTF-8 bytes, and its payload is
+/// <c>[1 byte: n][n bytes: UTF-8][data]</c>. Decoding never fails: a flagged entry whose
+/// payload is not a valid frame of its type reads as the number it carries, whole.
 /// </remarks>
 internal static class LogTypeCodec
 {
-    /// <summary>The longest type, in UTF-8 bytes, that fits the one-byte length prefix.</summary>
-    internal const int MaxTypeBytes = 255;
+    /// <summary>Set in the native entry type of every string type.</summary>
+    internal const uint StringFlag = 0x8000_0000;
 
-    /// <summary>Bytes the frame may add to the user's data.</summary>
-    internal const int MaxOverhead = 1 + MaxTypeBytes;
+    /// <summary>Bytes a string type's frame may add to the user's data.</summary>
+    internal const int MaxOverhead = 1 + LogType.MaxNameBytes;
 
+    /// <summary>UTF-8 that throws on lone surrogates and malformed bytes instead of replacing them.</summary>
+    internal static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>FNV-1a-32 of <paramref name="utf8"/>.</summary>
     internal static uint Hash(ReadOnlySpan<byte> utf8)
     {
         uint hash = 2166136261;
@@ -30,47 +32,50 @@ internal static class LogTypeCodec
             hash ^= b;
             hash *= 16777619;
         }
-        return hash == 0 ? 1u : hash;
+        return hash;
     }
 
-    /// <summary>The UTF-8 bytes of a type, validated: not empty, at most <see cref="MaxTypeBytes"/>.</summary>
-    internal static byte[] EncodeType(string type)
+    /// <summary>The payload's length for <paramref name="dataLength"/> bytes of <paramref name="type"/>.</summary>
+    internal static int EncodedLength(LogType type, int dataLength) =>
+        type.Utf8 is null ? dataLength : 1 + type.Utf8.Length + dataLength;
+
+    /// <summary>Writes the payload of <paramref name="type"/> and <paramref name="data"/> into
+    /// <paramref name="destination"/>, which holds at least <see cref="EncodedLength"/> bytes.</summary>
+    internal static void Write(LogType type, ReadOnlySpan<byte> data, Span<byte> destination)
     {
-        ArgumentException.ThrowIfNullOrEmpty(type);
-        byte[] utf8 = Encoding.UTF8.GetBytes(type);
-        if (utf8.Length > MaxTypeBytes)
+        if (type.Utf8 is not { } utf8)
         {
-            throw new ArgumentException($"the type is {utf8.Length} UTF-8 bytes long; at most {MaxTypeBytes} fit", nameof(type));
+            data.CopyTo(destination);
+            return;
         }
-        return utf8;
+        destination[0] = (byte)utf8.Length;
+        utf8.CopyTo(destination[1..]);
+        data.CopyTo(destination[(1 + utf8.Length)..]);
     }
-
-    /// <summary>Writes the frame of <paramref name="typeUtf8"/> and <paramref name="data"/> into
-    /// <paramref name="destination"/>, which holds at least <see cref="FramedLength"/> bytes.</summary>
-    internal static void Write(ReadOnlySpan<byte> typeUtf8, ReadOnlySpan<byte> data, Span<byte> destination)
-    {
-        destination[0] = (byte)typeUtf8.Length;
-        typeUtf8.CopyTo(destination[1..]);
-        data.CopyTo(destination[(1 + typeUtf8.Length)..]);
-    }
-
-    internal static int FramedLength(ReadOnlySpan<byte> typeUtf8, int dataLength) => 1 + typeUtf8.Length + dataLength;
 
     /// <summary>Splits a delivered payload into its type and a copy of its data.</summary>
-    internal static (string Type, byte[] Data) Read(ReadOnlySpan<byte> payload, uint entryType)
+    internal static (LogType Type, byte[] Data) Read(ReadOnlySpan<byte> payload, uint entryType)
     {
-        if (payload.Length >= 1)
+        if ((entryType & StringFlag) != 0 && payload.Length >= 1)
         {
             int n = payload[0];
             if (n > 0 && 1 + n <= payload.Length)
             {
-                ReadOnlySpan<byte> typeUtf8 = payload.Slice(1, n);
-                if (Hash(typeUtf8) == entryType)
+                ReadOnlySpan<byte> utf8 = payload.Slice(1, n);
+                if ((StringFlag | Hash(utf8)) == entryType)
                 {
-                    return (Encoding.UTF8.GetString(typeUtf8), payload[(1 + n)..].ToArray());
+                    try
+                    {
+                        string name = StrictUtf8.GetString(utf8);
+                        return (LogType.Delivered(name, utf8.ToArray(), entryType), payload[(1 + n)..].ToArray());
+                    }
+                    catch (ArgumentException)
+                    {
+                        // Not UTF-8, so not a frame: the entry keeps its number and whole payload.
+                    }
                 }
             }
         }
-        return (string.Empty, payload.ToArray());
+        return (LogType.Delivered(entryType), payload.ToArray());
     }
 }

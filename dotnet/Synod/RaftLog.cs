@@ -3,12 +3,11 @@ namespace Synod;
 /// <summary>A committed entry delivered to <see cref="RaftNode.OnReplicationReceived"/>.</summary>
 public sealed class RaftLog
 {
-    internal RaftLog(long index, long term, string type, uint entryType, byte[] data)
+    internal RaftLog(long index, long term, LogType type, byte[] data)
     {
         Index = index;
         Term = term;
         Type = type;
-        EntryType = entryType;
         Data = data;
     }
 
@@ -18,15 +17,14 @@ public sealed class RaftLog
     /// <summary>The term in which the entry was proposed.</summary>
     public long Term { get; }
 
-    /// <summary>The type string given to <see cref="RaftNode.ReplicateLogsAsync"/>; empty for an
-    /// entry that another binding wrote without this binding's framing (then
-    /// <see cref="Data"/> is the whole native payload).</summary>
-    public string Type { get; }
+    /// <summary>The entry's log type, a string or a number, as whichever binding wrote it gave
+    /// it (bindings/LOG_TYPES.md). Compares with a string directly: <c>log.Type == "OrderPlaced"</c>.</summary>
+    public LogType Type { get; }
 
-    /// <summary>The native entry type (uint32 ≥ 1): the FNV-1a hash of <see cref="Type"/>.</summary>
-    public uint EntryType { get; }
+    /// <summary>The native entry type (uint32 ≥ 1) the C ABI carried: <see cref="LogType.EntryType"/>.</summary>
+    public uint EntryType => Type.EntryType;
 
-    /// <summary>The entry's bytes, a copy owned by this object.</summary>
+    /// <summary>The entry's bytes without its type, a copy owned by this object.</summary>
     public ReadOnlyMemory<byte> Data { get; }
 }
 

@@ -192,18 +192,19 @@ public sealed class RaftNode : IAsyncDisposable
     /// Proposes an entry of <paramref name="type"/> to the partition and waits until it commits.
     /// </summary>
     /// <param name="partitionId">A user partition, 1..UserPartitions.</param>
-    /// <param name="type">The entry's type, given back as <see cref="RaftLog.Type"/> on every node:
-    /// non-empty, at most 255 UTF-8 bytes. The native entry type is its FNV-1a hash.</param>
+    /// <param name="type">The entry's log type, given back as <see cref="RaftLog.Type"/> on every node
+    /// of any binding: a string (converts implicitly; non-empty, at most 255 UTF-8 bytes) or
+    /// <see cref="LogType.Of(uint)"/> a number.</param>
     /// <param name="data">The entry's bytes, at most <see cref="RaftConfiguration.MaxPayloadBytes"/>; copied before the call returns.</param>
     /// <param name="cancellationToken">Cancels the wait (the entry may still commit).</param>
     /// <returns>Status <see cref="SynodStatus.Ok"/> with the entry's index and term, or why it did not commit
     /// (<see cref="SynodStatus.NotLeader"/> with <see cref="ReplicationResult.LeaderHint"/>, NoLeader,
     /// UnknownPartition, PayloadTooLarge, QueueFull, Timeout, Dropped, ShuttingDown...).</returns>
-    /// <exception cref="ArgumentException"><paramref name="type"/> is null, empty or too long, or the partition is negative.</exception>
+    /// <exception cref="ArgumentException"><paramref name="type"/> is null, or a string that is empty or too long, or the partition is negative.</exception>
     public Task<ReplicationResult> ReplicateLogsAsync(
-        int partitionId, string type, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+        int partitionId, LogType type, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
-        byte[] typeUtf8 = LogTypeCodec.EncodeType(type);
+        ArgumentNullException.ThrowIfNull(type);
         ulong partition = Partition(partitionId);
         SafeNodeHandle node = RunningNode();
         if (cancellationToken.IsCancellationRequested)
@@ -215,14 +216,14 @@ public sealed class RaftNode : IAsyncDisposable
             return Task.FromResult(new ReplicationResult(SynodStatus.PayloadTooLarge, 0, 0, 0));
         }
 
-        int length = LogTypeCodec.FramedLength(typeUtf8, data.Length);
+        int length = LogTypeCodec.EncodedLength(type, data.Length);
         byte[] framed = ArrayPool<byte>.Shared.Rent(length);
         (ulong tag, TaskCompletionSource<NativeResult> pending) = AddPending();
         int status;
         try
         {
-            LogTypeCodec.Write(typeUtf8, data.Span, framed);
-            status = Replicate(node, partition, LogTypeCodec.Hash(typeUtf8), framed, length, tag);
+            LogTypeCodec.Write(type, data.Span, framed);
+            status = Replicate(node, partition, type.EntryType, framed, length, tag);
         }
         catch
         {
@@ -461,8 +462,8 @@ public sealed class RaftNode : IAsyncDisposable
             case SynodEventType.Entry:
             {
                 // The payload is only lent until the next poll: copy it now.
-                (string type, byte[] data) = LogTypeCodec.Read(new ReadOnlySpan<byte>(e.Data, checked((int)e.Len)), e.EntryType);
-                var log = new RaftLog((long)e.Index, (long)e.Term, type, e.EntryType, data);
+                (LogType type, byte[] data) = LogTypeCodec.Read(new ReadOnlySpan<byte>(e.Data, checked((int)e.Len)), e.EntryType);
+                var log = new RaftLog((long)e.Index, (long)e.Term, type, data);
                 int partition = (int)e.Partition;
                 _dispatch.Add(() => OnReplicationReceived?.Invoke(partition, log));
                 break;

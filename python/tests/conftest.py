@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 import pytest
@@ -18,19 +19,37 @@ class Cluster:
     """N nodes on one synod.Network that record every leader change they report."""
 
     def __init__(self, size: int = 3, *, threaded: bool = False, with_entries: bool = True,
-                 **config: object) -> None:
+                 directory: Optional[Path] = None, **config: object) -> None:
+        """``directory``: each node keeps its log (rocksdb, unsynced) in a subdirectory."""
         self.net = synod.Network()
         self.ids = list(range(1, size + 1))
         self._cond = threading.Condition()
         self._known: dict[tuple[int, int], Optional[int]] = {}
+        self._threaded = threaded
+        self.configs: dict[int, synod.Config] = {}
         self.nodes: dict[int, synod.Node] = {}
         settings = {**FAST, **config}
         for node_id in self.ids:
-            cfg = synod.Config(node_id=node_id, members=self.ids, network=self.net,
-                               seed=node_id, **settings)
+            if directory is not None:
+                settings.update(storage="rocksdb", sync=False,
+                                directory=directory / f"node-{node_id}")
+            self.configs[node_id] = synod.Config(node_id=node_id, members=self.ids,
+                                                 network=self.net, seed=node_id, **settings)
+        self._start()
+
+    def _start(self) -> None:
+        for node_id, cfg in self.configs.items():
             self.nodes[node_id] = synod.Node(
-                cfg, threaded=threaded,
+                cfg, threaded=self._threaded,
                 on_leader_change=lambda change, me=node_id: self._on_leader(me, change))
+
+    def restart(self) -> None:
+        """Closes every node and starts it again from the same configuration."""
+        for node in self.nodes.values():
+            node.close()
+        with self._cond:
+            self._known.clear()
+        self._start()
 
     def _on_leader(self, me: int, change: synod.LeaderChange) -> None:
         with self._cond:

@@ -98,15 +98,14 @@ PolledNode& Cluster::restart_empty(std::uint64_t id) {
   return node(id);
 }
 
-std::uint64_t Cluster::await_leader(std::uint64_t partition) {
+std::uint64_t await_leader(const std::vector<synod_node*>& nodes, std::uint64_t partition) {
   const auto deadline = std::chrono::steady_clock::now() + kPatience;
   while (std::chrono::steady_clock::now() < deadline) {
     std::uint64_t agreed = 0;
     bool all = true;
-    for (auto& n : nodes) {
-      if (!n->get()) continue;
+    for (synod_node* n : nodes) {
       std::uint64_t leader = 0;
-      if (synod_node_wait_for_leader(n->get(), partition, 100, &leader) != SYNOD_OK ||
+      if (synod_node_wait_for_leader(n, partition, 100, &leader) != SYNOD_OK ||
           (agreed != 0 && leader != agreed)) {
         all = false;
         break;
@@ -115,10 +114,10 @@ std::uint64_t Cluster::await_leader(std::uint64_t partition) {
     }
     if (all && agreed != 0) {
       int is_leader = 0;
-      for (auto& n : nodes) {
+      for (synod_node* n : nodes) {
         std::uint64_t id = 0;
-        if (n->get() && synod_node_id(n->get(), &id) == SYNOD_OK && id == agreed) {
-          synod_node_is_leader(n->get(), partition, &is_leader);
+        if (synod_node_id(n, &id) == SYNOD_OK && id == agreed) {
+          synod_node_is_leader(n, partition, &is_leader);
         }
       }
       if (is_leader) return agreed;
@@ -126,6 +125,14 @@ std::uint64_t Cluster::await_leader(std::uint64_t partition) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return 0;
+}
+
+std::uint64_t Cluster::await_leader(std::uint64_t partition) {
+  std::vector<synod_node*> running;
+  for (auto& n : nodes) {
+    if (n->get()) running.push_back(n->get());
+  }
+  return capi_test::await_leader(running, partition);
 }
 
 }  // namespace synod::capi_test

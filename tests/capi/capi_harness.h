@@ -69,6 +69,10 @@ class PolledNode {
 // Makes a node from `config`, failing the test if it cannot.
 NodePtr make_node(const synod_config* config);
 
+// The leader of `partition` once every node of `nodes` names it and it leads by its own
+// account; 0 when kPatience passes first.
+std::uint64_t await_leader(const std::vector<synod_node*>& nodes, std::uint64_t partition);
+
 // Three nodes (ids 1..3) on one in-process network.
 struct Cluster {
   // Settings a test adds to every node's configuration.

@@ -5,10 +5,14 @@ Each binding keeps its own, documented, idiomatic list of the C ABI's codes (an 
 and exception classes in Python, an enum in .NET). This reads those lists from the
 sources and compares every name -> code pair with core/node/status_table.json: a code
 missing, extra, renamed or renumbered in any of them is reported. A new binding is one
-more entry in MAPPINGS (for Java: the enum parsed from its source, and the table's java
-column).
+more entry in MAPPINGS.
 
-Usage: check_bindings.py [--repo DIR]   (DIR defaults to this checkout)
+Java's status classes are generated from the table at build time (scripts/status_table.py
+java); with --java DIR, the generated sources in DIR are checked as well: the Status enum,
+and the exception class StatusExceptions makes for each code, with the status each class
+declares.
+
+Usage: check_bindings.py [--repo DIR] [--java DIR]   (--repo defaults to this checkout)
 """
 
 from __future__ import annotations
@@ -103,12 +107,46 @@ def dotnet_enum(path: Path) -> Mapping:
     return members
 
 
+# --- Java: the generated io.synod sources ----------------------------------------------
+
+def _java_text(path: Path) -> str:
+    return re.sub(r"//[^\n]*|/\*.*?\*/", "", path.read_text(encoding="utf-8"), flags=re.S)
+
+
+def java_status_enum(directory: Path) -> Mapping:
+    """Status members -> codes, from `public enum Status { NAME(code, "text"), ... }`."""
+    text = _java_text(directory / "Status.java")
+    body = re.search(r"\benum\s+Status\s*\{(.*?);", text, flags=re.S)
+    if not body:
+        raise ValueError(f"{directory}/Status.java: no enum Status")
+    return {name: int(code) for name, code in
+            re.findall(r"\b([A-Z_]+)\s*\(\s*(-?\d+)\s*,", body.group(1))}
+
+
+def java_exceptions(directory: Path) -> Mapping:
+    """Exception class -> code: the class StatusExceptions.of() makes for each code, which
+    must also declare that code's status (super(Status.NAME, ...)) in its own source."""
+    codes = java_status_enum(directory)
+    made = re.findall(r"case\s+(-?\d+)\s*:\s*return\s+new\s+(\w+)\s*\(",
+                      _java_text(directory / "StatusExceptions.java"))
+    classes = {}
+    for code, name in made:
+        declared = re.search(r"super\(\s*Status\.(\w+)\s*,",
+                             _java_text(directory / f"{name}.java"))
+        if not declared or codes.get(declared.group(1)) != int(code):
+            raise ValueError(f"{name}.java declares status "
+                             f"{declared.group(1) if declared else '(none)'}, but "
+                             f"StatusExceptions makes it for code {code}")
+        classes[name] = int(code)
+    return classes
+
+
 # --- The table of checks ---------------------------------------------------------------
 
 @dataclass(frozen=True)
 class BindingMapping:
     label: str
-    source: str  # relative to the repository root
+    source: str  # relative to the repository root (Java: to the --java directory)
     read: Callable[[Path], Mapping]
     expected: Callable[[list[status_table.Row]], Mapping]
 
@@ -127,6 +165,14 @@ MAPPINGS = [
 ]
 
 
+JAVA_MAPPINGS = [
+    BindingMapping("Java io.synod.Status", "Status.java", java_status_enum,
+                   lambda rows: {r.c_suffix: r.code for r in rows}),
+    BindingMapping("Java exception classes", "StatusExceptions.java", java_exceptions,
+                   lambda rows: {r.java: r.code for r in rows if r.java}),
+]
+
+
 def compare(label: str, actual: Mapping, expected: Mapping) -> list[str]:
     problems = []
     for name in sorted(expected.keys() - actual.keys()):
@@ -142,24 +188,30 @@ def compare(label: str, actual: Mapping, expected: Mapping) -> list[str]:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repo", type=Path, default=status_table.REPO)
+    parser.add_argument("--java", type=Path,
+                        help="the generated Java status sources (build/java/generated/...)")
     args = parser.parse_args(argv)
     table = args.repo / status_table.TABLE.relative_to(status_table.REPO)
     rows = status_table.load(table)
+    # Each binding's sources live in the repository; Java's are generated into --java.
+    checks = [(mapping, args.repo / mapping.source, mapping.source) for mapping in MAPPINGS]
+    if args.java is not None:
+        checks += [(mapping, args.java, args.java / mapping.source)
+                   for mapping in JAVA_MAPPINGS]
     problems = []
-    for mapping in MAPPINGS:
+    for mapping, location, shown in checks:
         try:
-            actual = mapping.read(args.repo / mapping.source)
+            actual = mapping.read(location)
         except (OSError, SyntaxError, ValueError) as e:
-            problems.append(f"{mapping.label}: cannot read {mapping.source}: {e}")
+            problems.append(f"{mapping.label}: cannot read {shown}: {e}")
             continue
-        problems += compare(f"{mapping.label} ({mapping.source})", actual,
-                            mapping.expected(rows))
+        problems += compare(f"{mapping.label} ({shown})", actual, mapping.expected(rows))
     if problems:
         print(f"The bindings' status codes differ from {table}:", file=sys.stderr)
         for problem in problems:
             print("  " + problem, file=sys.stderr)
         return 1
-    print(f"{len(MAPPINGS)} binding mappings match {table} ({len(rows)} statuses)")
+    print(f"{len(checks)} binding mappings match {table} ({len(rows)} statuses)")
     return 0
 
 

@@ -83,3 +83,48 @@ def test_the_table_refuses_a_repeated_code(repo: Path) -> None:
                             capture_output=True, text=True)
     assert result.returncode == 1
     assert "code values repeated: -15" in result.stderr
+
+
+@pytest.fixture
+def java(repo: Path) -> Path:
+    """The Java status sources, generated from the copied table as the build does."""
+    directory = repo / "java-generated"
+    subprocess.run([sys.executable, str(GENERATOR), "java", str(directory),
+                    "--table", str(repo / "core/node/status_table.json")], check=True)
+    return directory
+
+
+def check_java(repo: Path, java: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(CHECKER), "--repo", str(repo), "--java", str(java)],
+                          capture_output=True, text=True)
+
+
+def test_the_generated_java_passes(repo: Path, java: Path) -> None:
+    result = check_java(repo, java)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("source, old, new, report", [
+    ("Status.java", "QUEUE_FULL(-6,", "QUEUE_FULL(-7,", "QUEUE_FULL is -7, the table says -6"),
+    ("StatusExceptions.java", "case -10: return new DroppedException(message);\n", "",
+     "DroppedException = -10 is missing"),
+    ("StatusExceptions.java", "case -3: return new NoLeaderException(",
+     "case -3: return new NotLeaderException(", "NotLeaderException.java declares status"),
+    ("DroppedException.java", "super(Status.DROPPED,", "super(Status.TIMEOUT,",
+     "DroppedException.java declares status TIMEOUT"),
+])
+def test_java_drift_is_reported(repo: Path, java: Path, source: str, old: str, new: str,
+                                report: str) -> None:
+    edit(java / source, old, new)
+    result = check_java(repo, java)
+    assert result.returncode == 1
+    assert report in result.stderr
+
+
+def test_stale_generated_java_is_reported(repo: Path, java: Path) -> None:
+    # The table renamed a class after the sources were generated.
+    table = repo / "core/node/status_table.json"
+    edit(table, '"java": "ConfChangePendingException"', '"java": "ChangePendingException"')
+    result = check_java(repo, java)
+    assert result.returncode == 1
+    assert "ChangePendingException = -16 is missing" in result.stderr

@@ -9,10 +9,13 @@ This package binds the library's C ABI (synod.h) through the native module ``_sy
         nodes = [synod.Node(c) for c in configs]
         leader_id = nodes[0].wait_for_leader(1)
         leader = next(n for n in nodes if n.id == leader_id)
-        result = leader.replicate_sync(1, 1, b"hello")    # or: await leader.replicate(...)
+        result = leader.replicate_sync(1, "Greeting", b"hello")  # or: await leader.replicate(...)
         for node in nodes:
-            print(node.next_entry(timeout=5))              # Entry(partition=1, index=..., ...)
+            print(node.next_entry(timeout=5))                # Entry(partition=1, index=..., ...)
             node.close()
+
+A log type is an ``int`` or a ``str``, encoded as every binding does
+(bindings/LOG_TYPES.md); ``Entry.type`` gives it back.
 
 Log messages of the library go to the ``logging`` logger "synod".
 """
@@ -40,6 +43,8 @@ from ._errors import (
     TransportError,
     UnknownPartitionError,
 )
+from ._log_type import (MAX_LOG_TYPE_BYTES, MAX_LOG_TYPE_NUMBER, LogType, decode_log_type,
+                        encode_log_type)
 from ._node import EntryStream, Node
 from ._snapshots import SnapshotReader, SnapshotWriter
 
@@ -56,6 +61,9 @@ __all__ = [
     "InternalError",
     "InvalidArgumentError",
     "LeaderChange",
+    "LogType",
+    "MAX_LOG_TYPE_BYTES",
+    "MAX_LOG_TYPE_NUMBER",
     "Network",
     "Tls",
     "Node",
@@ -76,4 +84,6 @@ __all__ = [
     "TransportError",
     "UnknownPartitionError",
     "__version__",
+    "decode_log_type",
+    "encode_log_type",
 ]

@@ -35,6 +35,7 @@ from typing import Any, Callable, NamedTuple, Optional
 from . import _synod
 from ._errors import (ShuttingDownError, Status, SynodError, TimeoutError,
                       error_from_status)
+from ._log_type import LogType, decode_log_type
 from ._snapshots import SnapshotReader, SnapshotWriter, finish as finish_snapshot
 
 logger = logging.getLogger("synod")
@@ -48,12 +49,14 @@ _LOG_LEVELS = {0: logging.DEBUG, 1: logging.INFO, 2: logging.WARNING, 3: logging
 
 
 class Entry(NamedTuple):
-    """A committed entry of a host type, delivered in log order per partition."""
+    """A committed entry, delivered in log order per partition. ``type`` is its log type,
+    an ``int`` or a ``str``, as whichever binding wrote it gave it; ``data`` its bytes
+    without the type (bindings/LOG_TYPES.md)."""
 
     partition: int
     index: int
     term: int
-    type: int
+    type: LogType
     data: bytes
 
 
@@ -265,7 +268,7 @@ class Dispatcher:
                       term: int, leader_hint: int, entry_type: int, batch_position: int,
                       data: bytes) -> None:
         if kind == _synod.EVENT_ENTRY:
-            entry = Entry(partition, index, term, entry_type, data)
+            entry = Entry(partition, index, term, *decode_log_type(entry_type, data))
             if self._on_entry is not None:
                 self._call(self._on_entry, entry)
             else:

@@ -15,12 +15,12 @@ from ._config import Config, check_str, check_uint
 from ._errors import Status, TimeoutError
 from ._dispatch import (CLOSED, Dispatcher, Entry, EntryChannel, LeaderChange, Replicated,
                         _running_loop)
+from ._log_type import LogType, encode_log_type
 from ._snapshots import SnapshotReader, SnapshotWriter
 
 __all__ = ["Node", "EntryStream"]
 
 BytesLike = Union[bytes, bytearray, memoryview]
-_U32 = (1 << 32) - 1
 _MAX_TIMEOUT_MS = (1 << 31) - 1
 _WAIT_SLICE_MS = 200
 
@@ -29,16 +29,16 @@ def _partition(value: object) -> int:
     return check_uint("partition", value)
 
 
-def _type(value: object) -> int:
-    # 0 is reserved for the engine: the library refuses it (InvalidArgumentError).
-    return check_uint("type", value, _U32)
-
-
 def _data(value: object) -> BytesLike:
     if not isinstance(value, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes, bytearray or memoryview, "
                         f"not {type(value).__name__}")
     return value
+
+
+def _entry(type: object, data: object) -> tuple[int, BytesLike]:
+    """The C ABI's (entry type, payload) of one entry (bindings/LOG_TYPES.md)."""
+    return encode_log_type(type, _data(data))  # type: ignore[arg-type]
 
 
 def _timeout_ms(timeout: Optional[float]) -> int:
@@ -264,23 +264,28 @@ class Node:
 
     # -- requests ----------------------------------------------------------------------
 
-    async def replicate(self, partition: int, type: int, data: BytesLike) -> Replicated:
-        """Proposes one entry of host ``type`` (>= 1) and waits until it commits.
+    async def replicate(self, partition: int, type: LogType, data: BytesLike) -> Replicated:
+        """Proposes one entry of log ``type`` and waits until it commits. ``type`` is a
+        number (1..synod.MAX_LOG_TYPE_NUMBER) or a string (1..255 UTF-8 bytes); every node, of any
+        binding, reads it back as given (:attr:`Entry.type`).
 
         Raises NotLeaderError (with ``leader_hint``), NoLeaderError, QueueFullError,
-        PayloadTooLargeError, TimeoutError (the entry may still commit), DroppedError...
+        PayloadTooLargeError (the limit covers a string type's frame too), TimeoutError
+        (the entry may still commit), DroppedError...; InvalidArgumentError for a type
+        out of range.
         """
-        p, t, d = _partition(partition), _type(type), _data(data)
+        p = _partition(partition)
+        t, d = _entry(type, data)
         return await self._dispatcher.submit(
             lambda tag: self._native.replicate(p, t, d, tag))
 
     async def replicate_batch(self, partition: int,
-                              entries: Iterable[tuple[int, BytesLike]]) -> list[Replicated]:
+                              entries: Iterable[tuple[LogType, BytesLike]]) -> list[Replicated]:
         """Proposes ``(type, data)`` entries together, accepted or refused whole. Returns
         their places in order; if one fails, raises its error (the ones before it may
         have committed)."""
         p = _partition(partition)
-        batch = [(_type(t), _data(d)) for t, d in entries]
+        batch = [_entry(t, d) for t, d in entries]
         return await self._dispatcher.submit(
             lambda tag: self._native.replicate_batch(p, batch, tag),
             count=max(len(batch), 1), batch=True)
@@ -291,10 +296,11 @@ class Node:
         p = _partition(partition)
         return await self._dispatcher.submit(lambda tag: self._native.read_index(p, tag))
 
-    def replicate_sync(self, partition: int, type: int, data: BytesLike) -> Replicated:
+    def replicate_sync(self, partition: int, type: LogType, data: BytesLike) -> Replicated:
         """:meth:`replicate` for code without an event loop: blocks, GIL released."""
-        index, term = self._native.replicate_wait(_partition(partition), _type(type),
-                                                  _data(data))
+        p = _partition(partition)
+        t, d = _entry(type, data)
+        index, term = self._native.replicate_wait(p, t, d)
         return Replicated(index, term)
 
     def read_index_sync(self, partition: int) -> int:
