@@ -7,6 +7,10 @@
 //   PUT    /kv/{key}?expect=old body=v    compare-and-set: 200 if swapped, 409 if not
 //   PUT    /kv/{key}?expect_absent=1      create only if absent
 //   DELETE /kv/{key}                      delete
+//   POST   /list/{key}          body=v    append v to the key's list
+//   GET    /list/{key}                    linearizable read of the list, one value a line
+//   GET    /kv|list/{key}?local=1         this node's applied state, no ReadIndex, no
+//                                         forwarding (to compare replicas)
 //   GET    /status                        role, term, leader, commit, applied per partition
 //
 // Keys go to partitions by a stable hash. A node that does not lead a key's partition
@@ -19,6 +23,7 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
@@ -43,7 +48,8 @@ using synod_kv::KvState;
 const char* const kUsage = R"(usage: synod-kv --id N --data DIR --listen HOST:PORT --http HOST:PORT
                 --peers ID=HOST:PORT,... [--http-peers ID=HOST:PORT,...]
                 [--partitions N] [--store rocksdb|sqlite] [--transport grpc|rest]
-                [--no-sync]
+                [--no-sync] [--secret-file FILE] [--max-clock-skew-ms N]
+                [--tls-ca FILE --tls-cert FILE --tls-key FILE [--mtls]]
 
   --id          this node's id (one of the --peers ids)
   --data        data directory (created if missing)
@@ -56,6 +62,11 @@ const char* const kUsage = R"(usage: synod-kv --id N --data DIR --listen HOST:PO
   --transport   how nodes talk to each other: grpc (default) or rest (HTTP/1.1); the same
                 on every node
   --no-sync     do not sync writes (unsafe; for comparison only)
+  --secret-file sign node traffic with HMAC-SHA256 under the secret in FILE (16+ bytes)
+  --max-clock-skew-ms  shared secret: how far a batch's timestamp may be off (default
+                30000)
+  --tls-ca, --tls-cert, --tls-key  TLS between nodes with these PEM files; --mtls also
+                requires client certificates
 )";
 
 struct Options {
@@ -69,7 +80,19 @@ struct Options {
   std::string store = "rocksdb";
   std::string transport = "grpc";
   bool sync = true;
+  synod::transport::TransportSecurity security;
 };
+
+bool read_file(const std::string& path, std::string& out) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) out.append(buffer, n);
+  const bool ok = !std::ferror(f);
+  std::fclose(f);
+  return ok;
+}
 
 bool parse_addresses(const std::string& text, std::map<NodeId, std::string>& out) {
   std::size_t start = 0;
@@ -94,6 +117,10 @@ bool parse(int argc, char** argv, Options& o) {
       o.sync = false;
       continue;
     }
+    if (flag == "--mtls") {
+      o.security.mode = synod::transport::SecurityMode::MutualTls;
+      continue;
+    }
     if (i + 1 >= argc) return false;
     const std::string value = argv[++i];
     if (flag == "--id") {
@@ -114,9 +141,26 @@ bool parse(int argc, char** argv, Options& o) {
       o.store = value;
     } else if (flag == "--transport") {
       o.transport = value;
+    } else if (flag == "--secret-file") {
+      if (!read_file(value, o.security.shared_secret)) return false;
+      o.security.mode = synod::transport::SecurityMode::SharedSecret;
+    } else if (flag == "--max-clock-skew-ms") {
+      o.security.max_clock_skew = std::chrono::milliseconds(std::strtoll(value.c_str(), nullptr, 10));
+    } else if (flag == "--tls-ca") {
+      o.security.ca_file = value;
+    } else if (flag == "--tls-cert") {
+      o.security.cert_file = value;
+    } else if (flag == "--tls-key") {
+      o.security.key_file = value;
     } else {
       return false;
     }
+  }
+  const bool tls = !o.security.ca_file.empty() || !o.security.cert_file.empty() ||
+                   !o.security.key_file.empty();
+  if (tls && o.security.mode == synod::transport::SecurityMode::SharedSecret) return false;
+  if (tls && o.security.mode == synod::transport::SecurityMode::Plain) {
+    o.security.mode = synod::transport::SecurityMode::Tls;
   }
   return o.id != 0 && !o.data.empty() && !o.listen.empty() && !o.http.empty() &&
          o.peers.count(o.id) && o.partitions >= 1 && (o.store == "rocksdb" || o.store == "sqlite") &&
@@ -147,7 +191,8 @@ class KvServer {
       : options_(options), host_(host), state_(state) {}
 
   void install(httplib::Server& server) {
-    server.Get(R"(/kv/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
+    server.Get(R"(/(kv|list)/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
+      if (req.has_param("local")) return read_local(req, res);
       handle(req, res, [this](const httplib::Request& r, httplib::Response& out, std::uint64_t p) {
         read(r, out, p);
       });
@@ -157,8 +202,9 @@ class KvServer {
         this->write(r, out, p);
       });
     };
-    server.Put(R"(/kv/(.+))", write);
-    server.Delete(R"(/kv/(.+))", write);
+    server.Put(R"(/(kv)/(.+))", write);
+    server.Delete(R"(/(kv)/(.+))", write);
+    server.Post(R"(/(list)/(.+))", write);
     server.Get("/status", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(status_json(), "application/json");
     });
@@ -169,7 +215,7 @@ class KvServer {
 
   // Runs `action` here when this node leads the key's partition, else forwards.
   void handle(const httplib::Request& req, httplib::Response& res, const Action& action) {
-    const std::string key = req.matches[1];
+    const std::string key = req.matches[2];
     const std::uint64_t partition = synod_kv::partition_of(key, options_.partitions);
     if (host_.is_leader(partition)) return action(req, res, partition);
     forward(req, res, partition);
@@ -199,6 +245,7 @@ class KvServer {
     if (!req.params.empty()) path = httplib::append_query_params(req.path, req.params);
     httplib::Result r = req.method == "GET"      ? client.Get(path, headers)
                         : req.method == "DELETE" ? client.Delete(path, headers)
+                        : req.method == "POST"   ? client.Post(path, headers, req.body, "application/octet-stream")
                                                  : client.Put(path, headers, req.body, "application/octet-stream");
     if (!r) {
       res.status = 502;
@@ -232,7 +279,18 @@ class KvServer {
     if (r.status != Status::Ok) return refused(res, r.status, r.leader_hint);
     // read_index completes once this node has applied through the read index, and the
     // state machine applies inside the apply handler, so the map is current enough.
-    const auto value = state_.get(partition, req.matches[1]);
+    answer_from_state(req, res, partition);
+  }
+
+  // Answers a read from this node's state machine as it is.
+  void answer_from_state(const httplib::Request& req, httplib::Response& res, std::uint64_t partition) {
+    if (req.matches[1] == "list") {
+      std::string body;
+      for (const auto& value : state_.list(partition, req.matches[2])) body += value + "\n";
+      res.set_content(body, "text/plain");
+      return;
+    }
+    const auto value = state_.get(partition, req.matches[2]);
     if (!value) {
       res.status = 404;
       res.set_content("not found\n", "text/plain");
@@ -241,11 +299,26 @@ class KvServer {
     res.set_content(*value, "application/octet-stream");
   }
 
+  void read_local(const httplib::Request& req, httplib::Response& res) {
+    const std::uint64_t partition = synod_kv::partition_of(req.matches[2].str(), options_.partitions);
+    res.set_header("X-Synod-Applied", std::to_string(state_.applied(partition)));
+    answer_from_state(req, res, partition);
+  }
+
   void write(const httplib::Request& req, httplib::Response& res, std::uint64_t partition) {
     synod_kv::Command command;
-    command.key = req.matches[1];
+    command.key = req.matches[2];
     if (req.method == "DELETE") {
       command.op = synod_kv::Op::Delete;
+    } else if (req.method == "POST") {
+      // A list is read back one value a line.
+      if (req.body.find('\n') != std::string::npos) {
+        res.status = 400;
+        res.set_content("a list value may not hold a newline\n", "text/plain");
+        return;
+      }
+      command.op = synod_kv::Op::Append;
+      command.value = req.body;
     } else {
       command.value = req.body;
       if (req.has_param("expect")) {
@@ -272,8 +345,9 @@ class KvServer {
       res.set_header("X-Synod-Current", outcome->previous ? "present" : "absent");
       return;
     }
-    res.set_content("{\"index\":" + std::to_string(r.index) + ",\"term\":" + std::to_string(r.term) + "}\n",
-                    "application/json");
+    std::string answer = "{\"index\":" + std::to_string(r.index) + ",\"term\":" + std::to_string(r.term);
+    if (command.op == synod_kv::Op::Append) answer += ",\"position\":" + std::to_string(outcome->position);
+    res.set_content(answer + "}\n", "application/json");
   }
 
   std::string status_json() {
@@ -326,11 +400,12 @@ int main(int argc, char** argv) {
   config.host.seed = options.id * 0x9e3779b97f4a7c15ull ^ static_cast<std::uint64_t>(::getpid());
   config.store.engine = options.store;
   config.store.directory = options.data;
-  // The node transport, listening on --listen, knowing every other node. Plain text, which
-  // it reports.
+  // The node transport, listening on --listen, knowing every other node. Plain text unless
+  // a secret or certificates are given; it reports plain text.
   config.transport.kind = options.transport;
   config.transport.listen_address = options.listen;
   config.transport.peers = options.peers;
+  config.transport.security = options.security;
   config.transport.on_warning = [](std::string_view message) {
     std::fprintf(stderr, "synod-kv: warning: %.*s\n", static_cast<int>(message.size()), message.data());
   };

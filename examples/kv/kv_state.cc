@@ -24,6 +24,13 @@ void KvState::apply(std::uint64_t partition, std::uint64_t index, std::string_vi
           outcome.applied = outcome.previous == command->expected;
           if (outcome.applied) p.data[command->key] = command->value;
           break;
+        case Op::Append: {
+          auto& list = p.lists[command->key];
+          outcome.previous.reset();
+          outcome.position = list.size();
+          list.push_back(command->value);
+          break;
+        }
       }
     } else {
       outcome.applied = false;
@@ -54,6 +61,14 @@ std::optional<std::string> KvState::get(std::uint64_t partition, const std::stri
   const auto it = p->second.data.find(key);
   if (it == p->second.data.end()) return std::nullopt;
   return it->second;
+}
+
+std::vector<std::string> KvState::list(std::uint64_t partition, const std::string& key) const {
+  std::lock_guard lock(mu_);
+  const auto p = partitions_.find(partition);
+  if (p == partitions_.end()) return {};
+  const auto it = p->second.lists.find(key);
+  return it == p->second.lists.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::uint64_t KvState::applied(std::uint64_t partition) const {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "command.h"
 
@@ -20,6 +21,8 @@ struct Outcome {
   bool applied = true;
   // The key's value before the command (nullopt: it was absent).
   std::optional<std::string> previous;
+  // Append: the position (from 0) the value took in the key's list.
+  std::uint64_t position = 0;
 };
 
 class KvState {
@@ -32,10 +35,13 @@ class KvState {
                                        int timeout_ms);
   std::optional<std::string> get(std::uint64_t partition, const std::string& key) const;
   std::uint64_t applied(std::uint64_t partition) const;
+  // The key's list (empty when nothing was appended to it).
+  std::vector<std::string> list(std::uint64_t partition, const std::string& key) const;
 
  private:
   struct Partition {
     std::map<std::string, std::string> data;
+    std::map<std::string, std::vector<std::string>> lists;
     std::uint64_t applied = 0;
     // Outcomes of the most recent commands, by index.
     std::map<std::uint64_t, Outcome> outcomes;
