@@ -17,6 +17,8 @@ PACKAGES=(
   swig default-jdk-headless junit5
   # fuzzing (libFuzzer)
   clang libclang-rt-14-dev
+  # the fault harness (tests/faults): certificates for its TLS runs, clock skew
+  openssl faketime
 )
 
 is_installed() {
