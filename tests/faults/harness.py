@@ -84,7 +84,10 @@ def resolve(args):
         raise SystemExit(f"harness: unknown faults {unknown}; known: {', '.join(ALL_FAULTS)}")
     config.update(seed=args.seed, duration=args.duration, mix=list(mix), partitions=3,
                   planted_bug=args.planted_bug, clients=2 * config["nodes"], rate=args.rate,
-                  keys=3, ops_per_key=120 if config["workload"] == "register" else 600)
+                  # Registers: short-lived keys keep each key's linearizability search
+                  # small even with many indeterminate writes.
+                  **(dict(keys=5, ops_per_key=60) if config["workload"] == "register"
+                     else dict(keys=3, ops_per_key=600)))
     return config
 
 
@@ -295,7 +298,7 @@ def parse_args(argv):
     p.add_argument("--store", choices=["rocksdb", "sqlite"])
     p.add_argument("--security", choices=["plain", "tls", "mtls", "secret"])
     p.add_argument("--rate", type=float, default=60, help="target operations per second, all clients")
-    p.add_argument("--max-steps", type=int, default=2_000_000,
+    p.add_argument("--max-steps", type=int, default=10_000_000,
                    help="linearizability search budget per key")
     p.add_argument("--planted-bug", choices=sorted(TRUST_RUNS))
     p.add_argument("--expect-violation", action="store_true")
