@@ -202,7 +202,7 @@ class Nemesis:
                 except OSError:
                     pass
         node.kill()
-        node.file_size_limit = largest + 64 * 1024
+        node.file_size_limit = largest + 8 * 1024
         node.start()
 
         def end():
