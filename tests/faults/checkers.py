@@ -70,7 +70,7 @@ def check_register(ops, lincheck, input_path, max_steps):
 def check_append(ops, final_lists, final_reads):
     """`final_lists`: node id -> key -> the list that node applied, read locally once the
     cluster was healed and had caught up; `final_reads`: key -> a linearizable read made
-    then (None if it failed)."""
+    then (no entry if it failed)."""
     appends = [op for op in ops if op["f"] == "append"]
     reads = [op for op in ops if op["f"] == "read" and op["outcome"] == "ok"]
     keys = sorted({op["key"] for op in ops} | {k for lists in final_lists.values() for k in lists})

@@ -126,9 +126,9 @@ def until(condition, patience=PATIENCE_S):
 
 def final_reads(cluster, history, workload, keys):
     """Linearizable reads of every key once healed, recorded as operations of a client of
-    their own (so a lost write with no later read is still seen). None for a key whose
-    read never succeeded."""
-    result = {}
+    their own (so a lost write with no later read is still seen). Returns key -> value
+    (None: absent), and the keys whose read never succeeded."""
+    result, failed = {}, []
     kind = "list" if workload == "append" else "kv"
     for key in keys:
         def attempt():
@@ -145,8 +145,11 @@ def final_reads(cluster, history, workload, keys):
                     return (value,)
             return None
         got = until(attempt)
-        result[key] = got[0] if got else None
-    return result
+        if got:
+            result[key] = got[0]
+        else:
+            failed.append(key)
+    return result, failed
 
 
 def converged_lists(cluster, keys):
@@ -235,8 +238,7 @@ def run(config, args):
             recovered = cluster.wait_ready(PATIENCE_S)
             phases.mark("recovery")
             keys = sorted(workload.key_uses)
-            reads = final_reads(cluster, history, config["workload"], keys)
-            missing = [k for k, v in reads.items() if v is None]
+            reads, missing = final_reads(cluster, history, config["workload"], keys)
             results.append(checkers.verdict(
                 "recovered", [f"no final read of {k} succeeded" for k in missing] +
                 ([] if recovered else ["a partition has no leader after healing"]),
