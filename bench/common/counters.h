@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <cstdio>
 
-#include "common/log_trimmer.h"
 #include "synod/storage/durable_log_store.h"
 #include "synod/storage/log_store.h"
 #include "synod/transport/transport.h"
@@ -40,20 +39,19 @@ struct Counters {
   }
 };
 
-// One node's counters, leaving out what `trimmer` did (not the runtime's work). The
-// caller counts elections.
-inline Counters counters_of(const storage::LogStore& store, const transport::TransportStats& t,
-                            const LogTrimmer& trimmer) {
+// One node's counters. The caller counts elections.
+inline Counters counters_of(const storage::LogStore& store, const transport::TransportStats& t) {
   Counters c;
-  c.store_batches = store.batches() - trimmer.batches();
+  c.store_batches = store.batches();
   c.entries = store.entries_written();
   // A durable store counts the syncs that reached the disk (concurrent writers share).
   const auto* durable = dynamic_cast<const storage::DurableLogStore*>(&store);
-  c.syncs = (durable ? durable->engine_syncs() : store.syncs()) - trimmer.syncs();
+  c.syncs = (durable ? durable->engine_syncs() : store.syncs());
   c.net_batches = t.batches_sent;
   c.messages = t.messages_sent;
   c.net_dropped = t.dropped_peer_unknown + t.dropped_peer_down + t.dropped_queue_full +
-                  t.dropped_link_cut + t.dropped_fault + t.dropped_stopped + t.dropped_too_large;
+                  t.dropped_link_cut + t.dropped_fault + t.dropped_stopped + t.dropped_too_large +
+                  t.dropped_snapshot_unavailable;
   c.net_queue_full = t.dropped_queue_full;
   return c;
 }

@@ -16,6 +16,8 @@
 #include <system_error>
 #include <thread>
 
+#include "synod/node/snapshots.h"
+
 namespace synod::bench {
 
 // The load and the nodes' environment. Each program sets its own defaults.
@@ -29,7 +31,27 @@ struct LoadOptions {
   std::string store = "memory";
   std::string dir;
   bool sync = true;
+  // The engine's snapshot policy (common/state_machine.h is the host): a snapshot of each
+  // partition every `snapshot_every` entries applied (0: none by policy), keeping
+  // `snapshot_keep` entries behind it when the log is compacted.
+  std::uint64_t snapshot_every = 50000;
+  std::uint64_t snapshot_keep = 1024;
 };
+
+inline node::SnapshotPolicy snapshot_policy(const LoadOptions& o) {
+  node::SnapshotPolicy policy;
+  policy.model = node::StateMachineModel::InMemory;
+  policy.every_entries = o.snapshot_every;
+  policy.keep_entries = o.snapshot_keep;
+  return policy;
+}
+
+// The snapshot policy, for the setup line.
+inline std::string snapshot_mode(const LoadOptions& o) {
+  if (o.snapshot_every == 0) return "snapshots off";
+  return "a snapshot every " + std::to_string(o.snapshot_every) + " entries, keeping " +
+         std::to_string(o.snapshot_keep);
+}
 
 // How the stores sync, for the setup line.
 inline const char* sync_mode(const LoadOptions& o) {
@@ -112,6 +134,12 @@ inline bool parse_options(const char* program, int argc, char** argv, LoadOption
       ok = o.store == "memory" || o.store == "rocksdb" || o.store == "sqlite";
     } else if (flag == "--dir") {
       o.dir = value.text;
+    } else if (flag == "--snapshot-every") {
+      ok = value.whole;
+      o.snapshot_every = static_cast<std::uint64_t>(v);
+    } else if (flag == "--snapshot-keep") {
+      ok = value.whole;
+      o.snapshot_keep = static_cast<std::uint64_t>(v);
     } else if (const Parsed p = extra.on_value(flag, value); p != Parsed::Unknown) {
       ok = p == Parsed::Ok;
     } else {

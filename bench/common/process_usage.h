@@ -51,4 +51,14 @@ inline ProcessUsage process_usage(pid_t pid = 0) {
   return u;
 }
 
+// Resets the peak RSS (VmHWM) of `pid` (0: this process) to its RSS now, so that a later
+// reading shows the peak of what follows. False where the kernel refuses.
+inline bool reset_peak_rss(pid_t pid = 0) {
+  std::ofstream clear(pid == 0 ? "/proc/self/clear_refs"
+                               : "/proc/" + std::to_string(pid) + "/clear_refs");
+  clear << "5";
+  clear.flush();
+  return clear.good();
+}
+
 }  // namespace synod::bench

@@ -9,6 +9,12 @@
 //   build/bench/net/synod-net-bench --no-sync
 //   build/bench/net/synod-net-bench --outstanding 1
 //   build/bench/net/synod-net-bench --partitions 64 --outstanding 1024
+//   build/bench/net/synod-net-bench --snapshot-transfer-bytes 1073741824
+//
+// The host is a small state machine (common/state_machine.h) that the engine snapshots by
+// policy. --snapshot-transfer-bytes measures instead one snapshot of that many bytes sent
+// to a follower that was kept away while the leader took it: the transfer's MB/s and the
+// growth of the sender's and receiver's peak RSS.
 //
 // Control channel: each child reads text commands on its stdin and answers each with one
 // line on its stdout. Unprompted, it first says "listening <address>" (its transport
@@ -17,6 +23,8 @@
 //   start                       -> ok | error <why> (create and start the NodeHost)
 //   transfer <partition> <node> -> ok | refused <status>
 //   stats                       -> stats <counters> (see kCounterFields)
+//   log                         -> log <snapshots and log> (see LogReport)
+//   wait-install <seconds>      -> installed <...> (see install_line) | timeout
 //   stop                        -> stopped, then the child exits
 // A child also exits on EOF on its stdin, and the kernel kills it when the parent dies
 // (PR_SET_PDEATHSIG), so no child outlives a parent that crashed.
@@ -36,6 +44,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -46,9 +55,10 @@
 
 #include "common/closed_loop.h"
 #include "common/counters.h"
-#include "common/log_trimmer.h"
+#include "common/log_usage.h"
 #include "common/options.h"
 #include "common/process_usage.h"
+#include "common/state_machine.h"
 #include "synod/node/node_host.h"
 #include "synod/node/node_runtime.h"
 
@@ -74,8 +84,6 @@ constexpr const char* kHost = "127.0.0.1";
 // elections of (nearly) every partition.
 constexpr int kParentElectionTicks = 10;
 constexpr int kChildElectionTicks = 50;
-// How often each process compacts its logs.
-constexpr auto kTrimEvery = milliseconds(250);
 // Bounds on the children's answers, generous for a loaded machine: opening a store or
 // creating a NodeHost with many partitions takes a while.
 constexpr auto kStartupTimeout = seconds(120);
@@ -100,6 +108,16 @@ process through the NodeHost API: the figures measure replication, without a cli
   --no-sync        do not sync storage writes (durable stores only; unsafe, for comparison)
   --threads N      worker threads per process (default: one per core)
   --transport KIND how the nodes talk: grpc or rest (HTTP/1.1) (default grpc)
+  --snapshot-every N  snapshot each partition every N entries applied; 0: never by
+                   policy, the logs grow without bound (default 50000)
+  --snapshot-keep N  entries kept behind a snapshot when a log is compacted, for
+                   followers a little behind (default 1024)
+  --snapshot-transfer-bytes N
+                   instead of the load: node 3 stays away while node 1 writes a few
+                   entries and takes a snapshot of N bytes of host data (a pseudo-random
+                   stream, never whole in memory); then node 3 starts and installs it,
+                   checking every byte. Prints the transfer's MB/s and how much the
+                   sender's and receiver's peak RSS grew
   --help           this text
 
 Internal: --child --id N runs node N as a child of the parent, on a control channel on
@@ -109,6 +127,7 @@ its stdin and stdout.
 struct Options : synod::bench::LoadOptions {
   Options() { store = "rocksdb"; }
   std::string transport = "grpc";
+  std::uint64_t transfer_bytes = 0;
   bool child = false;
   NodeId id = kParent;
 };
@@ -124,6 +143,10 @@ bool parse(int argc, char** argv, Options& o, bool& help) {
     if (flag == "--transport") {
       o.transport = v.text;
       return o.transport == "grpc" || o.transport == "rest" ? Parsed::Ok : Parsed::Bad;
+    }
+    if (flag == "--snapshot-transfer-bytes") {
+      o.transfer_bytes = static_cast<std::uint64_t>(v.number);
+      return v.whole && v.number >= 1 ? Parsed::Ok : Parsed::Bad;
     }
     if (flag == "--id") {
       o.id = static_cast<NodeId>(v.number);
@@ -162,6 +185,7 @@ class Node {
     c.host.quiesce_after_ticks = 10 * kChildElectionTicks;
     c.host.seed = id_;
     c.host.sync = options_.sync;
+    c.host.snapshots = synod::bench::snapshot_policy(options_);
     c.store.engine = options_.store;
     c.store.directory = options_.dir + "/node-" + std::to_string(id_);
     c.transport.kind = options_.transport;
@@ -178,6 +202,7 @@ class Node {
       return false;
     }
     address_ = std::string(kHost) + ":" + std::to_string(runtime_->network_transport()->listen_port());
+    state_.attach(runtime_->host());
     return true;
   }
 
@@ -192,26 +217,24 @@ class Node {
       if (change.leader == id_) elections_.fetch_add(1, std::memory_order_relaxed);
     });
     runtime_->start();
-    started_ = true;
   }
 
-  // Completes every pending proposal (ShuttingDown) before any thread goes.
+  // Ends the host's saves and installs, then completes every pending proposal
+  // (ShuttingDown) before any thread goes.
   void stop() {
+    state_.stop();
     if (runtime_) runtime_->stop();
   }
 
-  // Called by one thread only, the one that also reads counters().
-  void trim() {
-    if (started_) trimmer_.trim(runtime_->host(), runtime_->store());
-  }
-
   Counters counters() const {
-    Counters c = synod::bench::counters_of(runtime_->store(), runtime_->transport().stats(), trimmer_);
+    Counters c = synod::bench::counters_of(runtime_->store(), runtime_->transport().stats());
     c.elections = elections_.load();
     return c;
   }
 
   NodeHost& host() { return runtime_->host(); }
+  synod::bench::BenchStateMachine& state() { return state_; }
+  std::string directory() const { return options_.dir + "/node-" + std::to_string(id_); }
   const synod::env::Clock& clock() const { return runtime_->clock(); }
   synod::env::Scheduler& timers() { return runtime_->scheduler(); }
 
@@ -219,10 +242,10 @@ class Node {
   const Options& options_;
   const NodeId id_;
   std::atomic<std::uint64_t> elections_{0};
+  // Before the runtime, so that it goes after it: the runtime's tasks call into it.
+  synod::bench::BenchStateMachine state_{options_.partitions};
   std::unique_ptr<synod::node::NodeRuntime> runtime_;
   std::string address_;
-  bool started_ = false;
-  synod::bench::LogTrimmer trimmer_;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -247,6 +270,68 @@ bool parse_stats(const std::string& line, Counters& c) {
   for (auto field : kCounterFields) {
     if (!(in >> c.*field)) return false;
   }
+  return true;
+}
+
+// What a node's host saved and installed, and what its log and data directory hold, as a
+// "log" line carries it.
+struct LogReport {
+  std::uint64_t saved = 0;
+  std::uint64_t installed = 0;
+  std::uint64_t failed = 0;
+  synod::bench::LogExtent log;
+  std::uint64_t disk_bytes = 0;
+};
+
+LogReport log_report(Node& node, const Options& o) {
+  LogReport r;
+  r.saved = node.state().saved();
+  r.installed = node.state().installed();
+  r.failed = node.state().failed();
+  r.log = synod::bench::log_extent(node.host());
+  if (o.store != "memory") r.disk_bytes = synod::bench::directory_bytes(node.directory());
+  return r;
+}
+
+std::string log_line(const LogReport& r) {
+  std::ostringstream out;
+  out << "log " << r.saved << ' ' << r.installed << ' ' << r.failed << ' ' << r.log.entries << ' '
+      << r.log.first_min << ' ' << r.log.first_max << ' ' << r.disk_bytes;
+  return out.str();
+}
+
+bool parse_log(const std::string& line, LogReport& r) {
+  std::istringstream in(line);
+  std::string word;
+  return in >> word && word == "log" &&
+         in >> r.saved >> r.installed >> r.failed >> r.log.entries >> r.log.first_min >>
+             r.log.first_max >> r.disk_bytes;
+}
+
+// The first install of a snapshot with filler (the transfer benchmark's), as an
+// "installed" line carries it: ok, filler bytes, the handler's call and done() as
+// CLOCK_MONOTONIC nanoseconds, and why it failed.
+std::string install_line(const synod::bench::InstallRecord& r) {
+  const auto ns = [](Steady::time_point t) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+  };
+  return "installed " + std::string(r.ok ? "1 " : "0 ") + std::to_string(r.filler_bytes) + " " +
+         ns(r.began) + " " + ns(r.ended) + " " + r.why;
+}
+
+bool parse_install(const std::string& line, synod::bench::InstallRecord& r) {
+  std::istringstream in(line);
+  std::string word;
+  int ok = 0;
+  std::int64_t began = 0;
+  std::int64_t ended = 0;
+  if (!(in >> word) || word != "installed" || !(in >> ok >> r.filler_bytes >> began >> ended)) {
+    return false;
+  }
+  r.ok = ok == 1;
+  r.began = Steady::time_point(std::chrono::nanoseconds(began));
+  r.ended = Steady::time_point(std::chrono::nanoseconds(ended));
+  std::getline(in >> std::ws, r.why);
   return true;
 }
 
@@ -298,7 +383,7 @@ class LineReader {
 // ---------------------------------------------------------------------------------------
 // A child's side
 
-std::string handle(Node& node, bool& started, const std::string& line) {
+std::string handle(Node& node, const Options& o, bool& started, const std::string& line) {
   std::istringstream in(line);
   std::string command;
   in >> command;
@@ -326,6 +411,19 @@ std::string handle(Node& node, bool& started, const std::string& line) {
                : std::string("refused ") + synod::node::to_string(status);
   }
   if (command == "stats") return stats_line(node.counters());
+  if (command == "log") return log_line(log_report(node, o));
+  if (command == "wait-install") {
+    int seconds_left = 0;
+    if (!(in >> seconds_left)) return "error bad wait-install command";
+    const auto deadline = Steady::now() + seconds(seconds_left);
+    while (Steady::now() < deadline) {
+      for (const auto& record : node.state().installs()) {
+        if (record.filler_bytes > 0) return install_line(record);
+      }
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    return "timeout";
+  }
   return "error unknown command " + command;
 }
 
@@ -339,23 +437,18 @@ int run_child(const Options& o) {
   if (!write_line(STDOUT_FILENO, "listening " + node.address())) return 1;
   LineReader in(STDIN_FILENO);
   bool started = false;
-  auto next_trim = Steady::now() + kTrimEvery;
   for (;;) {
     std::string line;
-    const auto got = in.next(line, next_trim);
+    const auto got = in.next(line, Steady::now() + std::chrono::hours(1));
     // EOF: the parent is gone, or gave up on this child.
     if (got == LineReader::Result::Closed) return 0;
-    if (Steady::now() >= next_trim) {
-      node.trim();
-      next_trim = Steady::now() + kTrimEvery;
-    }
     if (got != LineReader::Result::Line) continue;
     if (line == "stop") {
       node.stop();
       write_line(STDOUT_FILENO, "stopped");
       return 0;
     }
-    if (!write_line(STDOUT_FILENO, handle(node, started, line))) return 0;
+    if (!write_line(STDOUT_FILENO, handle(node, o, started, line))) return 0;
   }
 }
 
@@ -479,16 +572,26 @@ using Children = std::vector<std::unique_ptr<Child>>;
 // What the children need of the command line.
 std::vector<std::string> child_args(const Options& o) {
   std::vector<std::string> args = {
-      "--partitions", std::to_string(o.partitions), "--store",     o.store,
-      "--threads",    std::to_string(o.threads),    "--transport", o.transport};
+      "--partitions",     std::to_string(o.partitions),     "--store",         o.store,
+      "--threads",        std::to_string(o.threads),        "--transport",     o.transport,
+      "--snapshot-every", std::to_string(o.snapshot_every), "--snapshot-keep", std::to_string(o.snapshot_keep)};
   if (!o.dir.empty()) args.insert(args.end(), {"--dir", o.dir});
   if (!o.sync) args.emplace_back("--no-sync");
   return args;
 }
 
+// Starts child's NodeHost; false after printing why.
+bool start_child(Child& child) {
+  const auto answer = child.request("start", kStartupTimeout);
+  if (answer == "ok") return true;
+  std::fprintf(stderr, "%s: node %llu: %s\n", kProgram, static_cast<unsigned long long>(child.id()),
+               answer ? answer->c_str() : "no answer");
+  return false;
+}
+
 // Starts the children and the parent's node, each knowing where the others listen, and
-// starts every NodeHost. False after printing why.
-bool start_nodes(Children& children, Node& node) {
+// starts every NodeHost but `held_back`'s (kNoNode: none). False after printing why.
+bool start_nodes(Children& children, Node& node, NodeId held_back = synod::raft::kNoNode) {
   std::string error;
   std::map<NodeId, std::string> addresses;
   for (auto& child : children) {
@@ -518,13 +621,7 @@ bool start_nodes(Children& children, Node& node) {
     }
   }
   for (auto& child : children) {
-    const auto answer = child->request("start", kStartupTimeout);
-    if (answer != "ok") {
-      std::fprintf(stderr, "%s: node %llu: %s\n", kProgram,
-                   static_cast<unsigned long long>(child->id()),
-                   answer ? answer->c_str() : "no answer");
-      return false;
-    }
+    if (child->id() != held_back && !start_child(*child)) return false;
   }
   node.start();
   std::printf("nodes:      1 at %s (pid %d)", addresses[kParent].c_str(),
@@ -595,15 +692,6 @@ bool sample(Node& node, Children& children, Window& w) {
   return true;
 }
 
-// Sleeps for `d`, trimming the parent's logs every so often.
-void run_for(Node& node, synod::env::Duration d) {
-  const auto until = Steady::now() + d;
-  while (Steady::now() < until) {
-    std::this_thread::sleep_until(std::min(until, Steady::now() + kTrimEvery));
-    node.trim();
-  }
-}
-
 void print_processes(const Children& children, const Window& begin, const Window& end) {
   const double elapsed = to_seconds(end.at - begin.at);
   double cpu_all = 0;
@@ -639,19 +727,189 @@ void stop_nodes(Children& children, Node& node) {
   node.stop();
 }
 
+// Per process: the snapshots its host saved and installed, and what its log holds.
+void print_logs(const Options& o, const std::array<LogReport, kNodes>& reports) {
+  std::printf("snapshots:  %s\n", synod::bench::snapshot_mode(o).c_str());
+  for (std::size_t i = 0; i < kNodes; ++i) {
+    const LogReport& r = reports[i];
+    std::printf(
+        "node %zu:     %llu saved, %llu installed, %llu failed; the log holds %llu entries, first "
+        "index %llu to %llu over the user partitions; data directory %.1f MiB\n",
+        i + 1, static_cast<unsigned long long>(r.saved),
+        static_cast<unsigned long long>(r.installed), static_cast<unsigned long long>(r.failed),
+        static_cast<unsigned long long>(r.log.entries),
+        static_cast<unsigned long long>(r.log.first_min),
+        static_cast<unsigned long long>(r.log.first_max),
+        static_cast<double>(r.disk_bytes) / (1 << 20));
+  }
+}
+
+// The load: the closed loop at node 1 for the warmup and the measured window.
+int run_load(const Options& o, Children& children, std::unique_ptr<Node>& owned_node) {
+  Node& node = *owned_node;
+  // Every proposal is made here. Should a child take a partition over, its proposals are
+  // refused (NotLeader, counted) and retried until node 1 leads it again.
+  const std::vector<NodeId> leaders(o.partitions + 1, kParent);
+  synod::bench::ClosedLoop load(
+      node.clock(), node.timers(), o, [&node](NodeId) -> NodeHost& { return node.host(); }, leaders,
+      kNodes);
+  load.start();
+  std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup_s));
+  Window begin;
+  const bool began = sample(node, children, begin);
+  load.set_measuring(true);
+  std::this_thread::sleep_for(std::chrono::duration<double>(o.duration_s));
+  load.set_measuring(false);
+  Window end;
+  const bool ended = sample(node, children, end);
+  const bool drained = load.drain(seconds(30));
+  std::array<LogReport, kNodes> logs;
+  logs[0] = log_report(node, o);
+  bool logged = true;
+  for (std::size_t i = 0; i < children.size(); ++i) {
+    const auto line = children[i]->request("log");
+    logged = logged && line && parse_log(*line, logs[i + 1]);
+  }
+  stop_nodes(children, node);
+  owned_node.reset();  // joins every thread while `load` still takes completions
+  if (!began || !ended || !logged) {
+    std::fprintf(stderr, "%s: a child did not report its counters\n", kProgram);
+    return 1;
+  }
+
+  synod::bench::print_throughput(load, to_seconds(end.at - begin.at));
+  print_processes(children, begin, end);
+  synod::bench::print_refused(load, drained);
+  print_logs(o, logs);
+  return 0;
+}
+
+// A process's peak RSS over a stretch: reset at its beginning, read at its end.
+class PeakRss {
+ public:
+  explicit PeakRss(pid_t pid) : pid_(pid) {
+    reset_ = synod::bench::reset_peak_rss(pid_);
+    baseline_ = synod::bench::process_usage(pid_).rss_mib;
+  }
+  // "+N MiB (RSS X MiB before, peak Y MiB)".
+  std::string growth() const {
+    const double peak = synod::bench::process_usage(pid_).peak_rss_mib;
+    char text[160];
+    std::snprintf(text, sizeof text, "+%.1f MiB (RSS %.1f MiB before, peak %.1f MiB%s)",
+                  peak - baseline_, baseline_, peak,
+                  reset_ ? "" : "; the peak could not be reset: it may predate the stretch");
+    return text;
+  }
+
+ private:
+  const pid_t pid_;
+  bool reset_ = false;
+  double baseline_ = 0;
+};
+
+double megabytes_per_second(std::uint64_t bytes, double seconds) {
+  return static_cast<double>(bytes) / 1e6 / seconds;
+}
+
+// --snapshot-transfer-bytes: node 1 writes a few entries to partition 1 and takes a
+// snapshot of it of that many bytes (keeping no entries behind it), while node 3 is not
+// running; then node 3 starts, is behind the compacted log and must install the snapshot.
+int run_transfer(const Options& o, Children& children, Node& node) {
+  constexpr PartitionId kPartition = 1;
+  constexpr int kEntries = 100;
+  constexpr auto kPatience = seconds(600);
+  Child& late = *children.back();
+  std::vector<std::future<synod::node::ReplicationResult>> writes;
+  for (int i = 0; i < kEntries; ++i) {
+    writes.push_back(node.host().replicate(kPartition, 1, synod::raft::Bytes(std::string(o.payload, 'x'))));
+  }
+  for (auto& w : writes) {
+    if (const auto r = w.get(); r.status != synod::node::Status::Ok) {
+      std::fprintf(stderr, "%s: a write failed: %s\n", kProgram, synod::node::to_string(r.status));
+      return 1;
+    }
+  }
+
+  node.state().set_requested_size(o.transfer_bytes);
+  std::promise<std::pair<synod::node::Status, synod::node::Index>> saved;
+  const PeakRss saving(0);
+  const auto save_began = Steady::now();
+  node.host().request_snapshot(kPartition, [&saved](synod::node::Status s, synod::node::Index i) {
+    saved.set_value({s, i});
+  });
+  auto saved_future = saved.get_future();
+  if (saved_future.wait_for(kPatience) != std::future_status::ready) {
+    std::fprintf(stderr, "%s: the snapshot was not saved within %lld s\n", kProgram,
+                 static_cast<long long>(kPatience.count()));
+    return 1;
+  }
+  const auto [save_status, index] = saved_future.get();
+  const double save_s = std::chrono::duration<double>(Steady::now() - save_began).count();
+  if (save_status != synod::node::Status::Ok) {
+    std::fprintf(stderr, "%s: the snapshot failed: %s\n", kProgram, synod::node::to_string(save_status));
+    return 1;
+  }
+  std::printf("save:       %llu bytes of partition %llu at index %llu in %.2f s (%.0f MB/s); node 1 "
+              "peak RSS %s\n",
+              static_cast<unsigned long long>(o.transfer_bytes),
+              static_cast<unsigned long long>(kPartition), static_cast<unsigned long long>(index),
+              save_s, megabytes_per_second(o.transfer_bytes, save_s), saving.growth().c_str());
+  std::fflush(stdout);
+
+  const PeakRss sender(0);
+  const PeakRss receiver(late.pid());
+  const auto started = Steady::now();
+  if (!start_child(late)) return 1;
+  const auto answer = late.request("wait-install " + std::to_string(kPatience.count()),
+                                   kPatience + seconds(10));
+  synod::bench::InstallRecord record;
+  if (!answer || !parse_install(*answer, record)) {
+    std::fprintf(stderr, "%s: node 3 did not install the snapshot: %s\n", kProgram,
+                 answer ? answer->c_str() : "no answer");
+    return 1;
+  }
+  const std::string sender_growth = sender.growth();
+  const std::string receiver_growth = receiver.growth();
+  const double total_s = std::chrono::duration<double>(record.ended - started).count();
+  const double receive_s = std::chrono::duration<double>(record.began - started).count();
+  const double install_s = std::chrono::duration<double>(record.ended - record.began).count();
+  std::printf("transfer:   node 3 started and %s the snapshot (%llu bytes of filler%s%s) %.2f s later: "
+              "%.0f MB/s\n",
+              record.ok ? "installed" : "FAILED to install",
+              static_cast<unsigned long long>(record.filler_bytes), record.ok ? "" : ": ",
+              record.why.c_str(), total_s, megabytes_per_second(o.transfer_bytes, total_s));
+  std::printf("            of which received into its snapshot file in %.2f s (%.0f MB/s), read "
+              "and checked by its host in %.2f s (%.0f MB/s)\n",
+              receive_s, megabytes_per_second(o.transfer_bytes, receive_s), install_s,
+              megabytes_per_second(o.transfer_bytes, install_s));
+  std::printf("memory:     sender (node 1) peak RSS %s\n", sender_growth.c_str());
+  std::printf("            receiver (node 3) peak RSS %s\n", receiver_growth.c_str());
+  stop_nodes(children, node);
+  return record.ok ? 0 : 1;
+}
+
 int run_parent(const Options& o) {
   std::printf("%s: 3 processes on %s, %s transport, %s store\n", kProgram, kHost,
               o.transport.c_str(), o.store.c_str());
-  std::printf(
-      "load:       generated inside node 1's process through the NodeHost API (no client "
-      "hop): the figures measure replication\n");
-  std::printf(
-      "setup:      %u partitions per node, payload %zu B, outstanding %zu, %zu worker threads "
-      "per process, %u cores, %s\n",
-      o.partitions, o.payload, o.outstanding, o.threads, std::thread::hardware_concurrency(),
-      synod::bench::sync_mode(o));
+  if (o.transfer_bytes > 0) {
+    std::printf("mode:       a snapshot of %llu bytes sent from node 1 to node 3, which starts "
+                "after it is taken; %zu worker threads per process, %u cores, %s\n",
+                static_cast<unsigned long long>(o.transfer_bytes), o.threads,
+                std::thread::hardware_concurrency(), synod::bench::sync_mode(o));
+  } else {
+    std::printf(
+        "load:       generated inside node 1's process through the NodeHost API (no client "
+        "hop): the figures measure replication\n");
+    std::printf(
+        "setup:      %u partitions per node, payload %zu B, outstanding %zu, %zu worker threads "
+        "per process, %u cores, %s; %s\n",
+        o.partitions, o.payload, o.outstanding, o.threads, std::thread::hardware_concurrency(),
+        synod::bench::sync_mode(o), synod::bench::snapshot_mode(o).c_str());
+  }
   if (o.store != "memory") std::printf("data:       %s\n", o.dir.c_str());
-  std::printf("mode:       warmup %.1f s, duration %.1f s\n", o.warmup_s, o.duration_s);
+  if (o.transfer_bytes == 0) {
+    std::printf("mode:       warmup %.1f s, duration %.1f s\n", o.warmup_s, o.duration_s);
+  }
   std::fflush(stdout);
 
   // The children first: this process has no thread yet (see Child::spawn).
@@ -669,7 +927,8 @@ int run_parent(const Options& o) {
   auto owned_node = std::make_unique<Node>(o, kParent);
   Node& node = *owned_node;
   const auto started = Steady::now();
-  if (!start_nodes(children, node)) return 1;
+  const NodeId held_back = o.transfer_bytes > 0 ? kChildren.back() : synod::raft::kNoNode;
+  if (!start_nodes(children, node, held_back)) return 1;
   const auto transfers = take_leadership(o, children, node, kStartupTimeout);
   if (!transfers) {
     std::fprintf(stderr, "%s: node 1 did not lead every partition within %lld s\n", kProgram,
@@ -679,36 +938,7 @@ int run_parent(const Options& o) {
   std::printf("startup:    node 1 leads every partition after %.2f s (%zu transfers asked)\n",
               std::chrono::duration<double>(Steady::now() - started).count(), *transfers);
   std::fflush(stdout);
-
-  // Every proposal is made here. Should a child take a partition over, its proposals are
-  // refused (NotLeader, counted) and retried until node 1 leads it again.
-  const std::vector<NodeId> leaders(o.partitions + 1, kParent);
-  synod::bench::ClosedLoop load(
-      node.clock(), node.timers(), o, [&node](NodeId) -> NodeHost& { return node.host(); }, leaders,
-      kNodes);
-  load.start();
-  run_for(node, std::chrono::duration_cast<synod::env::Duration>(
-                    std::chrono::duration<double>(o.warmup_s)));
-  Window begin;
-  const bool began = sample(node, children, begin);
-  load.set_measuring(true);
-  run_for(node, std::chrono::duration_cast<synod::env::Duration>(
-                    std::chrono::duration<double>(o.duration_s)));
-  load.set_measuring(false);
-  Window end;
-  const bool ended = sample(node, children, end);
-  const bool drained = load.drain(seconds(30));
-  stop_nodes(children, node);
-  owned_node.reset();  // joins every thread while `load` still takes completions
-  if (!began || !ended) {
-    std::fprintf(stderr, "%s: a child did not report its counters\n", kProgram);
-    return 1;
-  }
-
-  synod::bench::print_throughput(load, to_seconds(end.at - begin.at));
-  print_processes(children, begin, end);
-  synod::bench::print_refused(load, drained);
-  return 0;
+  return o.transfer_bytes > 0 ? run_transfer(o, children, node) : run_load(o, children, owned_node);
 }
 
 }  // namespace
@@ -723,6 +953,11 @@ int main(int argc, char** argv) {
   }
   // A write to a process that is gone fails with EPIPE instead of killing this one.
   signal(SIGPIPE, SIG_IGN);
+  if (options.transfer_bytes > 0) {
+    // One snapshot, on request, with nothing kept behind it: node 3 must install it.
+    options.snapshot_every = 0;
+    options.snapshot_keep = 0;
+  }
   if (options.child) return run_child(options);
   // The parent makes the temporary directory, and removes it once the children are gone.
   synod::bench::DataDirectory data;

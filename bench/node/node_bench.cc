@@ -4,12 +4,15 @@
 // leaders and measures commits per second, commit latency, batching, syncs and the
 // process's CPU time and memory. With --idle it proposes nothing and measures what an
 // idle cluster costs; with --restart N it commits N entries, stops every node and measures
-// how long the restart from the data directories takes.
+// how long the restart from the data directories takes. The host is a small state machine
+// (common/state_machine.h) that the engine snapshots by policy, compacting the logs behind;
+// with --sample S it prints every S seconds what the logs and data directories hold.
 //
 //   build/bench/node/synod-bench --partitions 64 --payload 256 --outstanding 1024
 //   build/bench/node/synod-bench --store rocksdb --partitions 1 --outstanding 1
 //   build/bench/node/synod-bench --store rocksdb --partitions 64 --restart 1000000
 //   build/bench/node/synod-bench --partitions 10000 --idle --pools per-node --warmup 10
+//   build/bench/node/synod-bench --store rocksdb --partitions 8 --duration 600 --sample 10
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -23,9 +26,10 @@
 
 #include "common/closed_loop.h"
 #include "common/counters.h"
-#include "common/log_trimmer.h"
+#include "common/log_usage.h"
 #include "common/options.h"
 #include "common/process_usage.h"
+#include "common/state_machine.h"
 #include "synod/node/node_host.h"
 #include "synod/node/node_runtime.h"
 #include "synod/storage/open_log_store.h"
@@ -60,8 +64,15 @@ Three NodeHosts in one process over the in-memory transport, on real threads.
   --no-sync        do not sync storage writes (durable stores only; unsafe, for comparison)
   --no-sync-thread sync on the worker that wrote (by default a durable store's node
                    syncs on a thread of its own: NodeHostConfig::sync_executor)
-  --restart N      commit N entries (no log trimming), stop every node, then measure the
-                   restart: opening each store, creating each NodeHost, electing leaders
+  --snapshot-every N  snapshot each partition every N entries applied; 0: never by
+                   policy, the logs grow without bound (default 50000)
+  --snapshot-keep N  entries kept behind a snapshot when a log is compacted, for
+                   followers a little behind (default 1024)
+  --sample S       every S seconds while measuring, print the entries the logs hold and
+                   (durable stores) the bytes the data directories take
+  --restart N      commit N entries, stop every node, then measure the restart: opening
+                   each store (and its latest snapshot), creating each NodeHost,
+                   electing leaders
   --pools KIND     "shared": one worker pool for every node and the network;
                    "per-node": a pool and a timer thread per node, and one more
                    for the network (default shared)
@@ -79,6 +90,7 @@ struct Options : synod::bench::LoadOptions {
   bool idle = false;
   bool sync_thread = true;
   std::uint64_t restart_entries = 0;
+  double sample_s = 0;
 };
 
 // Returns false (after printing why) for anything it does not understand.
@@ -98,6 +110,10 @@ bool parse(int argc, char** argv, Options& o, bool& help) {
     if (flag == "--restart") {
       o.restart_entries = static_cast<std::uint64_t>(v.number);
       return v.whole && v.number >= 1 ? Parsed::Ok : Parsed::Bad;
+    }
+    if (flag == "--sample") {
+      o.sample_s = v.number;
+      return v.numeric && v.number > 0 ? Parsed::Ok : Parsed::Bad;
     }
     if (flag == "--pools") {
       const std::string kind = v.text;
@@ -134,14 +150,13 @@ class Cluster {
   bool create(std::string& error) {
     for (NodeId id : kNodes) {
       auto& n = nodes_[id];
-      n = std::make_unique<Node>();
+      n = std::make_unique<Node>(options_.partitions);
       // The store is opened here, not by the runtime, to time the opening on its own.
       const auto opening = std::chrono::steady_clock::now();
       std::unique_ptr<synod::storage::LogStore> store;
       synod::storage::DurableStoreOptions store_options;
-      if (auto st = synod::storage::open_log_store(options_.store,
-                                                   options_.dir + "/node-" + std::to_string(id),
-                                                   store_options, store);
+      const std::string directory = options_.dir + "/node-" + std::to_string(id);
+      if (auto st = synod::storage::open_log_store(options_.store, directory, store_options, store);
           !st.ok()) {
         error = "node " + std::to_string(id) + ": " + st.to_string();
         return false;
@@ -157,7 +172,11 @@ class Cluster {
       c.host.user_partitions = options_.partitions;
       c.host.seed = id;
       c.host.sync = options_.sync;
+      c.host.snapshots = synod::bench::snapshot_policy(options_);
       c.store.existing = std::move(store);
+      // Not the log store's (given), but where the snapshot files go: beside it on disk.
+      c.store.engine = options_.store;
+      c.store.directory = directory;
       c.transport.network = network_;
       if (options_.per_node_pools) {
         c.worker_threads = options_.threads;
@@ -174,6 +193,7 @@ class Cluster {
         return false;
       }
       n->create_s = elapsed_since(creating);
+      n->state.attach(n->runtime->host());
       n->runtime->host().set_leader_handler([this, id](const synod::node::LeaderChange& change) {
         if (change.leader == id) elections_.fetch_add(1, std::memory_order_relaxed);
       });
@@ -185,9 +205,11 @@ class Cluster {
     for (auto& [id, n] : nodes_) n->runtime->start();
   }
 
-  // Every host completes its pending proposals (ShuttingDown) before any thread goes.
+  // Every host completes its pending proposals (ShuttingDown) before any thread goes, and
+  // every host's saves and installs end before its NodeHost stops.
   void stop() {
     for (auto& [id, n] : nodes_) {
+      n->state.stop();
       if (n->runtime) n->runtime->stop();
     }
   }
@@ -239,19 +261,19 @@ class Cluster {
     return leaders;
   }
 
-  // Summed over the nodes; leaves out the bench's own log trimming.
+  // Summed over the nodes.
   Counters counters() const {
     Counters c;
     for (const auto& [id, n] : nodes_) {
-      c += synod::bench::counters_of(n->runtime->store(), n->runtime->transport().stats(), n->trimmer);
+      c += synod::bench::counters_of(n->runtime->store(), n->runtime->transport().stats());
     }
     c.elections = elections_.load();
     return c;
   }
 
-  // Each node for itself, as nodes in separate processes would (common/log_trimmer.h).
-  void trim_logs() {
-    for (auto& [id, n] : nodes_) n->trimmer.trim(n->runtime->host(), n->runtime->store());
+  const synod::bench::BenchStateMachine& state(NodeId id) const { return nodes_.at(id)->state; }
+  synod::bench::LogExtent log_extent(NodeId id) const {
+    return synod::bench::log_extent(nodes_.at(id)->runtime->host());
   }
 
  private:
@@ -260,8 +282,10 @@ class Cluster {
   }
 
   struct Node {
+    explicit Node(std::uint32_t partitions) : state(partitions) {}
+    // Before the runtime, so that it goes after it: the runtime's tasks call into it.
+    synod::bench::BenchStateMachine state;
     std::unique_ptr<synod::node::NodeRuntime> runtime;
-    synod::bench::LogTrimmer trimmer;
     double open_s = 0;
     double create_s = 0;
     std::uint64_t recovered_entries = 0;
@@ -282,13 +306,62 @@ ClosedLoop make_load(Cluster& cluster, const Options& o, const std::vector<NodeI
       [&cluster](NodeId id) -> NodeHost& { return cluster.host(id); }, leaders, kNodes.size());
 }
 
-// Sleeps for `d`, trimming the logs every so often when `trim` is set.
-void run_for(Cluster& cluster, Duration d, bool trim) {
-  const auto until = std::chrono::steady_clock::now() + d;
-  while (std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_until(
-        std::min(until, std::chrono::steady_clock::now() + std::chrono::milliseconds(250)));
-    if (trim) cluster.trim_logs();
+// Bytes the nodes' data directories take (0 with the memory store).
+std::uint64_t data_bytes(const Options& o) {
+  return o.store == "memory" ? 0 : synod::bench::directory_bytes(o.dir);
+}
+
+// Runs the measured window of `d`; with --sample, prints every so often what the logs hold,
+// the data directories take and the snapshots taken so far.
+void run_measured(Cluster& cluster, const Options& o, const ClosedLoop& load, Duration d) {
+  const auto begin = std::chrono::steady_clock::now();
+  const auto until = begin + d;
+  if (o.sample_s <= 0) {
+    std::this_thread::sleep_until(until);
+    return;
+  }
+  std::printf("curve:      %8s %14s %12s %10s %12s\n", "time (s)", "data (bytes)", "log entries",
+              "snapshots", "commits/s");
+  const auto every = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(o.sample_s));
+  std::uint64_t committed = 0;
+  for (auto next = begin + every; next <= until; next += every) {
+    std::this_thread::sleep_until(next);
+    std::uint64_t entries = 0;
+    std::uint64_t snapshots = 0;
+    for (NodeId id : kNodes) {
+      entries += cluster.log_extent(id).entries;
+      snapshots += cluster.state(id).saved();
+    }
+    const std::uint64_t now_committed = load.committed();
+    std::printf("curve:      %8.0f %14llu %12llu %10llu %12.0f\n",
+                std::chrono::duration<double>(next - begin).count(),
+                static_cast<unsigned long long>(data_bytes(o)),
+                static_cast<unsigned long long>(entries),
+                static_cast<unsigned long long>(snapshots),
+                static_cast<double>(now_committed - committed) / o.sample_s);
+    std::fflush(stdout);
+    committed = now_committed;
+  }
+  std::this_thread::sleep_until(until);
+}
+
+// Per node: the snapshots its host saved and installed, and what its log holds now.
+void print_snapshots(const Cluster& cluster, const Options& o) {
+  std::printf("snapshots:  %s; data directories %.1f MiB\n", synod::bench::snapshot_mode(o).c_str(),
+              static_cast<double>(data_bytes(o)) / (1 << 20));
+  for (NodeId id : kNodes) {
+    const auto& state = cluster.state(id);
+    const auto log = cluster.log_extent(id);
+    std::printf(
+        "            node %llu: %llu saved, %llu installed, %llu failed; the log holds %llu "
+        "entries, first index %llu to %llu over the user partitions\n",
+        static_cast<unsigned long long>(id), static_cast<unsigned long long>(state.saved()),
+        static_cast<unsigned long long>(state.installed()),
+        static_cast<unsigned long long>(state.failed()),
+        static_cast<unsigned long long>(log.entries),
+        static_cast<unsigned long long>(log.first_min),
+        static_cast<unsigned long long>(log.first_max));
   }
 }
 
@@ -384,6 +457,7 @@ int run(const Options& o) {
       o.partitions, o.payload, o.outstanding,
       o.per_node_pools ? "a pool per node and one for the network" : "one shared pool", o.threads,
       thread_count(o), std::thread::hardware_concurrency(), synod::bench::sync_mode(o));
+  std::printf("            %s\n", synod::bench::snapshot_mode(o).c_str());
   if (o.store != "memory") std::printf("data:       %s\n", o.dir.c_str());
   if (o.restart_entries > 0) {
     std::printf("mode:       restart after %llu entries\n",
@@ -399,9 +473,9 @@ int run(const Options& o) {
   if (leaders.empty()) return 1;
 
   if (o.idle) {
-    run_for(*cluster, seconds(o.warmup_s), false);
+    std::this_thread::sleep_for(seconds(o.warmup_s));
     const Window begin = sample(*cluster);
-    run_for(*cluster, seconds(o.duration_s), false);
+    std::this_thread::sleep_for(seconds(o.duration_s));
     const Window end = sample(*cluster);
     print_resources(begin, end);
     return 0;
@@ -409,19 +483,20 @@ int run(const Options& o) {
 
   ClosedLoop load = make_load(*cluster, o, leaders);
   load.start();
-  run_for(*cluster, seconds(o.warmup_s), true);
+  std::this_thread::sleep_for(seconds(o.warmup_s));
   const Window begin = sample(*cluster);
   load.set_measuring(true);
-  run_for(*cluster, seconds(o.duration_s), true);
+  run_measured(*cluster, o, load, seconds(o.duration_s));
   load.set_measuring(false);
   const Window end = sample(*cluster);
   const bool drained = load.drain(std::chrono::seconds(30));
-  cluster.reset();  // joins every thread while `load` still takes completions
 
   const double elapsed = to_seconds(end.at - begin.at);
   synod::bench::print_throughput(load, elapsed);
   print_resources(begin, end);
   synod::bench::print_refused(load, drained);
+  print_snapshots(*cluster, o);
+  cluster.reset();  // joins every thread while `load` still takes completions
   return 0;
 }
 

@@ -106,8 +106,13 @@ std::string status_json(const synod_node& n) {
     transport.number("refused_replay_cache_full", t.refused_replay_cache_full);
     transport.number("messages_malformed", t.messages_malformed);
     transport.number("dropped_too_large", t.dropped_too_large);
+    transport.number("dropped_snapshot_unavailable", t.dropped_snapshot_unavailable);
     transport.number("snapshot_chunks_sent", t.snapshot_chunks_sent);
     transport.number("snapshot_chunks_received", t.snapshot_chunks_received);
+    transport.number("snapshot_bytes_sent", t.snapshot_bytes_sent);
+    transport.number("snapshot_bytes_received", t.snapshot_bytes_received);
+    transport.number("snapshot_transfers_failed", t.snapshot_transfers_failed);
+    transport.number("snapshot_transfers_refused", t.snapshot_transfers_refused);
     transport.number("snapshot_transfers_abandoned", t.snapshot_transfers_abandoned);
   }
   return out;

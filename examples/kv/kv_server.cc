@@ -48,7 +48,8 @@ using synod_kv::KvState;
 const char* const kUsage = R"(usage: synod-kv --id N --data DIR --listen HOST:PORT --http HOST:PORT
                 --peers ID=HOST:PORT,... [--http-peers ID=HOST:PORT,...]
                 [--partitions N] [--store rocksdb|sqlite] [--transport grpc|rest]
-                [--no-sync] [--secret-file FILE] [--max-clock-skew-ms N]
+                [--snapshot-every N] [--snapshot-keep N] [--no-sync]
+                [--secret-file FILE] [--max-clock-skew-ms N]
                 [--tls-ca FILE --tls-cert FILE --tls-key FILE [--mtls]]
 
   --id          this node's id (one of the --peers ids)
@@ -61,6 +62,10 @@ const char* const kUsage = R"(usage: synod-kv --id N --data DIR --listen HOST:PO
   --store       log store engine (default rocksdb)
   --transport   how nodes talk to each other: grpc (default) or rest (HTTP/1.1); the same
                 on every node
+  --snapshot-every  snapshot each partition's map after N entries (default 10000; 0: never),
+                    so the log stays bounded
+  --snapshot-keep   entries kept in the log behind a snapshot, for slow followers
+                    (default 1000)
   --no-sync     do not sync writes (unsafe; for comparison only)
   --secret-file sign node traffic with HMAC-SHA256 under the secret in FILE (16+ bytes)
   --max-clock-skew-ms  shared secret: how far a batch's timestamp may be off (default
@@ -81,6 +86,9 @@ struct Options {
   std::string transport = "grpc";
   bool sync = true;
   synod::transport::TransportSecurity security;
+  // Entries applied per partition between snapshots, and entries kept behind one.
+  std::uint64_t snapshot_every = 10'000;
+  std::uint64_t snapshot_keep = 1'000;
 };
 
 bool read_file(const std::string& path, std::string& out) {
@@ -152,6 +160,10 @@ bool parse(int argc, char** argv, Options& o) {
       o.security.cert_file = value;
     } else if (flag == "--tls-key") {
       o.security.key_file = value;
+    } else if (flag == "--snapshot-every") {
+      o.snapshot_every = std::strtoull(value.c_str(), nullptr, 10);
+    } else if (flag == "--snapshot-keep") {
+      o.snapshot_keep = std::strtoull(value.c_str(), nullptr, 10);
     } else {
       return false;
     }
@@ -282,7 +294,14 @@ class KvServer {
     answer_from_state(req, res, partition);
   }
 
-  // Answers a read from this node's state machine as it is.
+  // This node's own state, however far behind it is (no leader, no read index): what a
+  // node that is catching up already holds.
+  void read_local(const httplib::Request& req, httplib::Response& res) {
+    answer_from_state(req, res, synod_kv::partition_of(req.matches[2].str(), options_.partitions));
+  }
+
+  // Answers a read from this node's state machine as it is: a key's value, or a list one
+  // value a line.
   void answer_from_state(const httplib::Request& req, httplib::Response& res, std::uint64_t partition) {
     if (req.matches[1] == "list") {
       std::string body;
@@ -291,18 +310,13 @@ class KvServer {
       return;
     }
     const auto value = state_.get(partition, req.matches[2]);
-    if (!value) {
-      res.status = 404;
-      res.set_content("not found\n", "text/plain");
-      return;
-    }
+    if (!value) return not_found(res);
     res.set_content(*value, "application/octet-stream");
   }
 
-  void read_local(const httplib::Request& req, httplib::Response& res) {
-    const std::uint64_t partition = synod_kv::partition_of(req.matches[2].str(), options_.partitions);
-    res.set_header("X-Synod-Applied", std::to_string(state_.applied(partition)));
-    answer_from_state(req, res, partition);
+  static void not_found(httplib::Response& res) {
+    res.status = 404;
+    res.set_content("not found\n", "text/plain");
   }
 
   void write(const httplib::Request& req, httplib::Response& res, std::uint64_t partition) {
@@ -397,6 +411,8 @@ int main(int argc, char** argv) {
   for (const auto& [id, address] : options.peers) config.host.initial_members.push_back(id);
   config.host.user_partitions = options.partitions;
   config.host.sync = options.sync;
+  config.host.snapshots.every_entries = options.snapshot_every;
+  config.host.snapshots.keep_entries = options.snapshot_keep;
   config.host.seed = options.id * 0x9e3779b97f4a7c15ull ^ static_cast<std::uint64_t>(::getpid());
   config.store.engine = options.store;
   config.store.directory = options.data;
@@ -419,6 +435,18 @@ int main(int argc, char** argv) {
   host->set_apply_handler([&state](const synod::node::CommittedEntry& e) {
     state.apply(e.partition, e.index, e.payload.view());
   });
+  // Each map is small enough to write out on the engine's thread, at the index asked for.
+  host->set_snapshot_handler(
+      {[&state](synod::node::SaveRequest r) {
+         std::string why;
+         const bool ok = state.save(r.partition, *r.writer, why);
+         r.done(ok ? synod::node::Status::Ok : synod::node::Status::StorageFailure, why);
+       },
+       [&state](synod::node::InstallRequest r) {
+         std::string why;
+         const bool ok = state.install(r.partition, r.index, *r.reader, why);
+         r.done(ok ? synod::node::Status::Ok : synod::node::Status::InvalidArgument, why);
+       }});
   runtime->start();
 
   httplib::Server server;

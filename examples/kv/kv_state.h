@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "command.h"
+#include "synod/node/snapshots.h"
 
 namespace synod_kv {
 
@@ -37,6 +38,13 @@ class KvState {
   std::uint64_t applied(std::uint64_t partition) const;
   // The key's list (empty when nothing was appended to it).
   std::vector<std::string> list(std::uint64_t partition, const std::string& key) const;
+
+  // Snapshots (synod/node/snapshots.h): the partition's map and lists, written as they
+  // stand (the engine asks right after the entry at the snapshot's index), or replaced by
+  // one read back. The remembered outcomes are this node's own bookkeeping and are not saved.
+  bool save(std::uint64_t partition, synod::node::SnapshotWriter& out, std::string& why) const;
+  bool install(std::uint64_t partition, std::uint64_t index, synod::node::SnapshotReader& in,
+               std::string& why);
 
  private:
   struct Partition {

@@ -8,10 +8,10 @@
 //   - the decoded batch re-encodes within encoded_size_bound() (send() relies on it to
 //     refuse oversized batches), and its bytes parse and decode again, with nothing
 //     skipped, to an equal batch, field by field;
-//   - a snapshot chunk comes alone; it re-encodes and decodes to the same chunk; fed to a
-//     reassembler with the chunks the real sender would make around it, it either begins
-//     or continues a transfer or is refused, and a transfer put back together from the
-//     real sender's chunks equals the snapshot it came from;
+//   - a snapshot chunk comes alone; it re-encodes and decodes to the same chunk; fed to an
+//     assembler, it begins a transfer, completes one, fails or is refused, exactly one of
+//     them; and when it can begin one, the file the real sender streams under its
+//     message is written and committed byte for byte, with the message unchanged;
 //   - a frame whose signature verifies is refused as a replay the second time.
 // A violation prints what broke and traps, so libFuzzer reports the input.
 #include <cstddef>
@@ -97,41 +97,47 @@ void fuzz_chunk(const wire_codec::Chunk& chunk, const Batch& header) {
     check_same(chunk, decode_chunk(again));
   }
 
-  // Alone, and after the first chunk of a real transfer of the same id.
+  // Alone: exactly one outcome.
   constexpr std::uint64_t kMaxSnapshot = 1 << 16;
   {
+    MemoryFiles files;
     snapshot_stream::SnapshotAssembler assembler(kMaxSnapshot);
-    const auto step = assembler.add(wire_codec::Chunk(chunk));
-    check(step.refused != assembler.in_progress() || step.complete.has_value(),
-          "a chunk neither refused nor kept");
+    const auto step = assembler.add(wire_codec::Chunk(chunk), &files);
+    const int outcomes = int{step.refused} + int{step.failed} + int{step.complete.has_value()} +
+                         int{assembler.in_progress()};
+    check(outcomes == 1, "a chunk is not exactly one of refused, failed, complete or kept");
     check(!step.abandoned, "a first chunk abandoned a transfer that was not there");
   }
-  if (!chunk.message || chunk.malformed || chunk.total_bytes == 0 ||
-      chunk.total_bytes > kMaxSnapshot || !chunk.data.empty() || chunk.offset != 0) {
+  if (!chunk.message || chunk.malformed || chunk.total_bytes > kMaxSnapshot ||
+      !chunk.data.empty() || chunk.offset != 0) {
     return;
   }
-  // A real transfer with this first chunk's message and size: the reassembly must equal it.
-  const raft::Message& m = *chunk.message;
-  auto snapshot = std::make_shared<raft::Snapshot>(*m.snapshot);
-  std::string data(chunk.total_bytes, '\0');
-  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7 + 1);
-  snapshot->data = raft::Bytes(std::move(data));
-  Envelope envelope{chunk.partition, m};
-  envelope.message.snapshot = snapshot;
-  snapshot_stream::SnapshotCursor cursor(Batch{header.cluster, header.from, header.to, {envelope}},
-                                         chunk.transfer, 1000);
+  // A real transfer of a file of this first chunk's size under its message: the file
+  // written must equal it, and the message come out unchanged.
+  MemoryFiles sender;
+  sender.file.resize(chunk.total_bytes);
+  for (std::size_t i = 0; i < sender.file.size(); ++i) sender.file[i] = static_cast<char>(i * 7 + 1);
+  const Envelope envelope{chunk.partition, *chunk.message};
+  std::string why;
+  snapshot_stream::SnapshotCursor cursor(
+      {Batch{header.cluster, header.from, header.to, {envelope}},
+       sender.open(envelope.partition, envelope.message.snapshot->meta, &why)},
+      chunk.transfer, 1000);
+  MemoryFiles receiver;
   snapshot_stream::SnapshotAssembler assembler(kMaxSnapshot);
   std::optional<Envelope> complete;
   while (!cursor.done()) {
     pb::Batch wire;
-    cursor.next(&wire);
-    auto step = assembler.add(decode_chunk(wire));
-    check(!step.refused && !step.abandoned, "a chunk of a real transfer is refused");
+    check(cursor.next(&wire, &why), "a file in memory cannot be read: " + why);
+    auto step = assembler.add(decode_chunk(wire), &receiver);
+    check(!step.refused && !step.failed && !step.abandoned,
+          "a chunk of a real transfer is refused");
     check(step.complete.has_value() == cursor.done(), "a transfer completes early or not at all");
     if (step.complete) complete = std::move(step.complete);
   }
   check(complete && complete->partition == envelope.partition, "a transfer lost its partition");
-  check_same(complete->message, envelope.message, "a reassembled snapshot");
+  check_same(complete->message, envelope.message, "a transferred snapshot's message");
+  check(receiver.committed && receiver.received == sender.file, "a transferred file differs");
 }
 
 void fuzz_batch(std::string_view bytes) {

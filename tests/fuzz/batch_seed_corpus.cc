@@ -1,6 +1,6 @@
 // Writes the seed corpus of batch_decode_fuzzer into a directory, from the real encoder:
-// a batch of every Raft message type (with entries, a snapshot, a context where the type
-// carries one), one batch holding all of them, the chunks of a streamed snapshot, and each
+// a batch of every Raft message type (with entries, a snapshot's metadata, a context where
+// the type carries one), one batch holding all of them, the chunks of a streamed snapshot, and each
 // of those again as a Frame signed with the fuzzer's secret and clock. Run by the build (tests/fuzz/CMakeLists.txt).
 // Usage: synod_batch_seed_corpus <directory>
 #include <cstdint>
@@ -61,7 +61,6 @@ raft::Message message(MessageType type) {
       snapshot->meta.conf_state.learners = {5};
       snapshot->meta.conf_state.learners_next = {4};
       snapshot->meta.conf_state.auto_leave = true;
-      snapshot->data = raft::Bytes(std::string("host state\0with a zero", 22));
       m.snapshot = std::move(snapshot);
       break;
     }
@@ -154,14 +153,16 @@ void write_seeds(SeedWriter& w) {
   w.batch("batch-all", all);
   w.batch("batch-empty", Batch{kCluster, kFrom, kTo, {}});
   // The chunks of a streamed snapshot: the first (with the message) and the data.
-  raft::Message snapshot = message(MessageType::InstallSnapshot);
-  auto big = std::make_shared<raft::Snapshot>(*snapshot.snapshot);
-  big->data = raft::Bytes(std::string(2500, 's'));
-  snapshot.snapshot = big;
-  snapshot_stream::SnapshotCursor cursor(Batch{kCluster, kFrom, kTo, {{3, snapshot}}}, 9, 1000);
+  MemoryFiles files;
+  files.file.assign(2500, 's');
+  const raft::Message snapshot = message(MessageType::InstallSnapshot);
+  std::string why;
+  snapshot_stream::SnapshotCursor cursor(
+      {Batch{kCluster, kFrom, kTo, {{3, snapshot}}}, files.open(3, snapshot.snapshot->meta, &why)},
+      9, 1000);
   while (!cursor.done()) {
     pb::Batch chunk;
-    cursor.next(&chunk);
+    cursor.next(&chunk, &why);
     w.wire("snapshot-chunk-" + std::to_string(cursor.chunks_encoded()), chunk);
   }
 }

@@ -1,17 +1,26 @@
 // Several real NodeHosts in one SimulatedWorld: in-memory network, memory log stores that
-// lose unsynced writes on a crash, virtual time. Deterministic for a given seed.
+// lose unsynced writes on a crash, memory snapshot stores, virtual time. Deterministic for
+// a given seed.
+//
+// Each node's host state is the list of entries applied per partition (SimNode::applied),
+// and it snapshots that list: a save writes it out, an install replaces it. A crash loses
+// it, as a host's memory would; a restart gets it back from the node's latest snapshot and
+// the entries above it.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "synod/env/simulated_world.h"
 #include "synod/node/node_host.h"
 #include "synod/storage/memory_log_store.h"
+#include "synod/storage/snapshot_store.h"
 #include "synod/transport/in_memory.h"
 
 namespace synod::node::testing {
@@ -35,12 +44,64 @@ inline NodeHostConfig simulated_config(env::SimulatedWorld& world, storage::LogS
   return c;
 }
 
+// The host state of a SimNode in snapshot form: each entry as index, term, type, payload.
+inline std::string encode_applied(const std::vector<CommittedEntry>& entries) {
+  std::string out;
+  auto put = [&out](std::uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+  };
+  for (const auto& e : entries) {
+    put(e.index, 8);
+    put(e.term, 8);
+    put(e.type, 4);
+    put(e.payload.size(), 4);
+    out.append(e.payload.view());
+  }
+  return out;
+}
+
+// False when `data` is not what encode_applied() writes.
+inline bool decode_applied(PartitionId partition, const std::string& data,
+                           std::vector<CommittedEntry>& out) {
+  std::size_t at = 0;
+  auto get = [&](int bytes, std::uint64_t& v) {
+    if (data.size() - at < static_cast<std::size_t>(bytes)) return false;
+    v = 0;
+    for (int i = 0; i < bytes; ++i) {
+      v |= static_cast<std::uint64_t>(static_cast<unsigned char>(data[at + i])) << (8 * i);
+    }
+    at += bytes;
+    return true;
+  };
+  out.clear();
+  while (at < data.size()) {
+    std::uint64_t index, term, type, size;
+    if (!get(8, index) || !get(8, term) || !get(4, type) || !get(4, size) ||
+        data.size() - at < size) {
+      return false;
+    }
+    out.push_back({partition, index, term, static_cast<std::uint32_t>(type),
+                   raft::Bytes(data.substr(at, size))});
+    at += size;
+  }
+  return true;
+}
+
 struct SimNode {
   std::unique_ptr<storage::MemoryLogStore> store = std::make_unique<storage::MemoryLogStore>();
+  std::unique_ptr<storage::SnapshotStore> snapshots = storage::make_memory_snapshot_store();
   std::unique_ptr<transport::InMemoryTransport> transport;
   std::unique_ptr<NodeHost> host;
   std::map<PartitionId, std::vector<CommittedEntry>> applied;
   std::vector<LeaderChange> leader_changes;
+  // What the host was asked to do, in order, as "save <partition>@<index>" and
+  // "install <partition>@<index>" (cleared with the host's memory by a crash).
+  std::vector<std::string> snapshot_log;
+  // The host's answer to the next saves and installs: Ok, or the status to fail them with.
+  Status save_answer = Status::Ok;
+  Status install_answer = Status::Ok;
+  // A durable-model host: reports each entry applied (NodeHost::report_applied).
+  bool report_applied = false;
 };
 
 class SimCluster {
@@ -65,6 +126,7 @@ class SimCluster {
   NodeHostConfig config_for(NodeId id, SimNode& node) {
     NodeHostConfig c =
         simulated_config(world_, node.store.get(), node.transport.get(), id, members_);
+    c.snapshot_store = node.snapshots.get();
     c.user_partitions = user_partitions_;
     c.tick_interval = milliseconds(10);
     c.request_timeout = milliseconds(3000);
@@ -78,12 +140,31 @@ class SimCluster {
     std::string error;
     node.host = NodeHost::create(config_for(id, node), &error);
     ASSERT_TRUE(node.host) << error;
-    node.host->set_apply_handler(
-        [&node](const CommittedEntry& e) { node.applied[e.partition].push_back(e); });
+    node.host->set_apply_handler([&node](const CommittedEntry& e) {
+      node.applied[e.partition].push_back(e);
+      if (node.report_applied) (void)node.host->report_applied(e.partition, e.index);
+    });
     node.host->set_leader_handler(
         [&node](const LeaderChange& c) { node.leader_changes.push_back(c); });
+    node.host->set_snapshot_handler({[&node](SaveRequest r) { save(node, std::move(r)); },
+                                     [&node](InstallRequest r) { install(node, std::move(r)); }});
+    node.host->set_partition_failure_handler(
+        [this](PartitionId partition, const std::string& why) {
+          halted_.push_back({partition, why});
+        });
     node.host->start();
   }
+
+  // Also loses the disk: the node comes back with an empty log and no snapshot.
+  void wipe(NodeId id) {
+    crash(id);
+    SimNode& node = nodes_.at(id);
+    node.store = std::make_unique<storage::MemoryLogStore>();
+    node.snapshots = storage::make_memory_snapshot_store();
+  }
+
+  // Partitions that stopped running (NodeHost::set_partition_failure_handler), with why.
+  const std::vector<std::pair<PartitionId, std::string>>& halted() const { return halted_; }
 
   // Stops the node as a crash would: unsynced writes are lost, the host's memory too.
   void crash(NodeId id) {
@@ -91,7 +172,16 @@ class SimCluster {
     node.host.reset();
     node.transport.reset();
     node.store->crash();
-    node.applied.clear();
+    node.snapshot_log.clear();
+    if (!node.report_applied) {
+      node.applied.clear();
+      return;
+    }
+    // A durable host's database keeps what it applied through the floor it reported.
+    for (auto& [partition, entries] : node.applied) {
+      const Index floor = node.store->applied_floor(partition);
+      std::erase_if(entries, [floor](const CommittedEntry& e) { return e.index > floor; });
+    }
   }
 
   // Runs virtual time in 10 ms steps until `done` holds; false after `limit`.
@@ -133,6 +223,34 @@ class SimCluster {
   const std::vector<NodeId>& members() const { return members_; }
 
  private:
+  static void save(SimNode& node, SaveRequest r) {
+    node.snapshot_log.push_back("save " + std::to_string(r.partition) + "@" +
+                                std::to_string(r.index));
+    if (node.save_answer != Status::Ok) return r.done(node.save_answer, "the test says no");
+    const std::string state = encode_applied(node.applied[r.partition]);
+    if (!r.writer->write(state.data(), state.size())) return r.done(Status::StorageFailure, r.writer->why());
+    r.done(Status::Ok, "");
+  }
+
+  static void install(SimNode& node, InstallRequest r) {
+    node.snapshot_log.push_back("install " + std::to_string(r.partition) + "@" +
+                                std::to_string(r.index));
+    if (node.install_answer != Status::Ok) return r.done(node.install_answer, "the test says no");
+    std::string state;
+    char buffer[4096];
+    for (;;) {
+      const std::int64_t got = r.reader->read(buffer, sizeof buffer);
+      if (got < 0) return r.done(Status::StorageFailure, r.reader->why());
+      if (got == 0) break;
+      state.append(buffer, static_cast<std::size_t>(got));
+    }
+    if (!decode_applied(r.partition, state, node.applied[r.partition])) {
+      return r.done(Status::InvalidArgument, "undecodable state");
+    }
+    r.done(Status::Ok, "");
+  }
+
+  std::vector<std::pair<PartitionId, std::string>> halted_;
   std::vector<NodeId> members_;
   std::uint32_t user_partitions_;
   std::function<void(NodeHostConfig&)> tune_;

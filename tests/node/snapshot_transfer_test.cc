@@ -13,7 +13,7 @@ namespace synod::node::testing {
 namespace {
 
 TEST(SnapshotTransfer, ALostSnapshotIsSentAgainAndTheFollowerCatchesUp) {
-  SimCluster cluster({1, 2, 3}, 1);
+  SimCluster cluster({1, 2, 3}, 1, 1, [](NodeHostConfig& c) { c.snapshots.keep_entries = 1; });
   ASSERT_TRUE(cluster.run_until([&] { return cluster.all_partitions_led(); }));
   const NodeId leader = cluster.agreed_leader(1);
   const NodeId behind = leader == 3 ? 2 : 3;
@@ -28,14 +28,12 @@ TEST(SnapshotTransfer, ALostSnapshotIsSentAgainAndTheFollowerCatchesUp) {
     ASSERT_EQ(put->status, Status::Ok);
     last = put->index;
   }
-  // The leader's host snapshots its state and compacts the log the follower still needs.
-  storage::LogStore& store = *cluster.node(leader).store;
-  raft::ConfState conf;
-  conf.voters = {1, 2, 3};
-  ASSERT_TRUE(store.create_snapshot(1, last, conf, raft::Bytes("state")).ok());
-  storage::WriteBatch compact;
-  compact.add(1).compact_through = last;
-  ASSERT_TRUE(store.write(compact, true).ok());
+  // The leader's host snapshots its state and the log the follower still needs goes.
+  std::optional<std::pair<Status, Index>> saved;
+  cluster.host(leader).request_snapshot(1, [&](Status s, Index i) { saved = {s, i}; });
+  ASSERT_TRUE(cluster.run_until([&] { return saved.has_value(); }));
+  ASSERT_EQ(saved->first, Status::Ok);
+  ASSERT_GT(cluster.node(leader).store->open_partition(1)->first_index(), 2u);
 
   // The snapshot is on its way (slowly) when the follower goes down again: it is lost.
   // Without the transport's report of that loss, the leader would wait for it forever.

@@ -1,5 +1,6 @@
 // The simulator's replicated key-value state machine: the commands clients put in entry
-// payloads, their encoding, and the state one node builds by applying committed entries.
+// payloads, their encoding, and the state one node builds per partition by applying
+// committed entries (and saves to and installs from snapshots).
 #pragma once
 
 #include <cstdint>
@@ -62,42 +63,60 @@ inline std::uint64_t partition_of(std::string_view key, std::uint32_t partitions
   return 1 + h % partitions;
 }
 
-// One node's key-value state (all partitions share it: keys never move between them).
+// The key-value state of one user partition on one node: what it builds by applying
+// committed entries, and what its snapshots hold.
 class KvStateMachine {
  public:
   // Applies a committed command; returns whether a compare-and-swap swapped.
   bool apply(const Command& c) {
-    bool swapped = false;
     switch (c.kind) {
       case CommandKind::Put:
         data_[c.key] = c.value;
-        break;
+        return false;
       case CommandKind::Delete:
         data_.erase(c.key);
-        break;
+        return false;
       case CommandKind::CompareAndSwap:
-        swapped = get(c.key) == c.expected;
-        if (swapped) data_[c.key] = c.value;
-        break;
+        if (get(c.key) != c.expected) return false;
+        data_[c.key] = c.value;
+        return true;
     }
-    outcomes_[c.op_id] = swapped;
-    return swapped;
+    return false;
   }
 
   std::optional<std::string> get(const std::string& key) const {
     auto it = data_.find(key);
     return it == data_.end() ? std::nullopt : std::optional<std::string>(it->second);
   }
-  // What applying operation `op_id` did, if this node applied it.
-  std::optional<bool> outcome(std::uint64_t op_id) const {
-    auto it = outcomes_.find(op_id);
-    return it == outcomes_.end() ? std::nullopt : std::optional<bool>(it->second);
-  }
   const std::map<std::string, std::string>& data() const { return data_; }
+
+  // The snapshot form: one "key|value\n" line per key, in key order.
+  std::string save() const {
+    std::string out;
+    for (const auto& [key, value] : data_) out += key + '|' + value + '\n';
+    return out;
+  }
+  // Replaces the state with a saved one; false (state unchanged) when `data` is not what
+  // save() writes.
+  bool install(std::string_view data) {
+    std::map<std::string, std::string> loaded;
+    while (!data.empty()) {
+      const std::size_t end = data.find('\n');
+      if (end == std::string_view::npos) return false;
+      const std::string_view line = data.substr(0, end);
+      const std::size_t bar = line.find('|');
+      if (bar == std::string_view::npos || bar == 0) return false;
+      loaded[std::string(line.substr(0, bar))] = std::string(line.substr(bar + 1));
+      data.remove_prefix(end + 1);
+    }
+    data_ = std::move(loaded);
+    return true;
+  }
+
+  friend bool operator==(const KvStateMachine&, const KvStateMachine&) = default;
 
  private:
   std::map<std::string, std::string> data_;
-  std::map<std::uint64_t, bool> outcomes_;
 };
 
 }  // namespace synod::sim

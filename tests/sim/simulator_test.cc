@@ -1,21 +1,49 @@
-// The simulator: 3 and 5 real NodeHosts (Raft core, runtime, log stores, in-memory
-// network) in one SimulatedWorld on virtual time, serving a replicated key-value store
-// spread over several user partitions to a few clients. One seed chooses the settings,
-// the network's weather (loss, delay, jitter, duplication), partitions and healing,
-// crashes that lose unsynced writes, restarts, leadership transfers and the workload.
-// Every node's store is a MemoryLogStore, or (in the RocksDB and SQLite cases) a real
-// durable store on a PowerCutStore in a fresh temporary directory per node and seed: a
-// crash cuts its power and the restarted node runs on the store as recovered from disk.
+// The simulator: 3 and 5 real NodeHosts (Raft core, runtime, log stores, snapshot stores,
+// in-memory network) in one SimulatedWorld on virtual time, serving a replicated key-value
+// store spread over several user partitions to a few clients. One seed chooses the
+// settings, the network's weather (loss, delay, jitter, duplication), partitions and
+// healing, crashes that lose unsynced writes, restarts, wiped disks, leadership transfers,
+// the snapshot policy and the workload. Every node's log store is a MemoryLogStore, or (in
+// the RocksDB and SQLite cases) a real durable store on a PowerCutStore in a fresh
+// temporary directory per node and seed: a crash cuts its power and the restarted node runs
+// on the store as recovered from disk. Its snapshot store is a memory store that outlives
+// its crashes, or a disk store in a directory beside the log's, outside the PowerCutStore's
+// image: the disk store syncs a file and its directory before commit() returns, so a
+// committed snapshot survives a power cut, and the files a crash leaves half-written are
+// deleted when the store reopens.
+//
+// Snapshots. Most seeds run the in-memory host model with small thresholds (a snapshot
+// every 5 to 50 entries, 0 to 20 entries kept behind it), so the log is compacted all the
+// time, lagging followers and restarted or wiped nodes install snapshots from the leader,
+// and every restart reinstalls the node's own latest snapshot; some also ask for
+// snapshots from the workload (NodeHost::request_snapshot), and some delay the host's
+// answers to saves and installs. The rest run without snapshots, as before. The host's
+// state is one KvStateMachine per partition; a save writes it as it is when the request
+// arrives (right after the entry at the request's index), an install replaces it. The
+// durable host model (applied floors) is left to tests/node.
+//
+// A wiped disk: while a node is down its log store and snapshot store are replaced by
+// empty ones. It restarts no sooner than several election timeouts later, and only once
+// the rest of the cluster makes its loss harmless: a wiped voter has forgotten its vote
+// and the entries it acknowledged. So, per partition, every other node must have held
+// the leader's whole committed log at some moment since the wipe (then no committed entry
+// depended on the wiped node's copy), and at the restart every other node follows one
+// leader in a term no older than the wiped node's last (so the vote it forgot was cast in
+// a term that is over and no candidate can ask for it again). No node crashes from the
+// wipe until the wiped node has caught up with the commit index it restarted under.
 //
 // Checked every 10 ms of virtual time: at most one leader per term per partition; a
 // leader's log reaches every entry committed before its term; commit never decreases
 // within a node's incarnation; every node applies the same entry at an index, in order,
-// skipping none; an entry answered Ok is the proposer's own; no entry is committed twice
-// or after its proposal was answered Dropped; no step livelocks. At the end, on a healed
-// network with every node up: every node applied the same log and holds the same state,
-// every acknowledged write is in it, and each key's client history is linearizable.
-// Nodes never report an applied floor, so a restarted node rebuilds its state by replaying
-// its whole log.
+// skipping none, except that it may install a snapshot at index S (a restart installs the
+// node's own first), which must hold exactly the state the committed log gives at S, and
+// then goes on from S + 1; a save is asked for at the index the host has reached; an
+// entry answered Ok is the proposer's own and applied on the node that answered; no entry
+// is committed twice or after its proposal was answered Dropped; no partition halts; no
+// step livelocks. At the end, on a healed network with every node up: every node applied
+// the same log above its latest snapshot and holds the state the whole committed log
+// gives, every acknowledged write is in it, and each key's client history is
+// linearizable.
 //
 // Environment (the names follow tests/raft/randomized):
 //   SYNOD_SIM_SEEDS=<count>        seeds per cluster size and store (default: the store's
@@ -38,12 +66,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "kv_model.h"
@@ -53,6 +83,7 @@
 #include "synod/env/simulated_world.h"
 #include "synod/node/node_host.h"
 #include "synod/storage/memory_log_store.h"
+#include "synod/storage/snapshot_store.h"
 #include "synod/transport/in_memory.h"
 
 namespace synod::sim {
@@ -123,6 +154,15 @@ struct Settings {
   int quiesce_after_ticks = 0;
   // Chance, per 10 ms step, of one fault event.
   double fault_rate = 0;
+  // The host's snapshots: off (no snapshot store, no handler), or the in-memory model by
+  // this policy.
+  bool snapshots = false;
+  node::SnapshotPolicy policy;
+  // Chance, per 10 ms step, that the workload asks a node for a snapshot.
+  double request_rate = 0;
+  // Upper bound of the virtual time a host takes to answer a save or an install (0: it
+  // answers at once).
+  milliseconds host_delay{0};
 };
 
 struct Stats {
@@ -135,6 +175,12 @@ struct Stats {
   std::uint64_t partitions = 0;
   std::uint64_t leaders = 0;
   std::uint64_t gave_up = 0;
+  std::uint64_t saves = 0;
+  std::uint64_t installs = 0;    // from the leader
+  std::uint64_t reinstalls = 0;  // a node's own snapshot, after a restart
+  std::uint64_t requests = 0;    // request_snapshot answered Ok
+  std::uint64_t wipes = 0;
+  std::uint64_t wiped_installs = 0;  // wiped nodes that rejoined through a snapshot
 };
 
 // What one node applied at an index, and what every node must agree on.
@@ -143,21 +189,49 @@ struct Applied {
   Term term = 0;
   std::uint64_t op_id = 0;
   std::string payload;
+  bool swapped = false;  // what applying it did (a compare-and-swap's outcome)
   friend bool operator==(const Applied&, const Applied&) = default;
 };
 
+// One node's host state for one partition, in its current incarnation.
+struct HostPartition {
+  KvStateMachine kv;
+  // The index the state stands at: the last entry applied, snapshot installed, or save
+  // asked for (each must come after the previous).
+  Index position = 0;
+  // The latest snapshot installed (0: none), and the entries applied since.
+  Index installed = 0;
+  std::vector<Applied> entries;
+};
+
 struct SimNode {
-  // The node's disk: one of the two is set, until a durable store fails to (re)open.
+  // The node's disk: one of the two log stores is set, until a durable store fails to
+  // (re)open; the snapshot store when the seed takes snapshots.
   std::unique_ptr<storage::MemoryLogStore> memory_store;
   std::unique_ptr<storage::testing::PowerCutStore> durable_store;
+  std::unique_ptr<storage::SnapshotStore> snapshots;
+  std::string log_dir;       // the durable store's directory
+  std::string snapshot_dir;  // the disk snapshot store's (durable stores only)
   std::unique_ptr<transport::InMemoryTransport> transport;
   std::unique_ptr<NodeHost> host;
-  // Everything below belongs to the current incarnation and is rebuilt by replay.
+  // Everything below belongs to the current incarnation and is rebuilt from the node's
+  // snapshots and log.
   std::uint64_t incarnation = 0;
-  KvStateMachine kv;
-  std::map<PartitionId, std::vector<Applied>> applied;
+  std::map<PartitionId, HostPartition> state;
   std::map<PartitionId, Index> commit_seen;
   milliseconds restart_at{0};
+  // The term of each partition when the node last went down (what a wipe makes it forget).
+  std::map<PartitionId, Term> term_at_crash;
+  // Wiped and not yet caught up: restarted only when harmless (see the header), then
+  // caught up once it applied every partition through `catch_up`.
+  bool wiped = false;
+  bool rejoined = false;  // installed a snapshot from the leader since the wipe
+  // Per partition: the leader's term and last index at a moment since the wipe, and
+  // whether every other node has since held the log through that index.
+  std::map<PartitionId, std::tuple<Term, Index, bool>> wipe_target;
+  std::map<PartitionId, Index> catch_up;
+  milliseconds next_hand_over{0};  // when may_rejoin() may ask leaders to hand over again
+  milliseconds host_free_at{0};    // when the host finishes the work it was given
 
   storage::LogStore* store() const {
     if (memory_store) return memory_store.get();
@@ -175,6 +249,7 @@ struct OpRecord {
   PartitionId partition = 0;
   std::uint64_t op_id = 0;
   NodeId target = raft::kNoNode;
+  Index index = 0;  // where an acknowledged write was committed
   bool in_history = true;  // false: refused, so it had no effect
   bool pending = true;
 };
@@ -205,6 +280,15 @@ class Simulation {
     s_.quiesce = quiesce_mode != 0;
     s_.quiesce_after_ticks = quiesce_mode == 2 ? 3 + static_cast<int>(rng_.below(20)) : 0;
     s_.fault_rate = std::array{0.01, 0.03, 0.06, 0.1}[rng_.below(4)];
+    // Snapshots in four seeds of five, compacting hard: most followers that fall behind
+    // and every restarted node meet a compacted log.
+    s_.snapshots = rng_.below(5) != 0;
+    if (s_.snapshots) {
+      s_.policy.every_entries = 5 + rng_.below(46);
+      s_.policy.keep_entries = rng_.chance(0.3) ? 0 : rng_.below(21);
+      s_.request_rate = rng_.chance(0.3) ? 0.05 : 0;
+      s_.host_delay = rng_.chance(0.3) ? milliseconds(1 + rng_.below(30)) : 0ms;
+    }
     for (std::size_t i = 0; i < s_.keys; ++i) keys_.push_back("k" + std::to_string(i));
     for (std::size_t i = 0; i < s_.clients; ++i) clients_.push_back(Client{i + 1, {}, {}});
     open_stores();
@@ -216,7 +300,12 @@ class Simulation {
     for (auto& [id, n] : nodes_) {
       n.host.reset();
       n.transport.reset();
+    }
+    // Unfinished host work holds snapshot files open in the stores.
+    host_work_.clear();
+    for (auto& [id, n] : nodes_) {
       n.durable_store.reset();
+      n.snapshots.reset();
     }
     if (!dir_.empty()) {
       std::error_code ec;
@@ -234,13 +323,14 @@ class Simulation {
     for (const Client& c : clients_) schedule_client(c.id, milliseconds(rng_.below(20)));
     for (; elapsed() < duration_;) {
       maybe_fault();
+      if (s_.snapshots) maybe_request_snapshot();
       restart_due();
       if (!advance()) return report(violation_);
     }
-    note("stop the workload, heal, restart every node");
+    note("stop the workload, heal, restart every node (a wiped one once it may rejoin)");
     clients_running_ = false;
     for (auto& [id, n] : nodes_) {
-      if (!n.host) start(id);
+      if (!n.host && !n.wiped) start(id);
     }
     heal_all();
     if (!settle()) return report(violation_);
@@ -293,7 +383,16 @@ class Simulation {
            " request_timeout=" + std::to_string(s_.request_timeout.count()) +
            "ms quiesce=" + std::to_string(s_.quiesce) +
            " quiesce_after_ticks=" + std::to_string(s_.quiesce_after_ticks) +
-           " fault_rate=" + std::to_string(s_.fault_rate) + "\n";
+           " fault_rate=" + std::to_string(s_.fault_rate);
+    if (s_.snapshots) {
+      out += " snapshots: every_entries=" + std::to_string(s_.policy.every_entries) +
+             " keep_entries=" + std::to_string(s_.policy.keep_entries) +
+             " request_rate=" + std::to_string(s_.request_rate) +
+             " host_delay=" + std::to_string(s_.host_delay.count()) + "ms";
+    } else {
+      out += " snapshots: off";
+    }
+    out += "\n";
     out += "nodes:\n" + node_summary();
     out += "last events (oldest first):\n";
     const std::size_t count = std::min(trace_next_, kTraceLength);
@@ -326,21 +425,58 @@ class Simulation {
   // --- nodes --------------------------------------------------------------------------
   // Every node's disk: a memory store, or a durable store in a fresh directory of its own.
   void open_stores() {
-    if (!store_.durable_kind) {
-      for (NodeId id : members_) {
-        nodes_[id].memory_store = std::make_unique<storage::MemoryLogStore>();
+    if (store_.durable_kind) {
+      std::string dir = (std::filesystem::temp_directory_path() / "synod-sim-XXXXXX").string();
+      if (!mkdtemp(dir.data())) return fail("cannot create a directory like " + dir);
+      dir_ = dir;
+    }
+    for (NodeId id : members_) {
+      SimNode& n = nodes_[id];
+      if (store_.durable_kind) {
+        n.log_dir = dir_ + "/node" + std::to_string(id);
+        n.snapshot_dir = n.log_dir + "-snapshots";
       }
+      open_disk(id, n);
+    }
+  }
+
+  // Opens the node's stores on what its disk holds (nothing, the first time).
+  void open_disk(NodeId id, SimNode& n) {
+    if (!store_.durable_kind) {
+      n.memory_store = std::make_unique<storage::MemoryLogStore>();
+    } else {
+      n.durable_store = storage::testing::PowerCutStore::open(store_.durable_kind, n.log_dir);
+      if (!n.durable_store) fail("node " + std::to_string(id) + ": no store in " + n.log_dir);
+    }
+    if (s_.snapshots) open_snapshots(id, n);
+  }
+
+  void open_snapshots(NodeId id, SimNode& n) {
+    if (!store_.durable_kind) {
+      n.snapshots = storage::make_memory_snapshot_store();
       return;
     }
-    std::string dir = (std::filesystem::temp_directory_path() / "synod-sim-XXXXXX").string();
-    if (!mkdtemp(dir.data())) return fail("cannot create a directory like " + dir);
-    dir_ = dir;
-    for (NodeId id : members_) {
-      const std::string node_dir = dir_ + "/node" + std::to_string(id);
-      SimNode& n = nodes_[id];
-      n.durable_store = storage::testing::PowerCutStore::open(store_.durable_kind, node_dir);
-      if (!n.durable_store) fail("node " + std::to_string(id) + ": no store in " + node_dir);
+    storage::StorageStatus st;
+    n.snapshots = storage::open_disk_snapshot_store(n.snapshot_dir, &st);
+    if (!n.snapshots) {
+      fail("node " + std::to_string(id) + ": no snapshot store in " + n.snapshot_dir + ": " +
+           st.to_string());
     }
+  }
+
+  // The disk is replaced by an empty one (the node is down).
+  void wipe(NodeId id) {
+    SimNode& n = nodes_.at(id);
+    n.memory_store.reset();
+    n.durable_store.reset();
+    n.snapshots.reset();
+    if (store_.durable_kind) {
+      std::error_code ec;
+      std::filesystem::remove_all(n.log_dir, ec);
+      std::filesystem::remove_all(n.snapshot_dir, ec);
+      if (ec) return fail("cannot wipe " + n.log_dir + ": " + ec.message());
+    }
+    open_disk(id, n);
   }
 
   NodeHostConfig config_for(NodeId id, SimNode& n) {
@@ -357,6 +493,8 @@ class Simulation {
     // Each incarnation draws other election timeouts, as a restarted process would.
     c.seed = seed_ * 131 + id * 17 + n.incarnation;
     c.store = n.store();
+    c.snapshots = s_.policy;
+    c.snapshot_store = n.snapshots.get();
     c.transport = n.transport.get();
     c.clock = &world_;
     c.scheduler = &world_;
@@ -374,6 +512,16 @@ class Simulation {
     const std::uint64_t incarnation = n.incarnation;
     n.host->set_apply_handler(
         [this, id, incarnation](const CommittedEntry& e) { on_apply(id, incarnation, e); });
+    if (s_.snapshots) {
+      n.host->set_snapshot_handler(
+          {[this, id, incarnation](node::SaveRequest r) { on_save(id, incarnation, std::move(r)); },
+           [this, id, incarnation](node::InstallRequest r) {
+             on_install(id, incarnation, std::move(r));
+           }});
+    }
+    n.host->set_partition_failure_handler([this, id](PartitionId p, const std::string& why) {
+      if (!closing_) fail("node " + std::to_string(id) + " p" + std::to_string(p) + " halted: " + why);
+    });
     n.host->set_leader_handler([this, id](const node::LeaderChange& c) {
       if (c.leader == id) {
         ++stats_.leaders;
@@ -393,16 +541,23 @@ class Simulation {
     SimNode& n = nodes_.at(id);
     note("node %llu crashes (%zu unsynced writes lost)", static_cast<unsigned long long>(id),
          n.unsynced_writes());
+    for (const auto& s : n.host->status()) n.term_at_crash[s.partition] = s.raft.hard_state.term;
     n.host.reset();
     n.transport.reset();
+    // Saves and installs the host had not finished die with it (their files with them).
+    std::erase_if(host_work_, [id](const auto& work) { return work.second.node == id; });
     if (n.memory_store) {
       n.memory_store->crash();
     } else if (!n.durable_store->cut_power()) {
       fail("node " + std::to_string(id) + ": the store does not reopen after a power cut");
       n.durable_store.reset();  // start() then finds no store, and gives up
     }
-    n.kv = KvStateMachine();
-    n.applied.clear();
+    if (n.snapshots && store_.durable_kind) {
+      // The restarted process opens its snapshot directory again.
+      n.snapshots.reset();
+      open_snapshots(id, n);
+    }
+    n.state.clear();
     n.commit_seen.clear();
     ++stats_.crashes;
   }
@@ -416,53 +571,210 @@ class Simulation {
   }
 
   // --- apply: every node's stream is checked against the one log all must share -------
+  std::string where(NodeId id, PartitionId p, Index index) const {
+    return "node " + std::to_string(id) + " p" + std::to_string(p) + " index " +
+           std::to_string(index);
+  }
+
+  // The first entry some node applied in (after, before), or 0.
+  Index committed_between(PartitionId p, Index after, Index before) const {
+    auto found = committed_.find(p);
+    if (found == committed_.end()) return 0;
+    auto next = found->second.upper_bound(after);
+    return next != found->second.end() && next->first < before ? next->first : 0;
+  }
+
+  // The state the committed log gives at `index`: the truth a snapshot there must hold.
+  KvStateMachine reference_at(PartitionId p, Index index) const {
+    KvStateMachine kv;
+    auto found = committed_.find(p);
+    if (found == committed_.end()) return kv;
+    for (const auto& [at, entry] : found->second) {
+      if (at > index) break;
+      kv.apply(*decode(entry.payload));
+    }
+    return kv;
+  }
+
   void on_apply(NodeId id, std::uint64_t incarnation, const CommittedEntry& e) {
     SimNode& n = nodes_.at(id);
     if (n.incarnation != incarnation || closing_) return;
-    auto where = [&] {
-      return "node " + std::to_string(id) + " p" + std::to_string(e.partition) + " index " +
-             std::to_string(e.index);
-    };
     const auto command = decode(e.payload.view());
-    if (!command) return fail(where() + ": applied an undecodable payload");
-    auto& mine = n.applied[e.partition];
-    const Index previous = mine.empty() ? 0 : mine.back().index;
-    if (e.index <= previous) {
-      return fail(where() + ": applied after index " + std::to_string(previous));
+    if (!command) return fail(where(id, e.partition, e.index) + ": applied an undecodable payload");
+    HostPartition& mine = n.state[e.partition];
+    if (e.index <= mine.position) {
+      return fail(where(id, e.partition, e.index) + ": applied after index " +
+                  std::to_string(mine.position));
     }
-    auto& log = committed_[e.partition];
-    // Every incarnation applies from the start of the log, so an entry some node applied
-    // between this node's previous entry and this one was skipped here.
-    if (auto next = log.upper_bound(previous); next != log.end() && next->first < e.index) {
-      return fail(where() + ": skipped the committed entry at index " +
-                  std::to_string(next->first));
+    // Every incarnation applies from the start of the log or from a snapshot, so an entry
+    // some node applied between this node's position and this entry was skipped here.
+    if (const Index skipped = committed_between(e.partition, mine.position, e.index)) {
+      return fail(where(id, e.partition, e.index) + ": skipped the committed entry at index " +
+                  std::to_string(skipped));
     }
     Applied entry{e.index, e.term, command->op_id, std::string(e.payload.view())};
+    entry.swapped = mine.kv.apply(*command);
+    auto& log = committed_[e.partition];
     auto [slot, fresh] = log.try_emplace(e.index, entry);
     if (!fresh && slot->second != entry) {
-      return fail(where() + ": applied op " + std::to_string(entry.op_id) + " term " +
-                  std::to_string(entry.term) + " where another node applied op " +
+      return fail(where(id, e.partition, e.index) + ": applied op " + std::to_string(entry.op_id) +
+                  " term " + std::to_string(entry.term) + " (swapped " +
+                  std::to_string(entry.swapped) + ") where another node applied op " +
                   std::to_string(slot->second.op_id) + " term " +
-                  std::to_string(slot->second.term));
+                  std::to_string(slot->second.term) + " (swapped " +
+                  std::to_string(slot->second.swapped) + ")");
     }
     if (fresh) {
       if (!committed_ops_.insert(entry.op_id).second) {
-        return fail(where() + ": op " + std::to_string(entry.op_id) + " committed a second time");
+        return fail(where(id, e.partition, e.index) + ": op " + std::to_string(entry.op_id) +
+                    " committed a second time");
       }
       if (dropped_ops_.count(entry.op_id)) {
-        return fail(where() + ": op " + std::to_string(entry.op_id) +
+        return fail(where(id, e.partition, e.index) + ": op " + std::to_string(entry.op_id) +
                     " was answered Dropped yet is committed");
       }
       for (const auto& [other, o] : nodes_) {
-        auto it = o.applied.find(e.partition);
-        if (other != id && it != o.applied.end() && !it->second.empty() &&
-            it->second.back().index > e.index) {
-          return fail(where() + ": node " + std::to_string(other) + " applied past it without it");
+        auto it = o.state.find(e.partition);
+        if (other != id && it != o.state.end() && it->second.position > e.index) {
+          return fail(where(id, e.partition, e.index) + ": node " + std::to_string(other) +
+                      " went past it without it");
         }
       }
     }
-    mine.push_back(std::move(entry));
-    n.kv.apply(*command);
+    mine.position = e.index;
+    mine.entries.push_back(std::move(entry));
+  }
+
+  // --- snapshots: the host saves its state and installs the state of a snapshot --------
+  // Runs `work` now, or after a host delay the seed draws; dropped if the node crashes.
+  // A node's host works through its saves and installs in the order they came (one
+  // worker): the engine may hand it an install from the leader while its previous install
+  // is unfinished, and finishing them in another order would leave the older state.
+  void host_does(NodeId id, std::function<void()> work) {
+    if (s_.host_delay == 0ms) return work();
+    const std::uint64_t key = next_work_++;
+    host_work_.emplace(key, HostWork{id, std::move(work)});
+    milliseconds& free_at = nodes_.at(id).host_free_at;
+    free_at = std::max(free_at, elapsed() + milliseconds(rng_.below(s_.host_delay.count() + 1)));
+    // Timers due at one instant may fire in any order: each finishes the node's older
+    // work first.
+    world_.after(free_at - elapsed(), [this, id, key] {
+      for (auto it = host_work_.begin(); it != host_work_.end() && it->first <= key && !closing_;) {
+        if (it->second.node != id) {
+          ++it;
+          continue;
+        }
+        auto run = std::move(it->second.run);
+        it = host_work_.erase(it);
+        run();
+      }
+    });
+  }
+
+  void on_save(NodeId id, std::uint64_t incarnation, node::SaveRequest r) {
+    SimNode& n = nodes_.at(id);
+    if (n.incarnation != incarnation || closing_) return;
+    HostPartition& mine = n.state[r.partition];
+    // The request comes right after the entry at its index: the host is there.
+    if (r.index < mine.position) {
+      return fail(where(id, r.partition, r.index) + ": asked to save behind its state at " +
+                  std::to_string(mine.position));
+    }
+    if (const Index skipped = committed_between(r.partition, mine.position, r.index + 1)) {
+      return fail(where(id, r.partition, r.index) +
+                  ": asked to save before it applied the committed entry at " +
+                  std::to_string(skipped));
+    }
+    mine.position = r.index;
+    ++stats_.saves;
+    host_does(id, [this, id, r = std::move(r), data = mine.kv.save()] {
+      if (!r.writer->write(data.data(), data.size())) {
+        fail(where(id, r.partition, r.index) + ": the snapshot writer refused: " +
+             r.writer->why());
+        return r.done(Status::StorageFailure, r.writer->why());
+      }
+      r.done(Status::Ok, "");
+    });
+  }
+
+  void on_install(NodeId id, std::uint64_t incarnation, node::InstallRequest r) {
+    SimNode& n = nodes_.at(id);
+    if (n.incarnation != incarnation || closing_) return;
+    host_does(id, [this, id, r = std::move(r)] {
+      std::string data;
+      char buffer[4096];
+      for (std::int64_t got; (got = r.reader->read(buffer, sizeof buffer)) != 0;) {
+        if (got < 0) {
+          fail(where(id, r.partition, r.index) + ": cannot read the snapshot: " + r.reader->why());
+          return r.done(Status::StorageFailure, r.reader->why());
+        }
+        data.append(buffer, static_cast<std::size_t>(got));
+      }
+      install(id, r, data);
+      r.done(Status::Ok, "");
+    });
+  }
+
+  // The snapshot replaces the host's state: it must be the committed log's state at its
+  // index, past where the host stands (a restart's own snapshot comes before anything).
+  void install(NodeId id, const node::InstallRequest& r, const std::string& data) {
+    SimNode& n = nodes_.at(id);
+    HostPartition& mine = n.state[r.partition];
+    const std::string at = where(id, r.partition, r.index);
+    note("node %llu p%llu: installs %s snapshot at %llu", static_cast<unsigned long long>(id),
+         static_cast<unsigned long long>(r.partition), r.from_leader ? "the leader's" : "its own",
+         static_cast<unsigned long long>(r.index));
+    if (!r.from_leader && mine.position != 0) {
+      return fail(at + ": reinstalls its own snapshot after reaching " +
+                  std::to_string(mine.position));
+    }
+    if (r.index <= mine.position) {
+      return fail(at + ": installs a snapshot not past its state at " +
+                  std::to_string(mine.position));
+    }
+    KvStateMachine kv;
+    if (!kv.install(data)) return fail(at + ": installs an undecodable snapshot");
+    if (kv != reference_at(r.partition, r.index)) {
+      return fail(at + ": installs a snapshot holding another state than the committed log "
+                       "gives there");
+    }
+    const auto& log = committed_[r.partition];
+    if (auto entry = log.find(r.index); entry != log.end() && entry->second.term != r.term) {
+      return fail(at + ": installs a snapshot of term " + std::to_string(r.term) +
+                  " where the committed entry has term " + std::to_string(entry->second.term));
+    }
+    mine.kv = std::move(kv);
+    mine.position = r.index;
+    mine.installed = r.index;
+    mine.entries.clear();
+    if (!r.from_leader) {
+      ++stats_.reinstalls;
+      return;
+    }
+    ++stats_.installs;
+    if (n.wiped && !n.rejoined) {
+      n.rejoined = true;
+      ++stats_.wiped_installs;
+    }
+  }
+
+  // The workload asks a node for a snapshot now and then.
+  void maybe_request_snapshot() {
+    if (!rng_.chance(s_.request_rate)) return;
+    const auto up = up_nodes();
+    if (up.empty()) return;
+    const NodeId id = pick(up);
+    const PartitionId p = rng_.below(s_.partitions + 1);
+    nodes_.at(id).host->request_snapshot(p, [this, id, p](Status st, Index index) {
+      if (closing_) return;
+      if (st == Status::Ok) {
+        ++stats_.requests;
+      } else if (st != Status::ShuttingDown && st != Status::InvalidArgument) {
+        fail("node " + std::to_string(id) + " p" + std::to_string(p) +
+             ": request_snapshot answered " + node::to_string(st) + " (index " +
+             std::to_string(index) + ")");
+      }
+    });
   }
 
   // --- invariants after every step ----------------------------------------------------
@@ -537,7 +849,7 @@ class Simulation {
     if (!rng_.chance(s_.fault_rate)) return;
     const auto up = up_nodes();
     const std::size_t down = members_.size() - up.size();
-    switch (rng_.below(9)) {
+    switch (rng_.below(10)) {
       case 0: {
         // The weather of every link: loss, delay, reordering through jitter, copies.
         transport::LinkFaults f;
@@ -595,7 +907,9 @@ class Simulation {
         note("heal");
         break;
       case 5: {
-        // Keep a majority up most of the time, so that the workload makes progress.
+        // Keep a majority up most of the time, so that the workload makes progress. No
+        // crash while a wiped node rejoins (see the header).
+        if (wipe_in_progress()) break;
         if (up.empty() || (2 * (down + 1) >= members_.size() && !rng_.chance(0.1))) break;
         const NodeId id = pick(up);
         crash(id);
@@ -605,13 +919,31 @@ class Simulation {
       case 6:
         // A power failure of the whole cluster, now and then: only synced writes survive,
         // and they must hold every acknowledged write.
-        if (!rng_.chance(0.2)) break;
+        if (!rng_.chance(0.2) || wipe_in_progress()) break;
         note("power failure of every node");
         for (NodeId id : up) {
           crash(id);
           nodes_.at(id).restart_at = elapsed() + milliseconds(rng_.below(300));
         }
         break;
+      case 7: {
+        // A disk lost: the node crashes, and comes back empty (see the header).
+        if (wipe_in_progress() || up.empty() || 2 * (down + 1) >= members_.size()) break;
+        const NodeId id = pick(up);
+        crash(id);
+        wipe(id);
+        SimNode& n = nodes_.at(id);
+        n.wiped = true;
+        n.rejoined = false;
+        n.wipe_target.clear();
+        n.catch_up.clear();
+        ++stats_.wipes;
+        const auto timeouts = 3 + rng_.below(4);
+        n.restart_at = elapsed() + kStep * s_.election_ticks * static_cast<int>(timeouts);
+        note("node %llu: disk wiped; restarts after %llu election timeouts at the earliest",
+             static_cast<unsigned long long>(id), static_cast<unsigned long long>(timeouts));
+        break;
+      }
       default: {
         const PartitionId p = 1 + rng_.below(s_.partitions);
         for (NodeId id : up) {
@@ -632,8 +964,138 @@ class Simulation {
 
   void restart_due() {
     for (auto& [id, n] : nodes_) {
-      if (!n.host && n.restart_at <= elapsed()) start(id);
+      if (n.host) {
+        if (n.wiped) watch_caught_up(id, n);
+        continue;
+      }
+      if (n.wiped) {
+        watch_wiped(id, n);
+        if (n.restart_at <= elapsed() && may_rejoin(id, n)) {
+          start(id);
+          for (const auto& [p, target] : n.catch_up) {
+            note("node %llu p%llu: rejoins; caught up at commit %llu",
+                 static_cast<unsigned long long>(id), static_cast<unsigned long long>(p),
+                 static_cast<unsigned long long>(target));
+          }
+        }
+      } else if (n.restart_at <= elapsed()) {
+        start(id);
+      }
     }
+  }
+
+  bool wipe_in_progress() const {
+    return std::any_of(nodes_.begin(), nodes_.end(), [](const auto& n) { return n.second.wiped; });
+  }
+
+  // Partition `p` as every node but `id` sees it when they are all up (else nullopt),
+  // the leader's status first when they all follow one leader in one term.
+  std::optional<std::vector<raft::RaftState>> others(NodeId id, PartitionId p) const {
+    std::vector<raft::RaftState> seen;
+    for (const auto& [other, o] : nodes_) {
+      if (other == id) continue;
+      if (!o.host) return std::nullopt;
+      for (const auto& s : o.host->status()) {
+        if (s.partition == p) seen.push_back(s.raft);
+      }
+    }
+    if (seen.size() + 1 != members_.size()) return std::nullopt;
+    auto lead = std::find_if(seen.begin(), seen.end(), [](const raft::RaftState& s) {
+      return s.soft_state.role == raft::Role::Leader;
+    });
+    if (lead != seen.end()) std::iter_swap(seen.begin(), lead);
+    return seen;
+  }
+
+  static bool follow_the_first(const std::vector<raft::RaftState>& seen) {
+    const auto& lead = seen.front();
+    return lead.soft_state.role == raft::Role::Leader &&
+           std::all_of(seen.begin(), seen.end(), [&](const raft::RaftState& s) {
+             return s.soft_state.leader == lead.id && s.hard_state.term == lead.hard_state.term;
+           });
+  }
+
+  // While a wiped node is down: a partition becomes safe for it once every other node
+  // holds every entry committed so far, for good (no node crashes until the wiped one has
+  // caught up); entries committed later never needed the wiped node's copy. Either the
+  // others' logs are whole and the same (a quiet partition, perhaps without a leader), or
+  // each has since committed the log its leader held at a moment since the wipe.
+  void watch_wiped(NodeId id, SimNode& n) {
+    for (PartitionId p = 0; p <= s_.partitions; ++p) {
+      auto& [term, index, safe] = n.wipe_target[p];
+      if (safe) continue;
+      const auto seen = others(id, p);
+      if (!seen) continue;
+      const Index last = seen->front().last_index;
+      if (std::all_of(seen->begin(), seen->end(), [last](const raft::RaftState& s) {
+            return s.last_index == last && s.hard_state.commit == last;
+          })) {
+        safe = true;
+        continue;
+      }
+      if (!follow_the_first(*seen)) continue;
+      const auto& lead = seen->front();
+      if (term != lead.hard_state.term) {
+        term = lead.hard_state.term;
+        index = lead.last_index;
+        continue;
+      }
+      safe = std::all_of(seen->begin(), seen->end(), [index = index](const raft::RaftState& s) {
+        return s.hard_state.commit >= index;
+      });
+    }
+  }
+
+  // Every partition is safe, every other node is in a term no older than the one the
+  // wiped node forgot it voted in, and none is still a candidate in that term (a vote
+  // asked for in later terms is one it never cast). A leader of a term the wiped node
+  // took part in still believes the node holds what it acknowledged, and only a new entry
+  // would show it otherwise (raft's HeartbeatResp does not say how far a follower's log
+  // goes): a quiet partition would never bring the node back, so such a leader is asked
+  // to hand over first, and the next one starts from nothing known of the node. Records
+  // the commit index the node must catch up with.
+  bool may_rejoin(NodeId id, SimNode& n) {
+    std::map<PartitionId, Index> catch_up;
+    bool hand_over = false;
+    for (PartitionId p = 0; p <= s_.partitions; ++p) {
+      const auto seen = others(id, p);
+      if (!std::get<2>(n.wipe_target[p]) || !seen) return false;
+      const Term forgotten = n.term_at_crash[p];
+      const auto& lead = seen->front();
+      if (lead.soft_state.role == raft::Role::Leader && lead.hard_state.term <= forgotten) {
+        hand_over = true;
+        if (elapsed() < n.next_hand_over) continue;
+        const NodeId target = seen->back().id;
+        const Status st = nodes_.at(lead.id).host->transfer_leadership(p, target);
+        note("p%llu: transfer %llu -> %llu before wiped node %llu rejoins: %s",
+             static_cast<unsigned long long>(p), static_cast<unsigned long long>(lead.id),
+             static_cast<unsigned long long>(target), static_cast<unsigned long long>(id),
+             node::to_string(st));
+        continue;
+      }
+      for (const auto& s : *seen) {
+        if (s.hard_state.term < forgotten ||
+            (s.hard_state.term == forgotten && s.soft_state.role == raft::Role::Candidate)) {
+          return false;
+        }
+        catch_up[p] = std::max(catch_up[p], s.hard_state.commit);
+      }
+    }
+    if (hand_over) {
+      if (elapsed() >= n.next_hand_over) n.next_hand_over = elapsed() + kStep * s_.election_ticks;
+      return false;
+    }
+    n.catch_up = std::move(catch_up);
+    return true;
+  }
+
+  void watch_caught_up(NodeId id, SimNode& n) {
+    for (const auto& s : n.host->status()) {
+      if (s.raft.applied < n.catch_up[s.partition]) return;
+    }
+    n.wiped = false;
+    note("node %llu: caught up after its wipe%s", static_cast<unsigned long long>(id),
+         n.rejoined ? ", through a snapshot" : "");
   }
 
   void heal_all() {
@@ -752,16 +1214,18 @@ class Simulation {
                                       std::to_string(at->second.term)));
           break;
         }
-        const auto swapped = nodes_.at(target).kv.outcome(r.op_id);
-        if (!swapped) {
+        const auto& state = nodes_.at(target).state;
+        if (auto mine = state.find(r.partition);
+            mine == state.end() || mine->second.position < result.index) {
           fail(what + ": answered Ok before the node applied it");
           break;
         }
-        r.op.swapped = *swapped;
+        r.op.swapped = at->second.swapped;
+        r.index = result.index;
         r.op.answered_at = now_ns();
         r.pending = false;
         ++stats_.acked_writes;
-        if (r.op.kind == OpKind::Put || (r.op.kind == OpKind::CompareAndSwap && *swapped)) {
+        if (r.op.kind == OpKind::Put || (r.op.kind == OpKind::CompareAndSwap && r.op.swapped)) {
           c.last_seen[r.op.key] = r.op.argument;
         }
         break;
@@ -804,7 +1268,8 @@ class Simulation {
           fail("read " + std::to_string(r.op_id) + " answered by a node that restarted");
           break;
         }
-        r.op.read = n.kv.get(r.op.key);
+        auto mine = n.state.find(r.partition);
+        r.op.read = mine == n.state.end() ? std::nullopt : mine->second.kv.get(r.op.key);
         r.op.answered_at = now_ns();
         r.pending = false;
         ++stats_.reads;
@@ -874,6 +1339,7 @@ class Simulation {
   bool settle() {
     const milliseconds deadline = elapsed() + kSettleLimit;
     while (pending_ops() || !settled()) {
+      restart_due();
       if (!advance()) return false;
       if (elapsed() > deadline) {
         fail("no settling on a healed network: " +
@@ -928,30 +1394,36 @@ class Simulation {
   }
 
   std::string check_final() {
-    // Every node applied the whole committed log, and nothing else.
+    // Every node applied the whole committed log above its latest snapshot, and nothing
+    // else, and holds the state the whole log gives.
     for (const auto& [id, n] : nodes_) {
       for (const auto& [p, log] : committed_) {
+        const HostPartition none;
+        auto found = n.state.find(p);
+        const HostPartition& mine = found == n.state.end() ? none : found->second;
         std::vector<Applied> expected;
-        for (const auto& [index, entry] : log) expected.push_back(entry);
-        auto it = n.applied.find(p);
-        const std::size_t have = it == n.applied.end() ? 0 : it->second.size();
-        if (have != expected.size() || (have && it->second != expected)) {
-          return "node " + std::to_string(id) + " p" + std::to_string(p) + " applied " +
-                 std::to_string(have) + " entries of the " + std::to_string(expected.size()) +
-                 " committed";
+        for (auto it = log.upper_bound(mine.installed); it != log.end(); ++it) {
+          expected.push_back(it->second);
+        }
+        const std::string node = "node " + std::to_string(id) + " p" + std::to_string(p);
+        if (mine.entries != expected) {
+          return node + " applied " + std::to_string(mine.entries.size()) + " entries above " +
+                 std::to_string(mine.installed) + " where " + std::to_string(expected.size()) +
+                 " are committed";
+        }
+        if (mine.kv != reference_at(p, log.empty() ? 0 : log.rbegin()->first)) {
+          return node + " holds another state than the committed log gives";
         }
       }
-      if (n.kv.data() != nodes_.begin()->second.kv.data()) {
-        return "node " + std::to_string(id) + " holds another state than node " +
-               std::to_string(nodes_.begin()->first);
-      }
     }
-    // No acknowledged write is lost: each is in every node's applied log.
+    // No acknowledged write is lost: each is in every node's state, from its snapshot or
+    // from the entries it applied above it.
     for (const auto& r : ops_) {
       if (r.op.kind == OpKind::Get || !r.op.answered_at) continue;
       for (const auto& [id, n] : nodes_) {
-        const auto& mine = n.applied.at(r.partition);
-        if (std::none_of(mine.begin(), mine.end(),
+        const HostPartition& mine = n.state.at(r.partition);
+        if (r.index > mine.installed &&
+            std::none_of(mine.entries.begin(), mine.entries.end(),
                          [&](const Applied& a) { return a.op_id == r.op_id; })) {
           return "acknowledged op " + std::to_string(r.op_id) + " (key " + r.op.key +
                  ") is missing from node " + std::to_string(id);
@@ -982,6 +1454,14 @@ class Simulation {
   std::map<NodeId, SimNode> nodes_;
   std::string dir_;  // the durable stores' directories, one per node; removed at the end
   std::set<std::pair<NodeId, NodeId>> faulty_links_;
+
+  // Saves and installs a host answers later (Settings::host_delay), by key.
+  struct HostWork {
+    NodeId node;
+    std::function<void()> run;
+  };
+  std::map<std::uint64_t, HostWork> host_work_;
+  std::uint64_t next_work_ = 0;
 
   std::vector<Client> clients_;
   std::vector<OpRecord> ops_;
@@ -1040,6 +1520,12 @@ void run_sweep(int nodes, const SimStore& store) {
       total.partitions += s.partitions;
       total.leaders += s.leaders;
       total.gave_up += s.gave_up;
+      total.saves += s.saves;
+      total.installs += s.installs;
+      total.reinstalls += s.reinstalls;
+      total.requests += s.requests;
+      total.wipes += s.wipes;
+      total.wiped_installs += s.wiped_installs;
     }
     if (failure.empty()) continue;
     if (failed.empty()) {
@@ -1054,7 +1540,9 @@ void run_sweep(int nodes, const SimStore& store) {
   std::printf(
       "[ summary  ] %d nodes, %s store: %llu seeds x %lld ms in %.1f s; %llu writes "
       "acknowledged, %llu reads, %llu unknown outcomes, %llu refused, %llu leaders elected, %llu "
-      "crashes, %llu partitions, %llu transfers; checker gave up on %llu\n",
+      "crashes, %llu partitions, %llu transfers; snapshots: %llu saved (%llu on request), %llu "
+      "installed from a leader, %llu reinstalled after a restart; %llu disks wiped (%llu "
+      "rejoined through a snapshot); checker gave up on %llu\n",
       nodes, store.name, static_cast<unsigned long long>(count),
       static_cast<long long>(duration.count()), seconds,
       static_cast<unsigned long long>(total.acked_writes),
@@ -1064,6 +1552,11 @@ void run_sweep(int nodes, const SimStore& store) {
       static_cast<unsigned long long>(total.crashes),
       static_cast<unsigned long long>(total.partitions),
       static_cast<unsigned long long>(total.transfers),
+      static_cast<unsigned long long>(total.saves), static_cast<unsigned long long>(total.requests),
+      static_cast<unsigned long long>(total.installs),
+      static_cast<unsigned long long>(total.reinstalls),
+      static_cast<unsigned long long>(total.wipes),
+      static_cast<unsigned long long>(total.wiped_installs),
       static_cast<unsigned long long>(total.gave_up));
   if (!failed.empty()) {
     std::string seeds;

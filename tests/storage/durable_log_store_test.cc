@@ -15,6 +15,7 @@
 
 #include "durable_store_kinds.h"
 #include "records.h"
+#include "storage_assertions.h"
 #include "synod/storage/rocksdb_log_store.h"
 #include "synod/storage/sqlite_log_store.h"
 
@@ -32,12 +33,6 @@ using raft::Term;
 INSTANTIATE_TEST_SUITE_P(Durable, LogStoreConformance,
                          ::testing::Values(durable_kind("RocksDB"), durable_kind("SQLite")),
                          store_kind_name);
-
-#define ASSERT_OK(expr)                               \
-  do {                                                \
-    const StorageStatus status_ = (expr);             \
-    ASSERT_TRUE(status_.ok()) << status_.to_string(); \
-  } while (false)
 
 Entry entry(Index index, Term term, std::string data) {
   Entry e;

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "storage_assertions.h"
 #include "synod/raft/raw_node.h"
 
 namespace synod::storage::testing {
@@ -21,12 +22,6 @@ using raft::Index;
 using raft::Snapshot;
 using raft::StorageError;
 using raft::Term;
-
-#define ASSERT_OK(expr)                               \
-  do {                                                \
-    const StorageStatus status_ = (expr);             \
-    ASSERT_TRUE(status_.ok()) << status_.to_string(); \
-  } while (false)
 
 Entry entry(Index index, Term term, std::string data = "ab") {
   Entry e;
@@ -319,6 +314,29 @@ TEST_P(LogStoreConformance, CreateSnapshotKeepsTheLogAndCompactionDropsThePrefix
   EXPECT_EQ(view->first_index(), 7u);
   ASSERT_EQ(view->term(6, t), StorageError::None);
   EXPECT_EQ(t, 3u);
+}
+
+// The runtime records only a snapshot's metadata here; its data lives in the SnapshotStore.
+TEST_P(LogStoreConformance, CreateSnapshotWithEmptyDataRecordsTheMetadata) {
+  std::vector<Entry> log;
+  for (Index i = 1; i <= 8; ++i) log.push_back(entry(i, 2));
+  ASSERT_OK(write_one(*store_, append(1, log, HardState{2, 1, 8}), true));
+  ASSERT_OK(store_->create_snapshot(1, 5, conf_of({1, 2, 3}), Bytes()));
+  PartitionWrite compact;
+  compact.partition = 1;
+  compact.compact_through = 5;
+  ASSERT_OK(write_one(*store_, compact, true));
+  reopen();
+
+  auto view = store_->open_partition(1);
+  const raft::SnapshotMeta meta{5, 2, conf_of({1, 2, 3})};
+  EXPECT_EQ(view->snapshot_meta(), meta);
+  Snapshot snap;
+  ASSERT_EQ(view->snapshot(snap), StorageError::None);
+  EXPECT_EQ(snap.meta, meta);
+  EXPECT_TRUE(snap.data.empty());
+  EXPECT_EQ(view->first_index(), 6u);
+  EXPECT_EQ(view->last_index(), 8u);
 }
 
 TEST_P(LogStoreConformance, CompactingTheWholeLogLeavesItReadyToGrow) {

@@ -19,6 +19,17 @@ TEST(Crc32c, MatchesTheStandardCheckValue) {
   }
 }
 
+TEST(Crc32c, CombineEqualsOnePass) {
+  std::string text;
+  for (int i = 0; i < 5000; ++i) text.push_back(static_cast<char>(i * 131 + i / 7));
+  for (std::size_t split : {std::size_t{0}, std::size_t{1}, std::size_t{9}, std::size_t{4096},
+                            text.size() - 1, text.size()}) {
+    const std::string_view a = std::string_view(text).substr(0, split);
+    const std::string_view b = std::string_view(text).substr(split);
+    EXPECT_EQ(crc32c_combine(crc32c(a), crc32c(b), b.size()), crc32c(text)) << split;
+  }
+}
+
 raft::Entry sample_entry() {
   raft::Entry e;
   e.index = 42;

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,6 +18,10 @@
 #include "synod/transport/transport.h"
 
 namespace synod::transport::testing {
+
+// The snapshot chunk size harnesses give their endpoints: small, so that a snapshot of a
+// few MiB takes many chunks.
+inline constexpr std::size_t kConformanceChunkBytes = 64 << 10;
 
 // Makes endpoints that can reach one another and lets time pass for them.
 class TransportHarness {

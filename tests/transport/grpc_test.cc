@@ -11,7 +11,6 @@
 
 #include "network_harness.h"
 #include "raw_wire.h"
-#include "snapshot_stream.h"
 #include "synod/wire.grpc.pb.h"
 #include "test_util.h"
 #include "wire_codec.h"
@@ -59,23 +58,17 @@ TEST(Grpc, ABatchWithOneBadEnvelopeDeliversTheRest) {
   expect_the_rest_delivered(p.two);
 }
 
-// The chunk batches the real sender makes for `envelope`, from node 1 to node 2.
-std::vector<pb::Batch> chunk_batches(const Envelope& envelope, std::uint64_t transfer,
-                                     std::size_t chunk_bytes) {
-  snapshot_stream::SnapshotCursor cursor(Batch{kCluster, 1, 2, {envelope}}, transfer, chunk_bytes);
-  std::vector<pb::Batch> chunks;
-  while (!cursor.done()) cursor.next(&chunks.emplace_back());
-  return chunks;
-}
-
 TEST(Grpc, AStreamThatEndsMidTransferAbandonsItAndDeliversNothing) {
   NetworkPair p = network_pair(grpc_maker());
-  const auto chunks = chunk_batches(snapshot_envelope(1, 2, 3, 10'000), 1, 1000);
+  const auto chunks = chunk_batches(install_snapshot(1, 2, 3), 10'000, 1, 1000);
   {
     RawClient client(p.two->listen_port());
     for (std::size_t i = 0; i < 4; ++i) client.send(chunks[i]);
   }
   ASSERT_TRUE(eventually([&] { return p.two->stats().snapshot_transfers_abandoned == 1; }));
+  // What was written is discarded.
+  EXPECT_EQ(p.two.files.discarded(), 1u);
+  EXPECT_EQ(p.two.files.writers_open(), 0u);
   // The same chunks on a new stream continue nothing; the whole transfer arrives.
   RawClient client(p.two->listen_port());
   client.send(chunks[4]);
@@ -83,6 +76,7 @@ TEST(Grpc, AStreamThatEndsMidTransferAbandonsItAndDeliversNothing) {
   for (const pb::Batch& chunk : chunks) client.send(chunk);
   ASSERT_EQ(p.two.inbox.batch_count(), 1u);
   EXPECT_TRUE(is_snapshot_batch(p.two.inbox.batches()[0]));
+  EXPECT_EQ(p.two.files.committed(3, 1000), patterned(10'000, 1000));
   const auto stats = p.two->stats();
   EXPECT_EQ(stats.snapshot_chunks_received, 4 + 1 + chunks.size());
   EXPECT_EQ(stats.batches_received, 1u);

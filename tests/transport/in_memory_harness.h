@@ -39,8 +39,12 @@ class SimulatedHarness final : public TransportHarness {
 
 class ThreadedHarness final : public TransportHarness {
  public:
-  explicit ThreadedHarness(std::size_t threads = 2, std::uint64_t seed = 1)
-      : random_(seed), pool_(threads), timers_(clock_, pool_), network_(timers_, pool_, random_) {}
+  explicit ThreadedHarness(std::size_t threads = 2, std::uint64_t seed = 1,
+                           InMemoryNetworkOptions options = {})
+      : random_(seed),
+        pool_(threads),
+        timers_(clock_, pool_),
+        network_(timers_, pool_, random_, options) {}
 
   std::unique_ptr<Transport> make(ClusterId cluster, NodeId self) override {
     return std::make_unique<InMemoryTransport>(network_, cluster, self);

@@ -16,11 +16,24 @@
 
 namespace synod::transport::testing {
 
+InMemoryNetworkOptions conformance_options() {
+  InMemoryNetworkOptions options;
+  options.snapshot_chunk_bytes = kConformanceChunkBytes;
+  return options;
+}
+
 INSTANTIATE_TEST_SUITE_P(
     InMemory, TransportConformance,
-    ::testing::Values(
-        HarnessFactory{"simulated", [] { return std::make_unique<SimulatedHarness>(); }},
-        HarnessFactory{"threads", [] { return std::make_unique<ThreadedHarness>(); }}),
+    ::testing::Values(HarnessFactory{"simulated",
+                                     [] {
+                                       return std::make_unique<SimulatedHarness>(
+                                           1, conformance_options());
+                                     }},
+                      HarnessFactory{"threads",
+                                     [] {
+                                       return std::make_unique<ThreadedHarness>(
+                                           2, 1, conformance_options());
+                                     }}),
     harness_name);
 
 namespace {

@@ -14,6 +14,7 @@
 #include "synod/transport/grpc_transport.h"
 #include "synod/transport/rest_transport.h"
 #include "test_security.h"
+#include "test_snapshot_files.h"
 #include "test_util.h"
 
 namespace synod::transport::testing {
@@ -74,6 +75,7 @@ class NetworkHarness final : public TransportHarness {
   // endpoint to them (as in the conformance suite, where the harness outlives nothing).
   std::unique_ptr<Transport> make(ClusterId cluster, NodeId self) override {
     NetworkTransportOptions options = loopback_options(cluster, self, security_);
+    options.snapshot_chunk_bytes = kConformanceChunkBytes;
     for (const auto& [id, endpoint] : endpoints_)
       options.peers[id] = loopback(endpoint->listen_port());
     auto transport = make_network(maker_, std::move(options));
@@ -99,10 +101,11 @@ inline HarnessFactory network_factory(std::string name, NetworkMaker maker, Secu
           [maker, mode] { return std::make_unique<NetworkHarness>(maker, test_security(mode)); }};
 }
 
-// A started endpoint and what it received.
+// A started endpoint, its snapshot files and what it received.
 struct NetworkNode {
+  TestSnapshotFiles files;
   Inbox inbox;
-  // Declared after the inbox so that it stops before the inbox goes away.
+  // Declared after the inbox and the files so that it stops before they go away.
   std::unique_ptr<NetworkTransport> transport;
 
   NetworkTransport* operator->() { return transport.get(); }
@@ -112,6 +115,7 @@ struct NetworkNode {
     transport = make_network(maker, std::move(options));
     ASSERT_NE(transport, nullptr);
     inbox.attach(*transport);
+    transport->set_snapshot_files(&files);
     transport->start();
   }
 };

@@ -5,10 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "network_harness.h"
+#include "snapshot_stream.h"
 #include "synod/wire.pb.h"
+#include "test_snapshot_files.h"
 #include "test_util.h"
 #include "wire_codec.h"
 
@@ -18,6 +23,22 @@ inline synod::wire::v1::Batch wire_batch(const Batch& batch) {
   synod::wire::v1::Batch wire;
   wire_codec::encode(batch, &wire);
   return wire;
+}
+
+// The chunk batches the real sender makes of `snapshot` (from install_snapshot(), node 1 to
+// node 2) with a file of `size` patterned bytes.
+inline std::vector<synod::wire::v1::Batch> chunk_batches(const Envelope& snapshot, std::size_t size,
+                                                         std::uint64_t transfer,
+                                                         std::size_t chunk_bytes) {
+  TestSnapshotFiles files;
+  put_snapshot(files, snapshot, size);
+  std::string why;
+  auto reader = files.open(snapshot.partition, snapshot.message.snapshot->meta, &why);
+  snapshot_stream::SnapshotCursor cursor({Batch{kCluster, 1, 2, {snapshot}}, std::move(reader)},
+                                         transfer, chunk_bytes);
+  std::vector<synod::wire::v1::Batch> chunks;
+  while (!cursor.done()) EXPECT_TRUE(cursor.next(&chunks.emplace_back(), &why)) << why;
+  return chunks;
 }
 
 // Three heartbeats from node 1 to node 2, the middle one of an unknown message type.

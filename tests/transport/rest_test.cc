@@ -16,7 +16,6 @@
 
 #include "network_harness.h"
 #include "raw_wire.h"
-#include "snapshot_stream.h"
 #include "synod/wire.pb.h"
 #include "test_util.h"
 #include "wire_codec.h"
@@ -63,17 +62,14 @@ TEST(Rest, ANewTransferAbandonsAnUnfinishedOneAndABadChunkIsRefused) {
   NetworkPair p = network_pair(rest_maker());
   const int port = p.two->listen_port();
   auto chunks_of = [](const Envelope& envelope, std::uint64_t transfer) {
-    snapshot_stream::SnapshotCursor cursor(Batch{kCluster, 1, 2, {envelope}}, transfer, 1000);
     std::vector<std::string> bodies;
-    while (!cursor.done()) {
-      pb::Batch wire;
-      cursor.next(&wire);
+    for (const pb::Batch& wire : chunk_batches(envelope, 3000, transfer, 1000)) {
       bodies.push_back(wire.SerializeAsString());
     }
     return bodies;
   };
-  const Envelope second = snapshot_envelope(1, 2, 4, 3000, 2);
-  const auto a = chunks_of(snapshot_envelope(1, 2, 3, 3000, 1), 1);
+  const Envelope second = install_snapshot(1, 2, 4, 2);
+  const auto a = chunks_of(install_snapshot(1, 2, 3, 1), 1);
   const auto b = chunks_of(second, 2);
   ASSERT_EQ(post(port, a[0]), 200);
   ASSERT_EQ(post(port, a[1]), 200);
@@ -92,6 +88,17 @@ TEST(Rest, ANewTransferAbandonsAnUnfinishedOneAndABadChunkIsRefused) {
   EXPECT_EQ(stats.snapshot_transfers_abandoned, 2u);
   EXPECT_EQ(stats.messages_malformed, 1u);
   EXPECT_EQ(stats.snapshot_chunks_received, 4 + b.size());
+  EXPECT_EQ(p.two.files.committed(4, 1002), patterned(3000, 1002));
+  EXPECT_EQ(p.two.files.discarded(), 2u);
+}
+
+TEST(Rest, ASnapshotTheReceiverCannotStoreIsAnswered422) {
+  NetworkPair p = network_pair(rest_maker());
+  p.two.files.refuse_receive();
+  const auto chunks = chunk_batches(install_snapshot(1, 2, 3), 3000, 1, 1000);
+  EXPECT_EQ(post(p.two->listen_port(), chunks[0].SerializeAsString()), 422);
+  EXPECT_EQ(p.two->stats().snapshot_transfers_refused, 1u);
+  EXPECT_EQ(p.two.inbox.batch_count(), 0u);
 }
 
 TEST(Rest, ABatchWithOneBadEnvelopeDeliversTheRest) {

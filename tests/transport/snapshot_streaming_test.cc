@@ -1,7 +1,7 @@
 // Snapshot streaming over the network transports, written once for gRPC and REST, each
-// plain and in shared-secret mode (where every chunk is signed on its own): big snapshots
-// travel in chunks and arrive whole, other batches overtake a long transfer, a broken
-// link loses the transfer once, and both ends enforce max_snapshot_bytes.
+// plain and in shared-secret mode (where every chunk is signed on its own): snapshot
+// files travel in chunks and arrive whole, other batches overtake a long transfer, a
+// broken link loses the transfer once, and both ends enforce max_snapshot_bytes.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -53,6 +53,12 @@ class GatedInbox {
       for (Envelope& e : lost) lost_.push_back(std::move(e));
     };
   }
+  Transport::SnapshotStatusHandler snapshot_status_handler() {
+    return [this](NodeId, PartitionId, bool delivered) {
+      std::lock_guard lock(mu_);
+      statuses_.push_back(delivered);
+    };
+  }
   bool await_held() {
     std::unique_lock lock(mu_);
     return changed_.wait_for(lock, 60s, [&] { return held_; });
@@ -69,6 +75,11 @@ class GatedInbox {
   std::vector<Envelope> lost() const {
     std::lock_guard lock(mu_);
     return lost_;
+  }
+  // Whether each snapshot sent was delivered, as reported.
+  std::vector<bool> statuses() const {
+    std::lock_guard lock(mu_);
+    return statuses_;
   }
   // Where the first snapshot batch is among the arrivals; batches().size() when none.
   std::size_t snapshot_position() const {
@@ -89,6 +100,7 @@ class GatedInbox {
   bool open_ = false;
   std::vector<Batch> batches_;
   std::vector<Envelope> lost_;
+  std::vector<bool> statuses_;
 };
 
 std::size_t count_snapshots(const std::vector<Envelope>& envelopes) {
@@ -134,8 +146,9 @@ class SnapshotStreaming : public ::testing::Test {
   using Options = typename F::Options;
   struct Node {
     explicit Node(std::uint64_t gate) : inbox(gate) {}
+    TestSnapshotFiles files;
     GatedInbox inbox;
-    // Declared after the inbox, so that it stops before the inbox goes away.
+    // Declared after the inbox and the files, so that it stops before they go away.
     std::unique_ptr<typename F::Transport> transport;
     typename F::Transport* operator->() { return transport.get(); }
   };
@@ -155,6 +168,8 @@ class SnapshotStreaming : public ::testing::Test {
     ASSERT_NE(node.transport, nullptr);
     node.transport->set_receiver(node.inbox.receiver());
     node.transport->set_unreachable_handler(node.inbox.unreachable_handler());
+    node.transport->set_snapshot_status_handler(node.inbox.snapshot_status_handler());
+    node.transport->set_snapshot_files(&node.files);
     node.transport->start();
   }
   // A port nothing listens on: one an endpoint had, closed again.
@@ -181,10 +196,11 @@ class FlavourNames {
 
 TYPED_TEST_SUITE(SnapshotStreaming, Flavours, FlavourNames);
 
-TYPED_TEST(SnapshotStreaming, ASnapshotBiggerThanAMessageStreamsInChunksAndArrivesWhole) {
+TYPED_TEST(SnapshotStreaming, ASnapshotStreamsInChunksAndArrivesWhole) {
   this->start();
   Batch batch = numbered_batch(kCluster, 1, 2, 0, 3);
-  const Envelope snapshot = snapshot_envelope(1, 2, 9, (1 << 20) + 5);
+  const Envelope snapshot = install_snapshot(1, 2, 9);
+  const std::string file = put_snapshot(this->one().files, snapshot, (1 << 20) + 5);
   batch.envelopes.push_back(snapshot);
   this->one()->send(batch);
   ASSERT_TRUE(eventually([&] { return this->two().inbox.batches().size() == 2; }));
@@ -195,14 +211,17 @@ TYPED_TEST(SnapshotStreaming, ASnapshotBiggerThanAMessageStreamsInChunksAndArriv
   ASSERT_TRUE(is_snapshot_batch(got[1]));
   EXPECT_EQ(got[1].envelopes[0].partition, 9u);
   expect_same_message(got[1].envelopes[0].message, snapshot.message);
+  EXPECT_EQ(this->two().files.committed(9, 1000), file);
 
   // The first chunk carries the message, then 65 chunks of data, the last of 5 bytes.
   const std::uint64_t chunks = 1 + 65;
   const auto sent = this->one()->stats();
   EXPECT_EQ(sent.snapshot_chunks_sent, chunks);
+  EXPECT_EQ(sent.snapshot_bytes_sent, file.size());
   EXPECT_EQ(sent.batches_sent, 2u);
   const auto received = this->two()->stats();
   EXPECT_EQ(received.snapshot_chunks_received, chunks);
+  EXPECT_EQ(received.snapshot_bytes_received, file.size());
   EXPECT_EQ(received.batches_received, 2u);
   EXPECT_EQ(received.messages_received, 4u);
   EXPECT_EQ(received.messages_malformed, 0u);
@@ -212,8 +231,10 @@ TYPED_TEST(SnapshotStreaming, ASnapshotBiggerThanAMessageStreamsInChunksAndArriv
 TYPED_TEST(SnapshotStreaming, SnapshotsToOnePeerStreamOneAfterAnother) {
   this->start();
   std::vector<Envelope> snapshots;
+  std::vector<std::string> files;
   for (std::uint64_t salt = 0; salt < 3; ++salt) {
-    snapshots.push_back(snapshot_envelope(1, 2, salt, 200'000 + salt * 1000, salt));
+    snapshots.push_back(install_snapshot(1, 2, salt, salt));
+    files.push_back(put_snapshot(this->one().files, snapshots.back(), 200'000 + salt * 1000));
     this->one()->send(Batch{kCluster, 1, 2, {snapshots.back()}});
   }
   ASSERT_TRUE(eventually([&] { return this->two().inbox.snapshots_received() == 3; }));
@@ -223,6 +244,7 @@ TYPED_TEST(SnapshotStreaming, SnapshotsToOnePeerStreamOneAfterAnother) {
     SCOPED_TRACE(i);
     EXPECT_EQ(got[i].envelopes[0].partition, snapshots[i].partition);
     expect_same_message(got[i].envelopes[0].message, snapshots[i].message);
+    EXPECT_EQ(this->two().files.committed(i, 1000 + i), files[i]);
   }
 }
 
@@ -232,7 +254,8 @@ TYPED_TEST(SnapshotStreaming, OtherBatchesOvertakeALongTransfer) {
   this->start(TypeParam::options(1), TypeParam::options(2), 0);
   this->one()->send(numbered_batch(kCluster, 1, 2, 0));
   ASSERT_TRUE(this->two().inbox.await_held());
-  const Envelope snapshot = snapshot_envelope(1, 2, 5, 4 << 20);
+  const Envelope snapshot = install_snapshot(1, 2, 5);
+  put_snapshot(this->one().files, snapshot, 4 << 20);
   this->one()->send(Batch{kCluster, 1, 2, {snapshot}});
   for (std::uint64_t seq = 1; seq <= 3; ++seq) this->one()->send(numbered_batch(kCluster, 1, 2, seq));
   this->two().inbox.open();
@@ -249,7 +272,8 @@ TYPED_TEST(SnapshotStreaming, ABrokenLinkLosesTheTransferOnceAndALaterOneArrives
   this->start(TypeParam::options(1), TypeParam::options(2), 0);
   this->one()->send(numbered_batch(kCluster, 1, 2, 0));
   ASSERT_TRUE(this->two().inbox.await_held());
-  const Envelope snapshot = snapshot_envelope(1, 2, 5, 2 << 20);
+  const Envelope snapshot = install_snapshot(1, 2, 5);
+  const std::string file = put_snapshot(this->one().files, snapshot, 2 << 20);
   this->one()->send(Batch{kCluster, 1, 2, {snapshot}});
   // The link breaks while the transfer waits behind the held heartbeat.
   const int port = this->two()->listen_port();
@@ -276,6 +300,7 @@ TYPED_TEST(SnapshotStreaming, ABrokenLinkLosesTheTransferOnceAndALaterOneArrives
   const auto got = this->two().inbox.batches();
   expect_same_message(got[this->two().inbox.snapshot_position()].envelopes[0].message,
                       snapshot.message);
+  EXPECT_EQ(this->two().files.committed(5, 1000), file);
   // Each one arrived or was reported lost, never both, never twice.
   EXPECT_EQ(accounted(), sent);
 }
@@ -285,7 +310,8 @@ TYPED_TEST(SnapshotStreaming, TheSenderDropsASnapshotAboveItsLimitAndSendsTheRes
   options.max_snapshot_bytes = 512 << 10;
   this->start(std::move(options));
   Batch batch = numbered_batch(kCluster, 1, 2, 0, 2);
-  batch.envelopes.push_back(snapshot_envelope(1, 2, 9, 1 << 20));
+  batch.envelopes.push_back(install_snapshot(1, 2, 9));
+  put_snapshot(this->one().files, batch.envelopes.back(), 1 << 20);
   this->one()->send(batch);
   ASSERT_TRUE(eventually([&] { return this->two().inbox.batches().size() == 1; }));
   EXPECT_EQ(this->two().inbox.batches()[0].envelopes.size(), 2u);
@@ -300,20 +326,30 @@ TYPED_TEST(SnapshotStreaming, TheReceiverRefusesASnapshotAboveItsLimitAndTheLink
   auto options = TypeParam::options(2);
   options.max_snapshot_bytes = 256 << 10;
   this->start(TypeParam::options(1), std::move(options));
-  this->one()->send(Batch{kCluster, 1, 2, {snapshot_envelope(1, 2, 9, 1 << 20)}});
+  const Envelope snapshot = install_snapshot(1, 2, 9);
+  put_snapshot(this->one().files, snapshot, 1 << 20);
+  this->one()->send(Batch{kCluster, 1, 2, {snapshot}});
   this->one()->send(numbered_batch(kCluster, 1, 2, 1));
-  // gRPC streams every chunk, each refused: the first for the size it announces, the
-  // others for continuing nothing. REST's sender ends the transfer at the first refusal.
-  const std::uint64_t chunks = std::is_same_v<typename TypeParam::Transport, GrpcTransport> ? 65 : 1;
+  // The first chunk is refused for the size it announces, and the sender gives up the
+  // transfer: REST at once, gRPC once the refusal comes back, having sent at most a
+  // window of chunks (4) meanwhile, each refused for continuing nothing.
+  ASSERT_TRUE(eventually([&] { return this->one().inbox.statuses().size() == 1; }));
+  EXPECT_FALSE(this->one().inbox.statuses()[0]);
   ASSERT_TRUE(eventually([&] {
-    return this->two()->stats().snapshot_chunks_received == chunks &&
+    return this->two()->stats().snapshot_chunks_received ==
+               this->one()->stats().snapshot_chunks_sent &&
            this->two().inbox.batches().size() == 1;
   }));
   EXPECT_EQ(seq_of(this->two().inbox.batches()[0]), 1u);
   const auto stats = this->two()->stats();
+  const std::uint64_t chunks = stats.snapshot_chunks_received;
+  EXPECT_GE(chunks, 1u);
+  const bool grpc = std::is_same_v<typename TypeParam::Transport, GrpcTransport>;
+  EXPECT_LE(chunks, grpc ? 5u : 1u);
   EXPECT_EQ(stats.messages_malformed, chunks);
   EXPECT_EQ(stats.snapshot_transfers_abandoned, 0u);
-  EXPECT_EQ(this->one()->stats().snapshot_chunks_sent, chunks);
+  EXPECT_EQ(this->two().files.writers_open() + this->two().files.commits(), 0u);
+  EXPECT_EQ(this->one()->stats().snapshot_transfers_failed, 1u);
 }
 
 }  // namespace

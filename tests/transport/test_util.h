@@ -109,22 +109,25 @@ inline Batch numbered_batch(ClusterId cluster, NodeId from, NodeId to, std::uint
 
 // `size` bytes whose value depends on their position and `salt`, so that a shifted,
 // truncated or mixed-up buffer shows.
-inline raft::Bytes patterned_bytes(std::size_t size, std::uint64_t salt) {
+inline std::string patterned(std::size_t size, std::uint64_t salt) {
   std::string data(size, '\0');
   for (std::size_t i = 0; i < size; ++i) data[i] = static_cast<char>((i * 131 + salt) % 251);
-  return raft::Bytes(std::move(data));
+  return data;
+}
+inline raft::Bytes patterned_bytes(std::size_t size, std::uint64_t salt) {
+  return raft::Bytes(patterned(size, salt));
 }
 
-// An InstallSnapshot envelope of `partition` with `size` bytes of patterned data and a
-// configuration of three voters and a learner.
-inline Envelope snapshot_envelope(NodeId from, NodeId to, PartitionId partition, std::size_t size,
-                                  std::uint64_t salt = 0) {
+// An InstallSnapshot envelope of `partition` naming the snapshot at index 1000 + `salt`
+// (its file is the sender's SnapshotFiles' business), with a configuration of three
+// voters and a learner.
+inline Envelope install_snapshot(NodeId from, NodeId to, PartitionId partition,
+                                 std::uint64_t salt = 0) {
   auto snapshot = std::make_shared<raft::Snapshot>();
   snapshot->meta.index = 1000 + salt;
   snapshot->meta.term = 6;
   snapshot->meta.conf_state.voters = {1, 2, 3};
   snapshot->meta.conf_state.learners = {4};
-  snapshot->data = patterned_bytes(size, salt);
   raft::Message m;
   m.type = raft::MessageType::InstallSnapshot;
   m.from = from;
@@ -188,7 +191,7 @@ inline bool eventually(const std::function<bool()>& done,
 // Every dropped_* counter together.
 inline std::uint64_t dropped_total(const TransportStats& s) {
   return s.dropped_peer_unknown + s.dropped_peer_down + s.dropped_queue_full + s.dropped_link_cut +
-         s.dropped_fault + s.dropped_stopped + s.dropped_too_large;
+         s.dropped_fault + s.dropped_stopped + s.dropped_too_large + s.dropped_snapshot_unavailable;
 }
 
 }  // namespace synod::transport::testing

@@ -14,16 +14,17 @@ namespace pb = synod::wire::v1;
 
 constexpr ClusterId kCluster = 7;
 
+// Every type a batch's envelopes carry: InstallSnapshot travels in a first chunk (below).
 constexpr raft::MessageType kEveryType[] = {
     raft::MessageType::PreVote,       raft::MessageType::PreVoteResp,
     raft::MessageType::Vote,          raft::MessageType::VoteResp,
     raft::MessageType::Append,        raft::MessageType::AppendResp,
     raft::MessageType::Heartbeat,     raft::MessageType::HeartbeatResp,
-    raft::MessageType::InstallSnapshot, raft::MessageType::ReadIndex,
-    raft::MessageType::ReadIndexResp, raft::MessageType::TimeoutNow,
+    raft::MessageType::ReadIndex,     raft::MessageType::ReadIndexResp,
+    raft::MessageType::TimeoutNow,
 };
 
-// A message of `type` with every field set; InstallSnapshot carries a snapshot.
+// A message of `type` with every field set; InstallSnapshot names a snapshot.
 raft::Message full_message(raft::MessageType type, std::uint64_t salt) {
   raft::Message m;
   m.type = type;
@@ -44,7 +45,6 @@ raft::Message full_message(raft::MessageType type, std::uint64_t salt) {
   if (type == raft::MessageType::InstallSnapshot) {
     auto snapshot = std::make_shared<raft::Snapshot>();
     snapshot->meta = {50, 9, {{1, 2, 3}, {1, 4}, {5}, {4}, true}};
-    snapshot->data = raft::Bytes::copy_of(std::string(1000, 's'));
     m.snapshot = snapshot;
   }
   return m;
@@ -71,11 +71,39 @@ wire_codec::Decoded round_trip(const Batch& batch) {
   return decoded;
 }
 
-TEST(WireCodec, EveryMessageTypeRoundTripsWithEntriesAndSnapshot) {
+TEST(WireCodec, EveryMessageTypeRoundTripsWithEntries) {
   const Batch batch = every_type_batch();
   const auto decoded = round_trip(batch);
   EXPECT_EQ(decoded.skipped, 0u);
   expect_same_batch(decoded.batch, batch);
+}
+
+// A first chunk carrying a full InstallSnapshot message.
+pb::Batch install_chunk() {
+  const raft::Message install = full_message(raft::MessageType::InstallSnapshot, 3);
+  pb::Batch wire;
+  wire_codec::encode_chunk(Batch{kCluster, 1, 2, {}}, {5, 9, 0, 1000, {}, &install}, &wire);
+  return wire;
+}
+
+wire_codec::Chunk decode_chunk(pb::Batch& wire) {
+  wire_codec::Decoded decoded;
+  std::string error;
+  EXPECT_TRUE(wire_codec::decode(wire, &decoded, &error)) << error;
+  EXPECT_TRUE(decoded.chunk.has_value());
+  return decoded.chunk ? std::move(*decoded.chunk) : wire_codec::Chunk{};
+}
+
+TEST(WireCodec, AnInstallSnapshotRoundTripsInAFirstChunk) {
+  pb::Batch wire;
+  ASSERT_TRUE(wire.ParseFromString(install_chunk().SerializeAsString()));
+  const wire_codec::Chunk chunk = decode_chunk(wire);
+  EXPECT_FALSE(chunk.malformed);
+  EXPECT_EQ(chunk.transfer, 5u);
+  EXPECT_EQ(chunk.partition, 9u);
+  EXPECT_EQ(chunk.total_bytes, 1000u);
+  ASSERT_TRUE(chunk.message.has_value());
+  expect_same_message(*chunk.message, full_message(raft::MessageType::InstallSnapshot, 3));
 }
 
 TEST(WireCodec, EmptyBatchRoundTrips) {
@@ -142,7 +170,7 @@ TEST(WireCodec, ABadEnvelopeIsSkippedAloneAndCounted) {
   }
 }
 
-TEST(WireCodec, BadSnapshotsAreSkipped) {
+TEST(WireCodec, BadSnapshotsMakeAFirstChunkMalformed) {
   const Damage damages[] = {
       {"install without snapshot", [](pb::Message& m) { m.clear_snapshot(); }},
       {"snapshot without metadata", [](pb::Message& m) { m.mutable_snapshot()->clear_meta(); }},
@@ -154,17 +182,16 @@ TEST(WireCodec, BadSnapshotsAreSkipped) {
          auto* cs = m.mutable_snapshot()->mutable_meta()->mutable_conf_state();
          for (std::size_t i = 0; i <= wire_codec::kMaxConfStateNodes; ++i) cs->add_voters(i + 1);
        }},
+      {"snapshot data inline", [](pb::Message& m) { m.mutable_snapshot()->set_data("state"); }},
+      {"not an InstallSnapshot", [](pb::Message& m) { m.set_type(pb::MESSAGE_TYPE_APPEND); }},
   };
   for (const Damage& damage : damages) {
     SCOPED_TRACE(damage.what);
-    pb::Batch wire = wire_batch();
-    // Envelope 8 is the InstallSnapshot.
-    damage.apply(*wire.mutable_envelopes(8)->mutable_message());
-    wire_codec::Decoded decoded;
-    std::string error;
-    ASSERT_TRUE(wire_codec::decode(wire, &decoded, &error)) << error;
-    EXPECT_EQ(decoded.skipped, 1u);
-    EXPECT_EQ(decoded.batch.envelopes.size(), std::size(kEveryType) - 1);
+    pb::Batch wire = install_chunk();
+    damage.apply(*wire.mutable_snapshot_chunk()->mutable_message());
+    const wire_codec::Chunk chunk = decode_chunk(wire);
+    EXPECT_TRUE(chunk.malformed);
+    EXPECT_FALSE(chunk.message.has_value());
   }
 }
 

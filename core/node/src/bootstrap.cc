@@ -14,6 +14,11 @@ std::string check_config(const NodeHostConfig& c) {
     return "tick_interval, partitions_per_cycle, max_parallel_cycles and max_queued_requests "
            "must be positive";
   }
+  if (c.snapshots.model == StateMachineModel::Durable &&
+      (c.snapshots.every_entries != 0 || c.snapshots.every_bytes != 0)) {
+    return "the durable state machine model takes no periodic snapshots: every_entries and "
+           "every_bytes must be 0";
+  }
   return {};
 }
 
@@ -45,21 +50,35 @@ storage::StorageStatus found_partition(const NodeHostConfig& c, PartitionId id,
 }
 
 PartitionPtr open_partition(const NodeHostConfig& c, PartitionId id, std::string& error) {
-  auto storage = c.store->open_partition(id);
+  auto storage = std::make_shared<SnapshotLogView>(c.store->open_partition(id),
+                                                   c.snapshot_store, id);
+  const raft::SnapshotMeta latest = storage->snapshot_meta();
+  const Index floor = c.store->applied_floor(id);
   raft::Config rc;
   rc.id = c.node_id;
   rc.election_ticks = c.election_ticks;
   rc.heartbeat_ticks = c.heartbeat_ticks;
   rc.seed = c.seed ^ (id * 0x9e3779b97f4a7c15ULL);
-  rc.applied = c.store->applied_floor(id);
+  // A snapshot above the floor is installed again before any entry (Snapshotter), so Raft
+  // hands out only the entries above it.
+  rc.applied = std::max(floor, latest.index);
   std::string why;
   auto node = raft::RawNode::create(rc, *storage, &why);
   if (!node) {
     error = "partition " + std::to_string(id) + ": " + why;
     return nullptr;
   }
-  return std::make_shared<Partition>(id, std::move(storage), std::move(node),
-                                     c.max_queued_requests);
+  auto p = std::make_shared<Partition>(id, std::move(storage), std::move(node),
+                                       c.max_queued_requests);
+  p->snapshots.latest = latest;
+  p->snapshots.floor = floor;
+  p->snapshots.compacted_through = p->storage->first_index() - 1;
+  if (latest.index > floor) {
+    p->snapshots.reinstall = latest;
+    p->applied = floor;
+    p->delivered.store(floor);
+  }
+  return p;
 }
 
 }  // namespace synod::node

@@ -43,7 +43,11 @@ bool is_work(const raft::Message& m) {
 
 CyclePipeline::CyclePipeline(EngineContext& context, RunQueue& run_queue, Liveness& liveness,
                              Hooks hooks)
-    : ctx_(context), run_queue_(run_queue), liveness_(liveness), hooks_(std::move(hooks)) {}
+    : ctx_(context),
+      run_queue_(run_queue),
+      liveness_(liveness),
+      hooks_(std::move(hooks)),
+      snapshots_(context, Snapshotter::Hooks{hooks_.halt, hooks_.storage_failed}) {}
 
 void CyclePipeline::run(RunQueue::Claim claim) {
   const auto& config = ctx_.config;
@@ -59,7 +63,7 @@ void CyclePipeline::run(RunQueue::Claim claim) {
     Partition& p = *claimed[i];
     bool ticked = false;
     if (!drain(p, now, batch, ticked)) continue;
-    p.raft->pause_applying(paused);
+    p.raft->pause_applying(paused || p.snapshots.installing);
     if (!p.raft->has_ready()) {
       cycle->refresh[i] = ticked;
       continue;
@@ -141,13 +145,22 @@ bool CyclePipeline::drain(Partition& p, env::TimePoint now, storage::WriteBatch&
   // what changed since (leadership lost) the leader handler reports.
   for (NodeId target : in.transfers) p.raft->transfer_leadership(target);
   if (in.applied_report) batch.add(p.id).applied_floor = *in.applied_report;
+  if (!snapshots_.drain(p, in, batch, [this](Partition& part, const std::vector<raft::Entry>& e) {
+        deliver(part, e);
+      })) {
+    return false;
+  }
+  snapshots_.maybe_save(p);
   return true;
 }
 
 void CyclePipeline::retire(Partition& p, RetireCallback done) {
   p.retired = true;
   p.pending.close(Status::UnknownPartition);
-  const storage::StorageStatus removed = ctx_.config.store->remove_partition(p.id);
+  storage::StorageStatus removed = ctx_.config.store->remove_partition(p.id);
+  if (removed.ok() && ctx_.config.snapshot_store) {
+    removed = ctx_.config.snapshot_store->remove_partition(p.id);
+  }
   done(removed.ok() ? Status::Ok : Status::StorageFailure);
   if (!removed.ok()) hooks_.storage_failed(removed.to_string());
 }
@@ -217,17 +230,13 @@ void CyclePipeline::publish(const PartitionPtr& p, bool full) {
 }
 
 void CyclePipeline::apply(Partition& p, raft::Ready& rd) {
-  if (rd.snapshot) {
-    p.applied = std::max(p.applied, rd.snapshot->meta.index);
-    p.delivered.store(p.applied);
-  }
-  for (const auto& e : rd.committed_entries) {
-    p.delivered.store(e.index);
-    if (e.type == raft::EntryType::Normal && e.tag != 0 && ctx_.apply_handler) {
-      ctx_.apply_handler(CommittedEntry{p.id, e.index, e.term, e.tag, e.data});
-    }
-    p.applied = e.index;
-    p.pending.on_committed(e.index, e.term);
+  if (rd.snapshot) snapshots_.begin_install(p, rd.snapshot->meta);
+  if (p.retired) return;
+  // Entries committed above a snapshot wait until the host has installed it.
+  if (p.snapshots.installing) {
+    snapshots_.hold(p, rd.committed_entries);
+  } else {
+    deliver(p, rd.committed_entries);
   }
   for (const auto& rs : rd.read_states) p.pending.on_read_state(rs);
   p.pending.complete_reads(p.applied);
@@ -235,6 +244,20 @@ void CyclePipeline::apply(Partition& p, raft::Ready& rd) {
     p.leader = rd.soft_state->leader;
     if (ctx_.leader_handler) ctx_.leader_handler(LeaderChange{p.id, p.leader, p.raft->term()});
   }
+  snapshots_.maybe_save(p);
+}
+
+void CyclePipeline::deliver(Partition& p, const std::vector<raft::Entry>& entries) {
+  for (const auto& e : entries) {
+    p.delivered.store(e.index);
+    if (e.type == raft::EntryType::Normal && e.tag != 0 && ctx_.apply_handler) {
+      ctx_.apply_handler(CommittedEntry{p.id, e.index, e.term, e.tag, e.data});
+    }
+    p.applied = e.index;
+    p.pending.on_committed(e.index, e.term);
+    snapshots_.count(p, e);
+  }
+  p.pending.complete_reads(p.applied);
 }
 
 }  // namespace synod::node

@@ -5,7 +5,8 @@
 //      at most one sync (on the sync executor when there is one; the rest of the cycle
 //      then runs there);
 //   3. send the messages that vouch for what is now durable;
-//   4. apply committed entries, answer requests, advance Raft;
+//   4. apply committed entries (or hand a snapshot to the host to install, see
+//      Snapshotter), answer requests, advance Raft;
 //   5. publish each partition's state and release it to the run queue.
 #pragma once
 
@@ -17,6 +18,7 @@
 #include "engine_context.h"
 #include "liveness.h"
 #include "run_queue.h"
+#include "snapshotter.h"
 
 namespace synod::node {
 
@@ -31,6 +33,8 @@ class CyclePipeline {
     std::function<void(std::function<void()>)> post_sync;
     // The store refused a write: the node must stop.
     std::function<void(const std::string& why)> storage_failed;
+    // A partition cannot go on (Snapshotter): stop running it.
+    std::function<void(PartitionId, const std::string& why)> halt;
   };
 
   CyclePipeline(EngineContext& context, RunQueue& run_queue, Liveness& liveness, Hooks hooks);
@@ -56,12 +60,15 @@ class CyclePipeline {
   void finish(const std::shared_ptr<Cycle>& cycle, const storage::StorageStatus& written);
   void send(Cycle& cycle, std::vector<raft::Message> raft::Ready::*which);
   void apply(Partition& p, raft::Ready& rd);
+  // Hands committed entries to the host and answers what they decide.
+  void deliver(Partition& p, const std::vector<raft::Entry>& entries);
   void publish(const PartitionPtr& p, bool full);
 
   EngineContext& ctx_;
   RunQueue& run_queue_;
   Liveness& liveness_;
   const Hooks hooks_;
+  Snapshotter snapshots_;
 };
 
 }  // namespace synod::node

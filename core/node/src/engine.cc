@@ -33,6 +33,9 @@ Engine::Engine(const NodeHostConfig& config)
                     [this](const std::string& why) {
                       fail(Status::StorageFailure,
                            "its log store failed: " + (why.empty() ? "unknown error" : why));
+                    },
+                    [this](PartitionId id, const std::string& why) {
+                      post(*ctx_.config.executor, [this, id, why] { halt(id, why); });
                     }}) {}
 
 bool Engine::open(std::string& error) {
@@ -81,6 +84,13 @@ void Engine::start() {
       self->guarded([&] { self->on_unreachable(peer, std::move(lost)); });
     }
   });
+  if (ctx_.config.snapshot_store) {
+    snapshot_files_ = std::make_unique<StoreSnapshotFiles>(*ctx_.config.snapshot_store);
+    transport->set_snapshot_files(snapshot_files_.get());
+  }
+  ctx_.wake = [weak](const PartitionPtr& p) {
+    if (auto self = weak.lock()) self->guarded([&] { self->submit(p); });
+  };
   transport->set_snapshot_status_handler(
       [weak](NodeId peer, std::uint64_t partition, bool delivered) {
         if (auto self = weak.lock()) {
@@ -358,7 +368,10 @@ void Engine::remove_partition(PartitionId partition, std::function<void(Status)>
   if (!p) {
     // A damaged partition never runs: its storage is deleted here and now.
     if (!table_.remove_damaged(partition)) return finish(Status::UnknownPartition);
-    const auto st = ctx_.config.store->remove_partition(partition);
+    auto st = ctx_.config.store->remove_partition(partition);
+    if (st.ok() && ctx_.config.snapshot_store) {
+      st = ctx_.config.snapshot_store->remove_partition(partition);
+    }
     return finish(st.ok() ? Status::Ok : Status::StorageFailure);
   }
   liveness_.remove(p);
@@ -380,6 +393,32 @@ void Engine::remove_partition(PartitionId partition, std::function<void(Status)>
   // Closed by a concurrent stop(): it did not see this partition retiring.
   if (closed.retire) return closed.retire(Status::ShuttingDown);
   run_queue_.schedule(p);
+}
+
+void Engine::request_snapshot(PartitionId partition, SnapshotCallback done) {
+  const PartitionPtr p = table_.find(partition);
+  if (!p) {
+    if (done) done(table_.missing(partition), 0);
+    return;
+  }
+  if (const Status s = p->inbox.push_snapshot_request(done); s != Status::Ok) {
+    if (done) done(s, 0);
+    return;
+  }
+  submit(p);
+}
+
+void Engine::halt(PartitionId id, const std::string& why) {
+  std::lock_guard reshape(reshape_mu_);
+  PartitionPtr p = table_.remove(id);
+  if (!p) return;
+  liveness_.remove(p);
+  refresh_peers();
+  table_.add_damaged(id, why);
+  ClosedInbox closed = p->inbox.close(Status::StorageFailure);
+  answer_all(closed, Status::StorageFailure);
+  if (closed.retire) closed.retire(Status::StorageFailure);
+  if (ctx_.partition_failure_handler) ctx_.partition_failure_handler(id, why);
 }
 
 void Engine::set_delivery_paused(bool paused) {

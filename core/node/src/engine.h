@@ -22,6 +22,7 @@
 #include "liveness.h"
 #include "partition_table.h"
 #include "run_queue.h"
+#include "snapshot_files.h"
 
 namespace synod::node {
 
@@ -46,6 +47,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   Status add_partition(PartitionId partition, const std::vector<NodeId>& voters);
   void remove_partition(PartitionId partition, std::function<void(Status)> done);
   void set_delivery_paused(bool paused);
+  void request_snapshot(PartitionId partition, SnapshotCallback done);
 
   NodeId wait_for_leader(PartitionId partition, std::chrono::milliseconds timeout);
   bool is_leader(PartitionId partition) const;
@@ -71,8 +73,14 @@ class Engine : public std::enable_shared_from_this<Engine> {
   // The nodes this node exchanges liveness with: every voter of a hosted partition.
   void refresh_peers();
   void close(Partition& partition, Status status);
+  // Stops running a partition that cannot go on (its snapshot cannot be installed): it is
+  // reported damaged, its requests answer StorageFailure, and its storage is kept.
+  void halt(PartitionId id, const std::string& why);
 
   EngineContext ctx_;
+  // The transport reads and writes this node's snapshot files through it (when the node
+  // has a snapshot store).
+  std::unique_ptr<StoreSnapshotFiles> snapshot_files_;
   PartitionTable table_;
   Liveness liveness_;
   RunQueue run_queue_;

@@ -5,11 +5,15 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <mutex>
 
 #include "synod/node/node_host.h"
 
 namespace synod::node {
+
+struct Partition;
 
 struct EngineContext {
   explicit EngineContext(const NodeHostConfig& c) : config(c) {}
@@ -18,6 +22,11 @@ struct EngineContext {
   NodeHost::ApplyHandler apply_handler;
   NodeHost::LeaderHandler leader_handler;
   NodeHost::FailureHandler failure_handler;
+  SnapshotHandler snapshot_handler;
+  NodeHost::PartitionFailureHandler partition_failure_handler;
+  // Runs a partition again from any thread, for as long as the engine lives (set by
+  // start(); a host may complete a snapshot after the node is gone).
+  std::function<void(const std::shared_ptr<Partition>&)> wake;
 
   // While set, Raft hands out no committed entries (the host's queue is full).
   std::atomic<bool> delivery_paused{false};

@@ -48,6 +48,13 @@ Status Inbox::report_applied(Index index, Index delivered) {
   return Status::Ok;
 }
 
+Status Inbox::push_snapshot_request(SnapshotCallback& done) {
+  std::lock_guard lock(mu_);
+  if (closed_) return *closed_;
+  contents_.snapshot_requests.push_back(std::move(done));
+  return Status::Ok;
+}
+
 void Inbox::push_message(raft::Message&& message, bool is_work) {
   std::lock_guard lock(mu_);
   if (closed_) return;
@@ -63,6 +70,16 @@ void Inbox::note_unreachable(NodeId peer) {
 void Inbox::note_snapshot(NodeId peer, bool delivered) {
   std::lock_guard lock(mu_);
   if (!closed_) contents_.snapshot_reports.emplace_back(peer, delivered);
+}
+
+void Inbox::note_saved(SnapshotOutcome outcome) {
+  std::lock_guard lock(mu_);
+  if (!closed_) contents_.saved.push_back(std::move(outcome));
+}
+
+void Inbox::note_installed(SnapshotOutcome outcome) {
+  std::lock_guard lock(mu_);
+  if (!closed_) contents_.installed.push_back(std::move(outcome));
 }
 
 void Inbox::mark_tick() {
@@ -85,6 +102,7 @@ ClosedInbox Inbox::retire(RetireCallback done) {
   closed_ = Status::UnknownPartition;
   out.proposals.swap(contents_.proposals);
   out.reads.swap(contents_.reads);
+  out.snapshot_requests.swap(contents_.snapshot_requests);
   contents_.retire = std::move(done);
   return out;
 }
@@ -102,9 +120,13 @@ InboxContents Inbox::drain() {
   out.unreachable.swap(in.unreachable);
   out.snapshot_reports.swap(in.snapshot_reports);
   out.applied_report = std::exchange(in.applied_report, std::nullopt);
+  out.snapshot_requests.swap(in.snapshot_requests);
+  out.saved.swap(in.saved);
+  out.installed.swap(in.installed);
   out.tick = std::exchange(in.tick, false);
   out.activity = std::exchange(in.activity, false) || !out.proposals.empty() ||
-                 !out.reads.empty() || !out.transfers.empty();
+                 !out.reads.empty() || !out.transfers.empty() ||
+                 !out.snapshot_requests.empty() || !out.saved.empty() || !out.installed.empty();
   out.retire = std::exchange(in.retire, nullptr);
   return out;
 }
@@ -114,7 +136,7 @@ bool Inbox::empty() const {
   const auto& c = contents_;
   return c.messages.empty() && c.proposals.empty() && c.reads.empty() && c.transfers.empty() &&
          c.unreachable.empty() && c.snapshot_reports.empty() && !c.applied_report && !c.tick &&
-         !c.retire;
+         !c.retire && c.snapshot_requests.empty() && c.saved.empty() && c.installed.empty();
 }
 
 ClosedInbox Inbox::close(Status status) {
@@ -123,6 +145,7 @@ ClosedInbox Inbox::close(Status status) {
   if (!closed_) closed_ = status;
   out.proposals.swap(contents_.proposals);
   out.reads.swap(contents_.reads);
+  out.snapshot_requests.swap(contents_.snapshot_requests);
   out.retire = std::exchange(contents_.retire, nullptr);
   return out;
 }

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -31,6 +32,15 @@ struct QueuedRead {
 };
 
 using RetireCallback = std::function<void(Status)>;
+// Answers NodeHost::request_snapshot: the status and the snapshot's index.
+using SnapshotCallback = std::function<void(Status, Index)>;
+
+// How a save or an install the host was asked for ended (reported from the host's thread).
+struct SnapshotOutcome {
+  raft::SnapshotMeta meta;
+  Status status = Status::Ok;
+  std::string message;
+};
 
 // Everything one drain() hands the cycle.
 struct InboxContents {
@@ -43,6 +53,9 @@ struct InboxContents {
   // Per peer, the outcome of each snapshot the transport finished sending.
   std::vector<std::pair<NodeId, bool>> snapshot_reports;
   std::optional<Index> applied_report;
+  std::vector<SnapshotCallback> snapshot_requests;
+  std::vector<SnapshotOutcome> saved;
+  std::vector<SnapshotOutcome> installed;
   bool tick = false;
   // Work arrived that is more than a heartbeat: the partition is not idle.
   bool activity = false;
@@ -54,6 +67,7 @@ struct InboxContents {
 struct ClosedInbox {
   std::deque<QueuedProposal> proposals;
   std::deque<QueuedRead> reads;
+  std::vector<SnapshotCallback> snapshot_requests;
   RetireCallback retire;
 };
 
@@ -70,11 +84,16 @@ class Inbox {
   Status push_transfer(NodeId target);
   // The host applied through `index`; InvalidArgument above `delivered`.
   Status report_applied(Index index, Index delivered);
+  // Leaves `done` untouched when refused (the closing status).
+  Status push_snapshot_request(SnapshotCallback& done);
 
   // Engine input; ignored once closed.
   void push_message(raft::Message&& message, bool is_work);
   void note_unreachable(NodeId peer);
   void note_snapshot(NodeId peer, bool delivered);
+  // The host finished a save or an install; kept even once closed (nothing waits on it).
+  void note_saved(SnapshotOutcome outcome);
+  void note_installed(SnapshotOutcome outcome);
   void mark_tick();
   void mark_activity();
   // Asks the next cycle to retire the partition, which then calls `done`. Closes the

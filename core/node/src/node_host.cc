@@ -24,6 +24,18 @@ void NodeHost::set_apply_handler(ApplyHandler handler) {
 void NodeHost::set_leader_handler(LeaderHandler handler) {
   engine_->context().leader_handler = std::move(handler);
 }
+void NodeHost::set_snapshot_handler(SnapshotHandler handler) {
+  engine_->context().snapshot_handler = std::move(handler);
+}
+
+void NodeHost::set_partition_failure_handler(PartitionFailureHandler handler) {
+  engine_->context().partition_failure_handler = std::move(handler);
+}
+
+void NodeHost::request_snapshot(PartitionId partition, std::function<void(Status, Index)> done) {
+  engine_->request_snapshot(partition, std::move(done));
+}
+
 void NodeHost::set_failure_handler(FailureHandler handler) {
   engine_->context().failure_handler = std::move(handler);
 }

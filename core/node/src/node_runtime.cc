@@ -27,7 +27,7 @@ bool refuse(RuntimeError& error, RuntimeError::Kind kind, std::string message) {
 }
 
 bool environment_set(const NodeHostConfig& c) {
-  return c.store || c.transport || c.clock || c.scheduler || c.executor || c.sync_executor;
+  return c.store || c.snapshot_store || c.transport || c.clock || c.scheduler || c.executor || c.sync_executor;
 }
 
 // The gRPC or REST transport `Kind` the options ask for.
@@ -94,6 +94,19 @@ bool NodeRuntime::build(NodeRuntimeOptions& o, RuntimeError& error) {
     }
     store_ = std::move(opened);
   }
+  if (o.store.existing_snapshots) {
+    snapshots_ = std::move(o.store.existing_snapshots);
+  } else if (o.store.engine == "memory" || o.store.directory.empty()) {
+    snapshots_ = storage::make_memory_snapshot_store();
+  } else {
+    const std::string directory = o.store.directory + "/snapshots";
+    storage::StorageStatus status;
+    snapshots_ = storage::open_disk_snapshot_store(directory, &status);
+    if (!snapshots_) {
+      return refuse(error, Kind::Storage,
+                    "cannot open the snapshot files in \"" + directory + "\": " + status.to_string());
+    }
+  }
 
   threads_ = o.threads ? std::move(o.threads) : std::make_shared<RuntimeThreads>(o.worker_threads);
 
@@ -139,6 +152,7 @@ bool NodeRuntime::build(NodeRuntimeOptions& o, RuntimeError& error) {
   if (sync_thread) sync_thread_ = std::make_unique<env::ThreadPool>(1);
 
   host.store = store_.get();
+  host.snapshot_store = snapshots_.get();
   host.transport = transport_.get();
   host.clock = &threads_->clock();
   host.scheduler = &threads_->scheduler();

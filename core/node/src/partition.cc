@@ -4,7 +4,7 @@
 
 namespace synod::node {
 
-Partition::Partition(PartitionId partition_id, std::shared_ptr<raft::LogStorage> log,
+Partition::Partition(PartitionId partition_id, std::shared_ptr<SnapshotLogView> log,
                      std::unique_ptr<raft::RawNode> node, std::size_t max_queued_requests)
     : id(partition_id), storage(std::move(log)), raft(std::move(node)), inbox(max_queued_requests) {
   published_ = raft->state();

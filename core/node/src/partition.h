@@ -6,8 +6,8 @@
 //
 // Who touches what:
 //   - inbox: any thread (its own mutex);
-//   - raft, pending, applied, leader, idle_ticks, retired: only the cycle that has
-//     claimed the partition (RunQueue guarantees one at a time);
+//   - raft, pending, applied, leader, idle_ticks, retired, snapshots: only the cycle that
+//     has claimed the partition (RunQueue guarantees one at a time);
 //   - scheduled: RunQueue's mutex; quiescent: Liveness's mutex;
 //   - the published_* fields and `delivered`: written by the claiming cycle, read by any.
 #pragma once
@@ -15,20 +15,43 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <vector>
 
 #include "inbox.h"
 #include "pending_requests.h"
+#include "snapshot_log_view.h"
 #include "synod/raft/raw_node.h"
 
 namespace synod::node {
 
-struct Partition {
-  Partition(PartitionId partition_id, std::shared_ptr<raft::LogStorage> log,
+// Where a partition stands with snapshots and compaction (see Snapshotter).
+struct SnapshotProgress {
+  // The latest snapshot the log store records, and how far the log is compacted.
+  raft::SnapshotMeta latest;
+  Index compacted_through = 0;
+  // The host's durable applied floor as stored (the durable model compacts behind it).
+  Index floor = 0;
+  // Applied since the latest snapshot (the in-memory model's policy).
+  std::uint64_t entries_since = 0;
+  std::uint64_t bytes_since = 0;
+  // A save the host has not finished; a follower wanted a snapshot no file holds.
+  bool saving = false;
+  bool export_wanted = false;
+  // The snapshot the host is installing; committed entries wait in `held` meanwhile.
+  std::optional<raft::SnapshotMeta> installing;
+  std::vector<raft::Entry> held;
+  // Set on open when the host must first be given the latest snapshot again.
+  std::optional<raft::SnapshotMeta> reinstall;
+};
+
+struct Partition : std::enable_shared_from_this<Partition> {
+  Partition(PartitionId partition_id, std::shared_ptr<SnapshotLogView> log,
             std::unique_ptr<raft::RawNode> node, std::size_t max_queued_requests);
 
   const PartitionId id;
   // Declared before `raft`, which reads it, so that it is destroyed after.
-  const std::shared_ptr<raft::LogStorage> storage;
+  const std::shared_ptr<SnapshotLogView> storage;
   const std::unique_ptr<raft::RawNode> raft;
   Inbox inbox;
 
@@ -37,6 +60,7 @@ struct Partition {
   NodeId leader = raft::kNoNode;
   int idle_ticks = 0;
   bool retired = false;
+  SnapshotProgress snapshots;
 
   bool scheduled = false;
   bool quiescent = false;

@@ -5,8 +5,10 @@ namespace synod::node {
 void answer_all(ClosedInbox& closed, Status status) {
   for (auto& q : closed.proposals) answer(q.done, status);
   for (auto& q : closed.reads) answer(q.done, status);
+  for (auto& done : closed.snapshot_requests) done(status, 0);
   closed.proposals.clear();
   closed.reads.clear();
+  closed.snapshot_requests.clear();
 }
 
 void PendingRequests::add_proposals(Index first_index, Term term,
@@ -71,6 +73,17 @@ void PendingRequests::expire(env::TimePoint now) {
 void PendingRequests::close(Status status) {
   for (auto& [index, w] : std::exchange(proposals_, {})) answer(w.done, status);
   for (auto& [context, r] : std::exchange(reads_, {})) answer(r.done, status);
+  complete_snapshot_requests(status, 0);
+}
+
+void PendingRequests::add_snapshot_request(SnapshotCallback done) {
+  snapshot_requests_.push_back(std::move(done));
+}
+
+void PendingRequests::complete_snapshot_requests(Status status, Index index) {
+  for (auto& done : std::exchange(snapshot_requests_, {})) {
+    if (done) done(status, index);
+  }
 }
 
 }  // namespace synod::node

@@ -1,9 +1,12 @@
 // Request tracking: the proposals and reads a partition's Raft has taken and not yet
-// answered, with their deadlines. Owned by the cycle that has claimed the partition.
+// answered, with their deadlines, and the snapshot requests waiting for a save. Owned by
+// the cycle that has claimed the partition.
 //
 // Every request gets exactly one answer. The three ways out live here: a result from the
-// log or a read state (on_committed, complete_reads), a deadline (expire, which the cycle
-// calls on every tick), and close() when the partition stops or is removed. That a
+// log or a read state (on_committed, complete_reads) or a finished save
+// (complete_snapshot_requests), a deadline (expire, which the cycle calls on every tick;
+// a snapshot request has none: the host's save ends it), and close() when the partition
+// stops or is removed. That a
 // partition with waiting requests keeps ticking, so that expire() runs, is Liveness's
 // part (see Liveness::maybe_quiesce).
 #pragma once
@@ -12,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "inbox.h"
 
@@ -35,12 +39,16 @@ class PendingRequests {
   // Raft appended `proposals` at first_index.. in `term`.
   void add_proposals(Index first_index, Term term, std::deque<QueuedProposal>& proposals);
   void add_read(std::string context, QueuedRead&& read);
+  void add_snapshot_request(SnapshotCallback done);
+  bool snapshot_requested() const { return !snapshot_requests_.empty(); }
 
   // An entry committed at `index` in `term`: answers every proposal at or below it.
   void on_committed(Index index, Term term);
   void on_read_state(const raft::ReadState& state);
   // Answers the reads whose read index the host has applied.
   void complete_reads(Index applied);
+  // Answers every snapshot request waiting.
+  void complete_snapshot_requests(Status status, Index index);
   void expire(env::TimePoint now);
   void close(Status status);
   bool empty() const { return proposals_.empty() && reads_.empty(); }
@@ -60,6 +68,7 @@ class PendingRequests {
   // older term still waits (that entry may yet commit), and each must get its answer.
   std::multimap<Index, WaitingProposal> proposals_;
   std::map<std::string, WaitingRead> reads_;
+  std::vector<SnapshotCallback> snapshot_requests_;
 };
 
 }  // namespace synod::node

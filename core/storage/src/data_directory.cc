@@ -49,7 +49,7 @@ StorageStatus write_format(const std::string& dir, const std::string& text) {
   if (::rename(tmp_path.c_str(), final_path.c_str()) != 0) {
     return StorageStatus::io_error(errno_text("cannot rename", tmp_path));
   }
-  return fsync_path(dir, O_RDONLY | O_DIRECTORY);
+  return sync_directory(dir);
 }
 
 StorageStatus check_format(const std::string& dir, const std::string& engine, int version) {
@@ -82,6 +82,10 @@ StorageStatus check_format(const std::string& dir, const std::string& engine, in
 }
 
 }  // namespace
+
+StorageStatus sync_directory(const std::string& path) {
+  return fsync_path(path, O_RDONLY | O_DIRECTORY);
+}
 
 DataDirectory::~DataDirectory() { release(); }
 

@@ -35,4 +35,8 @@ class DataDirectory {
   int lock_fd_ = -1;
 };
 
+// Syncs the directory `path`, making the creation, renaming and removal of its entries
+// durable.
+StorageStatus sync_directory(const std::string& path);
+
 }  // namespace synod::storage

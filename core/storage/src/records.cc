@@ -1,5 +1,6 @@
 #include "records.h"
 
+#include "byte_codec.h"
 #include "crc32c.h"
 
 namespace synod::storage::records {
@@ -20,67 +21,6 @@ std::uint64_t get_be64(std::string_view in) {
   for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(in[i]);
   return v;
 }
-
-void put_le32(std::string& out, std::uint32_t v) {
-  for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<char>(v >> shift));
-}
-
-std::uint32_t get_le32(std::string_view in) {
-  std::uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<std::uint8_t>(in[i]);
-  return v;
-}
-
-void put_u64(std::string& out, std::uint64_t v) {
-  for (int shift = 0; shift < 64; shift += 8) out.push_back(static_cast<char>(v >> shift));
-}
-
-// Reads a body front to back; any read past the end marks it failed.
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  bool u8(std::uint8_t& v) {
-    if (in_.size() < 1) return fail();
-    v = static_cast<std::uint8_t>(in_[0]);
-    in_.remove_prefix(1);
-    return true;
-  }
-  bool u32(std::uint32_t& v) {
-    if (in_.size() < 4) return fail();
-    v = get_le32(in_);
-    in_.remove_prefix(4);
-    return true;
-  }
-  bool u64(std::uint64_t& v) {
-    if (in_.size() < 8) return fail();
-    v = 0;
-    for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<std::uint8_t>(in_[i]);
-    in_.remove_prefix(8);
-    return true;
-  }
-  bool ids(std::vector<raft::NodeId>& out) {
-    std::uint32_t n = 0;
-    if (!u32(n) || in_.size() / 8 < n) return fail();
-    out.resize(n);
-    for (auto& id : out) u64(id);
-    return ok_;
-  }
-  std::string_view rest() {
-    std::string_view r = in_;
-    in_ = {};
-    return r;
-  }
-  bool done() const { return ok_ && in_.empty(); }
-  bool ok() const { return ok_; }
-
- private:
-  bool fail() {
-    ok_ = false;
-    return false;
-  }
-  std::string_view in_;
-  bool ok_ = true;
-};
 
 std::uint32_t record_crc(std::string_view key, std::string_view after_crc) {
   return crc32c_extend(crc32c(key), after_crc.data(), after_crc.size());
@@ -145,7 +85,7 @@ std::string entry_what(raft::Index index) { return "entry " + std::to_string(ind
 
 void put_ids(std::string& out, const std::vector<raft::NodeId>& ids) {
   put_le32(out, static_cast<std::uint32_t>(ids.size()));
-  for (raft::NodeId id : ids) put_u64(out, id);
+  for (raft::NodeId id : ids) put_le64(out, id);
 }
 
 void put_conf(std::string& out, const raft::ConfState& conf) {
@@ -156,17 +96,12 @@ void put_conf(std::string& out, const raft::ConfState& conf) {
   put_ids(out, conf.learners_next);
 }
 
-bool read_conf(Reader& r, raft::ConfState& conf) {
+bool read_conf(ByteReader& r, raft::ConfState& conf) {
   std::uint8_t auto_leave = 0;
   if (!r.u8(auto_leave) || auto_leave > 1) return false;
   conf.auto_leave = auto_leave == 1;
   return r.ids(conf.voters) && r.ids(conf.voters_outgoing) && r.ids(conf.learners) &&
          r.ids(conf.learners_next);
-}
-
-// Reads a snapshot body up to (not including) its data.
-bool read_snapshot_meta(Reader& r, raft::SnapshotMeta& meta) {
-  return r.u64(meta.index) && r.u64(meta.term) && read_conf(r, meta.conf_state);
 }
 
 StorageStatus decode_entry_body(PartitionId partition, raft::Index index, std::string_view value,
@@ -180,7 +115,7 @@ StorageStatus decode_entry_body(PartitionId partition, raft::Index index, std::s
       !st.ok()) {
     return st;
   }
-  Reader r(body);
+  ByteReader r(body);
   std::uint8_t type = 0;
   if (!r.u64(out.term) || !r.u8(type) || !r.u32(out.tag) ||
       type > static_cast<std::uint8_t>(raft::EntryType::ConfChange) || out.term == 0) {
@@ -193,6 +128,16 @@ StorageStatus decode_entry_body(PartitionId partition, raft::Index index, std::s
 }
 
 }  // namespace
+
+void put_snapshot_meta(std::string& out, const raft::SnapshotMeta& meta) {
+  put_le64(out, meta.index);
+  put_le64(out, meta.term);
+  put_conf(out, meta.conf_state);
+}
+
+bool read_snapshot_meta(ByteReader& r, raft::SnapshotMeta& meta) {
+  return r.u64(meta.index) && r.u64(meta.term) && read_conf(r, meta.conf_state);
+}
 
 std::string entry_key(PartitionId partition, raft::Index index) {
   std::string key;
@@ -239,7 +184,7 @@ bool parse_state_key(std::string_view key, PartitionId& partition, StateKind& ki
 
 std::string encode_entry(PartitionId partition, const raft::Entry& entry) {
   std::string v = begin_value(13 + entry.data.size());
-  put_u64(v, entry.term);
+  put_le64(v, entry.term);
   v.push_back(static_cast<char>(entry.type));
   put_le32(v, entry.tag);
   v.append(entry.data.view());
@@ -248,31 +193,29 @@ std::string encode_entry(PartitionId partition, const raft::Entry& entry) {
 
 std::string encode_hard_state(PartitionId partition, const raft::HardState& state) {
   std::string v = begin_value(24);
-  put_u64(v, state.term);
-  put_u64(v, state.vote);
-  put_u64(v, state.commit);
+  put_le64(v, state.term);
+  put_le64(v, state.vote);
+  put_le64(v, state.commit);
   return seal(state_key(partition, StateKind::HardState), std::move(v));
 }
 
 std::string encode_snapshot(PartitionId partition, const raft::Snapshot& snapshot) {
   std::string v = begin_value(64 + snapshot.data.size());
-  put_u64(v, snapshot.meta.index);
-  put_u64(v, snapshot.meta.term);
-  put_conf(v, snapshot.meta.conf_state);
+  put_snapshot_meta(v, snapshot.meta);
   v.append(snapshot.data.view());
   return seal(state_key(partition, StateKind::Snapshot), std::move(v));
 }
 
 std::string encode_applied_floor(PartitionId partition, raft::Index floor) {
   std::string v = begin_value(8);
-  put_u64(v, floor);
+  put_le64(v, floor);
   return seal(state_key(partition, StateKind::AppliedFloor), std::move(v));
 }
 
 std::string encode_compaction(PartitionId partition, const CompactionPoint& point) {
   std::string v = begin_value(16);
-  put_u64(v, point.index);
-  put_u64(v, point.term);
+  put_le64(v, point.index);
+  put_le64(v, point.term);
   return seal(state_key(partition, StateKind::Compaction), std::move(v));
 }
 
@@ -298,7 +241,7 @@ StorageStatus decode_hard_state(PartitionId partition, std::string_view value,
   auto st =
       open_value(state_key(partition, StateKind::HardState), value, body, partition, "hard state");
   if (!st.ok()) return st;
-  Reader r(body);
+  ByteReader r(body);
   raft::HardState hs;
   if (!r.u64(hs.term) || !r.u64(hs.vote) || !r.u64(hs.commit) || !r.done()) {
     return malformed(partition, "hard state");
@@ -313,7 +256,7 @@ StorageStatus decode_snapshot_meta(PartitionId partition, std::string_view value
   auto st =
       open_value(state_key(partition, StateKind::Snapshot), value, body, partition, "snapshot");
   if (!st.ok()) return st;
-  Reader r(body);
+  ByteReader r(body);
   raft::SnapshotMeta meta;
   if (!read_snapshot_meta(r, meta) || meta.index == 0 || meta.term == 0) {
     return malformed(partition, "snapshot");
@@ -327,7 +270,7 @@ StorageStatus decode_snapshot(PartitionId partition, std::string_view value, raf
   auto st =
       open_value(state_key(partition, StateKind::Snapshot), value, body, partition, "snapshot");
   if (!st.ok()) return st;
-  Reader r(body);
+  ByteReader r(body);
   raft::Snapshot snap;
   if (!read_snapshot_meta(r, snap.meta) || snap.meta.index == 0 || snap.meta.term == 0) {
     return malformed(partition, "snapshot");
@@ -343,7 +286,7 @@ StorageStatus decode_applied_floor(PartitionId partition, std::string_view value
   auto st = open_value(state_key(partition, StateKind::AppliedFloor), value, body, partition,
                        "applied floor");
   if (!st.ok()) return st;
-  Reader r(body);
+  ByteReader r(body);
   raft::Index floor = 0;
   if (!r.u64(floor) || !r.done()) return malformed(partition, "applied floor");
   out = floor;
@@ -356,7 +299,7 @@ StorageStatus decode_compaction(PartitionId partition, std::string_view value,
   auto st = open_value(state_key(partition, StateKind::Compaction), value, body, partition,
                        "compaction point");
   if (!st.ok()) return st;
-  Reader r(body);
+  ByteReader r(body);
   CompactionPoint point;
   if (!r.u64(point.index) || !r.u64(point.term) || !r.done()) {
     return malformed(partition, "compaction point");

@@ -19,6 +19,10 @@
 #include "synod/storage/log_store.h"
 #include "synod/storage/status.h"
 
+namespace synod::storage {
+class ByteReader;
+}
+
 namespace synod::storage::records {
 
 inline constexpr std::uint8_t kRecordVersion = 1;
@@ -48,6 +52,12 @@ std::string partition_prefix(PartitionId partition);
 PartitionId key_partition(std::string_view key);
 bool parse_entry_key(std::string_view key, PartitionId& partition, raft::Index& index);
 bool parse_state_key(std::string_view key, PartitionId& partition, StateKind& kind);
+
+// Snapshot metadata (index, term, configuration), as in a snapshot record; the snapshot
+// file header (snapshot_file_format.h) encodes it the same way. Reading checks only the
+// encoding, not the values.
+void put_snapshot_meta(std::string& out, const raft::SnapshotMeta& meta);
+bool read_snapshot_meta(ByteReader& r, raft::SnapshotMeta& meta);
 
 std::string encode_entry(PartitionId partition, const raft::Entry& entry);
 std::string encode_hard_state(PartitionId partition, const raft::HardState& state);

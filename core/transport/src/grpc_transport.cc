@@ -208,11 +208,14 @@ class Service final : public pb::Transport::Service {
     std::uint64_t handled = 0;
     while (stream.Read(&in)) {
       Answer answer(endpoint_.state());
+      const Inbound::Verdict verdict =
+          answer.admitted() ? handle(in, assembler).verdict : Inbound::Verdict::NotRunning;
       // Not acknowledged when stopping, so the sender counts the batch as lost.
-      if (!answer.admitted() || handle(in, assembler).verdict == Inbound::Verdict::NotRunning) {
+      if (verdict == Inbound::Verdict::NotRunning) {
         return {grpc::StatusCode::UNAVAILABLE, "stopping"};
       }
       ack.set_batches(++handled);
+      ack.set_refused(verdict != Inbound::Verdict::Delivered && verdict != Inbound::Verdict::Held);
       // Onto the socket before stop() cancels the stream, so that a batch handed over is
       // not counted lost by its sender.
       if (!stream.Write(ack, grpc::WriteOptions().set_write_through())) break;
@@ -353,7 +356,9 @@ void GrpcSession<Out>::read_acks() {
   std::uint64_t acked = 0;
   while (stream_->Read(&ack)) {
     // A receiver acknowledging what was never sent is broken; hang up on it.
-    if (ack.batches() < acked || !events_.acknowledged(ack.batches() - acked)) break;
+    if (ack.batches() < acked || !events_.acknowledged(ack.batches() - acked, ack.refused())) {
+      break;
+    }
     acked = ack.batches();
   }
   events_.broken();

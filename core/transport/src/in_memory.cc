@@ -32,6 +32,7 @@ struct Endpoint {
   std::shared_ptr<const Transport::Receiver> receiver;
   std::shared_ptr<const Transport::UnreachableHandler> unreachable;
   std::shared_ptr<const Transport::SnapshotStatusHandler> snapshot_status;
+  SnapshotFiles* files = nullptr;
   // InstallSnapshot envelopes sent while running and not yet reported, as (peer,
   // partition): a report settles one, and stop() reports the rest as not delivered.
   std::multiset<std::pair<NodeId, PartitionId>> snapshots_unreported;
@@ -71,6 +72,55 @@ struct Link {
 };
 
 env::Duration non_negative(env::Duration d) { return std::max(d, env::Duration::zero()); }
+
+bool is_snapshot(const Envelope& e) { return e.message.type == raft::MessageType::InstallSnapshot; }
+
+// Moves the envelopes of `batch` for which `take` holds into a batch of their own, both
+// in their order. `take` sees each envelope once, in order.
+template <typename Take>
+Batch take_out(Batch& batch, Take&& take) {
+  Batch taken{batch.cluster, batch.from, batch.to, {}};
+  std::vector<Envelope> kept;
+  for (Envelope& e : batch.envelopes) (take(e) ? taken.envelopes : kept).push_back(std::move(e));
+  batch.envelopes = std::move(kept);
+  return taken;
+}
+
+// How copying one snapshot's file went.
+struct Copy {
+  bool committed = false;
+  // The receiver refused it or could not store it (else the sender could not read it).
+  bool refused = false;
+  std::uint64_t bytes = 0;
+};
+
+// Copies the file of `snapshot` from `from` to `to` in pieces of `chunk_bytes`.
+Copy copy_file(SnapshotFiles& from, SnapshotFiles* to, const Envelope& snapshot,
+               std::size_t chunk_bytes) {
+  Copy copy;
+  std::string why;
+  const raft::SnapshotMeta& meta = snapshot.message.snapshot->meta;
+  auto reader = from.open(snapshot.partition, meta, &why);
+  if (!reader) return copy;
+  copy.refused = true;
+  auto writer = to ? to->receive(snapshot.partition, meta, reader->size(), &why) : nullptr;
+  if (!writer) return copy;
+  std::string piece(static_cast<std::size_t>(std::min<std::uint64_t>(chunk_bytes, reader->size())),
+                    '\0');
+  for (std::uint64_t left = reader->size(); left > 0;) {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(piece.size(), left));
+    std::size_t got = 0;
+    if (!reader->read(piece.data(), want, &got, &why) || got == 0) {
+      copy.refused = false;
+      return copy;
+    }
+    if (!writer->write(piece.data(), got, &why)) return copy;
+    left -= got;
+    copy.bytes += got;
+  }
+  copy.committed = writer->commit(&why);
+  return copy;
+}
 
 }  // namespace
 
@@ -147,6 +197,14 @@ struct NetworkCore : std::enable_shared_from_this<NetworkCore> {
     }
     for (PartitionId partition : snapshot_partitions(batch)) {
       sender.snapshots_unreported.emplace(batch.to, partition);
+    }
+    if (!sender.files) {
+      Batch snapshots = take_out(batch, is_snapshot);
+      if (!snapshots.envelopes.empty()) {
+        lose(self, sender, &TransportStats::dropped_snapshot_unavailable, std::move(snapshots),
+             false);
+        if (batch.envelopes.empty()) return;
+      }
     }
     auto dest = endpoints.find(batch.to);
     if (dest == endpoints.end()) {
@@ -264,22 +322,69 @@ struct NetworkCore : std::enable_shared_from_this<NetworkCore> {
     }
     Endpoint& receiver = dest->second;
     const bool admitted = batch.cluster == receiver.cluster && endpoints.contains(batch.from);
-    if (carried.reports && sender != endpoints.end()) {
-      report_snapshots(key.first, sender->second, batch, admitted);
-    }
-    if (batch.cluster != receiver.cluster) {
-      ++receiver.stats.refused_foreign_cluster;
-      return;
-    }
+    const bool reports = carried.reports && sender != endpoints.end();
     if (!admitted) {
-      ++receiver.stats.refused_unknown_sender;
+      if (reports) report_snapshots(key.first, sender->second, batch, false);
+      ++(batch.cluster != receiver.cluster ? receiver.stats.refused_foreign_cluster
+                                           : receiver.stats.refused_unknown_sender);
       return;
     }
+    if (std::any_of(batch.envelopes.begin(), batch.envelopes.end(), is_snapshot)) {
+      const Batch failed = copy_snapshots(lock, sender, receiver, batch);
+      if (reports) report_snapshots(key.first, sender->second, failed, false);
+      // It may have stopped while the files were copied.
+      if (!receiver.running) {
+        if (sender != endpoints.end()) {
+          lose(key.first, sender->second, &TransportStats::dropped_peer_down, std::move(batch),
+               true, carried.reports);
+        }
+        return;
+      }
+      if (batch.envelopes.empty()) return;
+    }
+    if (reports) report_snapshots(key.first, sender->second, batch, true);
     ++receiver.stats.batches_received;
     receiver.stats.messages_received += batch.envelopes.size();
     if (auto handler = receiver.receiver) {
       run_handler(lock, receiver, [&] { (*handler)(std::move(batch)); });
     }
+  }
+
+  // Copies the file of each InstallSnapshot in `batch` from the sender's files to the
+  // receiver's, without the lock (`batch` is the caller's alone): both endpoints count the
+  // copy as a running handler, so that neither stop() returns (and lets its files go)
+  // before it ends. Takes the envelopes whose copy failed out of `batch` and returns them.
+  // A sender that is gone or stopped has no files to read any more.
+  Batch copy_snapshots(std::unique_lock<std::mutex>& lock,
+                       std::map<NodeId, Endpoint>::iterator sender, Endpoint& receiver,
+                       Batch& batch) {
+    std::vector<Copy> copies;
+    const bool readable =
+        sender != endpoints.end() && sender->second.running && sender->second.files;
+    if (readable) {
+      SnapshotFiles& from = *sender->second.files;
+      SnapshotFiles* to = receiver.files;
+      ++sender->second.active;
+      ++receiver.active;
+      lock.unlock();
+      for (const Envelope& e : batch.envelopes) {
+        if (is_snapshot(e)) copies.push_back(copy_file(from, to, e, options.snapshot_chunk_bytes));
+      }
+      lock.lock();
+      for (Endpoint* e : {&sender->second, &receiver}) {
+        if (--e->active == 0) handlers_done.notify_all();
+      }
+    }
+    for (const Copy& copy : copies) {
+      sender->second.stats.snapshot_bytes_sent += copy.bytes;
+      sender->second.stats.snapshot_transfers_failed += copy.committed ? 0 : 1;
+      receiver.stats.snapshot_bytes_received += copy.bytes;
+      receiver.stats.snapshot_transfers_refused += copy.refused && !copy.committed ? 1 : 0;
+    }
+    std::size_t next = 0;
+    return take_out(batch, [&](const Envelope& e) {
+      return is_snapshot(e) && !(next < copies.size() && copies[next++].committed);
+    });
   }
 
   void notify_unreachable(NodeId self, std::uint64_t incarnation, NodeId peer,
@@ -433,6 +538,11 @@ void InMemoryTransport::set_snapshot_status_handler(SnapshotStatusHandler handle
   auto shared = handler ? std::make_shared<const SnapshotStatusHandler>(std::move(handler)) : nullptr;
   std::lock_guard lock(core_->mu);
   core_->endpoint(self_).snapshot_status = std::move(shared);
+}
+
+void InMemoryTransport::set_snapshot_files(SnapshotFiles* files) {
+  std::lock_guard lock(core_->mu);
+  core_->endpoint(self_).files = files;
 }
 
 void InMemoryTransport::start() {

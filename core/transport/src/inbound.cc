@@ -8,12 +8,14 @@
 namespace synod::transport {
 
 Inbound::Inbound(const NetworkTransportOptions& options, BatchAuthenticator* authenticator,
-                 EndpointState& state, Counters& counters, const LinkSet& links)
+                 EndpointState& state, Counters& counters, const LinkSet& links,
+                 const std::atomic<SnapshotFiles*>& files)
     : options_(options),
       authenticator_(authenticator),
       state_(state),
       counters_(counters),
-      links_(links) {}
+      links_(links),
+      files_(files) {}
 
 Inbound::Result Inbound::refuse(Counter reason) {
   if (!state_.running()) return {Verdict::NotRunning};
@@ -22,6 +24,14 @@ Inbound::Result Inbound::refuse(Counter reason) {
 }
 
 void Inbound::count_abandoned() { counters_.add(&TransportStats::snapshot_transfers_abandoned); }
+
+void Inbound::abandon_all() {
+  std::lock_guard lock(senders_mu_);
+  for (auto& [node, sender] : senders_) {
+    std::lock_guard one_at_a_time(sender.order);
+    if (sender.assembler.abandon()) count_abandoned();
+  }
+}
 
 std::optional<Inbound::Result> Inbound::authenticate(std::string_view bytes, NodeId sender,
                                                      const Signature& signature) {
@@ -62,13 +72,17 @@ Inbound::Result Inbound::receive(synod::wire::v1::Batch& wire, std::optional<Nod
   std::lock_guard one_at_a_time(from.order);
   if (decoded.chunk) {
     if (!state_.running()) return {Verdict::NotRunning};
-    const auto step = (assembler ? *assembler : from.assembler).add(std::move(*decoded.chunk));
+    const auto step =
+        (assembler ? *assembler : from.assembler).add(std::move(*decoded.chunk), files_.load());
     counters_.update([&](TransportStats& s) {
       ++s.snapshot_chunks_received;
+      s.snapshot_bytes_received += step.written;
       s.messages_malformed += step.refused ? 1 : 0;
+      s.snapshot_transfers_refused += step.failed ? 1 : 0;
       s.snapshot_transfers_abandoned += step.abandoned ? 1 : 0;
     });
     if (step.refused) return {Verdict::BadChunk};
+    if (step.failed) return {Verdict::SnapshotRefused};
     if (!step.complete) return {Verdict::Held};
     decoded.batch.envelopes.push_back(std::move(*step.complete));
   }

@@ -1,9 +1,10 @@
 // The receiving side that both network transports share, from the bytes of a batch to
 // the receiver: the signature check (SharedSecret), decoding, admission (cluster, sender,
-// destination), per-sender ordering, snapshot reassembly, counting and the hand-over. A
-// transport's server only carries bytes in and the verdict back.
+// destination), per-sender ordering, writing streamed snapshots into their files, counting
+// and the hand-over. A transport's server only carries bytes in and the verdict back.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -28,6 +29,7 @@ class Inbound {
     Held,        // a snapshot chunk taken; the transfer goes on
     Refused,     // counted in `reason`
     BadChunk,    // a chunk that continues no transfer (messages_malformed)
+    SnapshotRefused,  // a snapshot that cannot be stored (snapshot_transfers_refused)
     NotRunning,  // the endpoint does not run: nothing was counted
   };
   struct Result {
@@ -35,8 +37,10 @@ class Inbound {
     Counter reason = nullptr;  // for Refused
   };
 
+  // `files`: where snapshots are written (set_snapshot_files()).
   Inbound(const NetworkTransportOptions& options, BatchAuthenticator* authenticator,
-          EndpointState& state, Counters& counters, const LinkSet& links);
+          EndpointState& state, Counters& counters, const LinkSet& links,
+          const std::atomic<SnapshotFiles*>& files);
 
   // Checks the signature of `bytes` (SharedSecret): nullopt when valid, else the refusal,
   // counted. Only for an endpoint with an authenticator.
@@ -53,6 +57,9 @@ class Inbound {
   Result refuse(Counter reason);
   // A connection ended with its snapshot transfer unfinished.
   void count_abandoned();
+  // Gives up the unfinished transfers of every sender (their writers go), once no batch
+  // arrives any more (the endpoint stops).
+  void abandon_all();
 
  private:
   // Per sender: its batches are handed over one at a time (a connection being replaced
@@ -71,6 +78,7 @@ class Inbound {
   EndpointState& state_;
   Counters& counters_;
   const LinkSet& links_;
+  const std::atomic<SnapshotFiles*>& files_;
   std::mutex senders_mu_;
   std::map<NodeId, Sender> senders_;
 };

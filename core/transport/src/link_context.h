@@ -1,6 +1,6 @@
 // What the peer links of one network endpoint share: the transport's wire, the limits
-// and back-off from the options, the counters and the notifier, and how a batch that
-// will not arrive is accounted for.
+// and back-off from the options, the snapshot files, the counters and the notifier, and
+// how a batch that will not arrive is accounted for.
 #pragma once
 
 #include <atomic>
@@ -25,6 +25,8 @@ struct LinkContext {
   std::chrono::milliseconds reconnect_max;
   // Names streamed snapshots on the wire.
   std::atomic<std::uint64_t> transfers_begun{0};
+  // Set by set_snapshot_files(), read by senders and the inbound side.
+  std::atomic<SnapshotFiles*> files{nullptr};
 
   // Counts a batch that will not arrive, and reports it (notifier.h).
   void lose(Counter reason, Batch&& batch, bool unreachable) {

@@ -27,7 +27,7 @@ LinkEndpoint::LinkEndpoint(NetworkTransportOptions options)
           options_.reconnect_min,
           options_.reconnect_max},
       links_(context_, options_.peers),
-      inbound_(options_, authenticator_.get(), state_, counters_, links_) {}
+      inbound_(options_, authenticator_.get(), state_, counters_, links_, context_.files) {}
 
 LinkEndpoint::~LinkEndpoint() { stop(); }
 
@@ -50,11 +50,12 @@ void LinkEndpoint::stop() {
   state_.stop([this] { tear_down(); });
 }
 
-// Inbound first, so that no batch arrives from a peer whose link is gone; then the links,
-// whose threads lose what they held; then the notifier, which reports the snapshots among
-// it.
+// Inbound first, so that no batch arrives from a peer whose link is gone (and no snapshot
+// file stays open for writing); then the links, whose threads lose what they held (and
+// close the files they read); then the notifier, which reports the snapshots among it.
 void LinkEndpoint::tear_down() {
   if (wire_) wire_->stop_serving();
+  inbound_.abandon_all();
   links_.join();
   notifier_.finish();
 }

@@ -37,6 +37,7 @@ class LinkEndpoint {
   LinkSet& links() { return links_; }
   int port() const { return port_; }
 
+  void set_snapshot_files(SnapshotFiles* files) { context_.files = files; }
   void start();
   void send(Batch&& batch) { links_.send(std::move(batch)); }
   TransportStats stats() const { return counters_.snapshot(); }

@@ -17,9 +17,10 @@ namespace synod::transport {
 class SessionEvents {
  public:
   virtual ~SessionEvents() = default;
-  // The peer acknowledged `count` more of what was sent, oldest first. False when that is
-  // more than was sent: the peer is broken and the session should hang up.
-  virtual bool acknowledged(std::size_t count) = 0;
+  // The peer acknowledged `count` more of what was sent, oldest first; `refused`: it
+  // refused the last of them. False when that is more than was sent (or a refusal of
+  // nothing): the peer is broken and the session should hang up.
+  virtual bool acknowledged(std::size_t count, bool refused) = 0;
   // The session broke (the peer hung up, the connection failed).
   virtual void broken() = 0;
 };
@@ -38,7 +39,8 @@ class LinkSession {
   virtual ~LinkSession() = default;
   // Dials the peer; false when it cannot be reached (or cancel() was called).
   virtual bool connect() = 0;
-  // Sends one batch, or one chunk of a streamed snapshot.
+  // Sends one batch, or one chunk of a streamed snapshot. A session whose acknowledgements
+  // come through SessionEvents answers Written.
   virtual Result send(synod::wire::v1::Batch&& wire) = 0;
   // Ends the session: connect() and send() return soon, failing.
   virtual void cancel() = 0;

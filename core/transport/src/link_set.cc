@@ -22,21 +22,42 @@ void LinkSet::start() {
 
 void LinkSet::send(Batch&& batch) {
   std::shared_lock lock(mu_);
-  snapshot_stream::split(
-      std::move(batch), context_.limits, [&](Batch&& part, bool fits, bool streamed) {
-        // No handler may run for it: the endpoint does not run.
-        if (!running_) {
-          return context_.lose(&TransportStats::dropped_stopped, std::move(part), false);
-        }
-        auto it = links_.find(part.to);
-        if (it == links_.end()) {
-          return context_.lose(&TransportStats::dropped_peer_unknown, std::move(part), true);
-        }
-        if (!fits) {
-          return context_.lose(&TransportStats::dropped_too_large, std::move(part), true);
-        }
-        it->second->enqueue(std::move(part), streamed);
-      });
+  std::vector<Batch> snapshots = snapshot_stream::take_snapshots(batch);
+  if (!batch.envelopes.empty() || snapshots.empty()) {
+    const bool fits = wire_codec::encoded_size_bound(batch) <= context_.limits.max_message_bytes;
+    if (PeerLink* link = route(batch, fits)) link->enqueue(std::move(batch));
+  }
+  for (Batch& snapshot : snapshots) {
+    PeerLink* link = route(snapshot, snapshot_stream::first_chunk_fits(snapshot, context_.limits));
+    if (!link) continue;
+    Counter failure = nullptr;
+    auto reader = snapshot_stream::open(snapshot, context_.files.load(), context_.limits, &failure);
+    if (!reader) {
+      // The peer is fine: only a file too large says nothing reaches it.
+      const bool unreachable = failure == &TransportStats::dropped_too_large;
+      context_.lose(failure, std::move(snapshot), unreachable);
+      continue;
+    }
+    link->enqueue(snapshot_stream::Transfer{std::move(snapshot), std::move(reader)});
+  }
+}
+
+PeerLink* LinkSet::route(Batch& part, bool fits) {
+  // No handler may run for it: the endpoint does not run.
+  if (!running_) {
+    context_.lose(&TransportStats::dropped_stopped, std::move(part), false);
+    return nullptr;
+  }
+  auto it = links_.find(part.to);
+  if (it == links_.end()) {
+    context_.lose(&TransportStats::dropped_peer_unknown, std::move(part), true);
+    return nullptr;
+  }
+  if (!fits) {
+    context_.lose(&TransportStats::dropped_too_large, std::move(part), true);
+    return nullptr;
+  }
+  return it->second.get();
 }
 
 bool LinkSet::knows(NodeId node) const {

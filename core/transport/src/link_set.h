@@ -25,8 +25,9 @@ class LinkSet {
 
   // Starts every link; no effect once closed.
   void start();
-  // Splits off the snapshots that stream, then hands each part to its peer's link, or
-  // drops it (not running, unknown peer, too large), counting and reporting it.
+  // Splits off the snapshots, each to stream from its file (opened here), then hands each
+  // part to its peer's link, or drops it (not running, unknown peer, too large, no
+  // snapshot file), counting and reporting it.
   void send(Batch&& batch);
   // Whether `node` is a peer, whose batches the endpoint accepts.
   bool knows(NodeId node) const;
@@ -39,6 +40,9 @@ class LinkSet {
   void join();
 
  private:
+  // The link a part of a batch goes to, or nullptr after dropping the part (not running,
+  // unknown peer, not `fits`). Needs the lock, shared.
+  PeerLink* route(Batch& part, bool fits);
   // Joins the links of removed peers whose threads have ended. Needs the lock alone.
   void reap_removed();
 

@@ -31,6 +31,10 @@ void LinkTransport::set_snapshot_status_handler(SnapshotStatusHandler handler) {
   endpoint_->state().set_snapshot_status_handler(std::move(handler));
 }
 
+void LinkTransport::set_snapshot_files(SnapshotFiles* files) {
+  endpoint_->set_snapshot_files(files);
+}
+
 void LinkTransport::start() { endpoint_->start(); }
 
 void LinkTransport::stop() { endpoint_->stop(); }

@@ -28,15 +28,34 @@ Counter PeerLink::loss_reason() const {
   return closed_ ? close_reason_ : &TransportStats::dropped_peer_down;
 }
 
-void PeerLink::enqueue(Batch&& batch, bool streamed) {
-  std::lock_guard lock(mu_);
-  if (closed_) return context_.lose(close_reason_, std::move(batch), true);
-  if (down_) return context_.lose(&TransportStats::dropped_peer_down, std::move(batch), true);
-  if (pending_batches() >= context_.max_queued_batches) {
-    return context_.lose(&TransportStats::dropped_queue_full, std::move(batch), true);
+bool PeerLink::admit(Batch& batch) {
+  Counter loss = nullptr;
+  if (closed_) {
+    loss = close_reason_;
+  } else if (down_) {
+    loss = &TransportStats::dropped_peer_down;
+  } else if (pending_batches() >= context_.max_queued_batches) {
+    loss = &TransportStats::dropped_queue_full;
+  }
+  if (loss) {
+    context_.lose(loss, std::move(batch), true);
+    return false;
   }
   context_.count_sent(batch);
-  (streamed ? snapshots_ : queue_).push_back(std::move(batch));
+  return true;
+}
+
+void PeerLink::enqueue(Batch&& batch) {
+  std::lock_guard lock(mu_);
+  if (!admit(batch)) return;
+  queue_.push_back(std::move(batch));
+  wake_.notify_all();
+}
+
+void PeerLink::enqueue(snapshot_stream::Transfer&& transfer) {
+  std::lock_guard lock(mu_);
+  if (!admit(transfer.batch)) return;
+  snapshots_.push_back(std::move(transfer));
   wake_.notify_all();
 }
 
@@ -68,11 +87,12 @@ void PeerLink::cancel_session(std::unique_lock<std::mutex>& lock) {
   if (--cancelling_ == 0) wake_.notify_all();
 }
 
-bool PeerLink::acknowledged(std::size_t count) {
+bool PeerLink::acknowledged(std::size_t count, bool refused) {
   std::lock_guard lock(mu_);
-  if (count > unacked_.size()) return false;
+  if (count > unacked_.size() || (refused && count == 0)) return false;
   answered_ = true;
-  settle_oldest(count);
+  settle_oldest(refused ? count - 1 : count);
+  if (refused) refuse_oldest();
   return true;
 }
 
@@ -107,14 +127,23 @@ void PeerLink::settle_oldest(std::size_t count) {
 void PeerLink::refuse_oldest() {
   Pending pending = std::move(unacked_.front());
   unacked_.pop_front();
-  if (pending.chunk) --chunks_unacked_;
+  if (pending.chunk) {
+    --chunks_unacked_;
+    wake_.notify_all();
+  }
   if (pending.batch) {
     --held_;
+    if (pending.chunk) context_.counters.add(&TransportStats::snapshot_transfers_failed);
     context_.notifier.lost(std::move(*pending.batch), false);
-  } else if (pending.chunk && cursor_) {
-    context_.notifier.lost(std::move(cursor_->transfer()), false);
-    cursor_.reset();
+  } else if (pending.chunk && cursor_ && cursor_->id() == pending.transfer) {
+    refused_transfer_ = pending.transfer;
   }
+}
+
+void PeerLink::fail_transfer() {
+  context_.counters.add(&TransportStats::snapshot_transfers_failed);
+  context_.notifier.lost(std::move(cursor_->transfer()), false);
+  cursor_.reset();
 }
 
 void PeerLink::lose_in_flight() {
@@ -134,10 +163,12 @@ void PeerLink::lose_in_flight() {
 
 void PeerLink::lose_queued() {
   const Counter reason = loss_reason();
-  for (auto* pending : {&queue_, &snapshots_}) {
-    for (Batch& batch : *pending) context_.lose(reason, std::move(batch), true);
-    pending->clear();
+  for (Batch& batch : queue_) context_.lose(reason, std::move(batch), true);
+  queue_.clear();
+  for (snapshot_stream::Transfer& transfer : snapshots_) {
+    context_.lose(reason, std::move(transfer.batch), true);
   }
+  snapshots_.clear();
 }
 
 // Dials when there is something to send and sends until the session ends. After a
@@ -196,19 +227,27 @@ void PeerLink::run() {
 // Sends the queue and the snapshot being streamed until the session ends: while a
 // snapshot streams, a queued batch and a chunk take turns, so that a long transfer holds
 // up no partition's heartbeats, and at most chunk_window() chunks await acknowledgement.
+// A chunk is read from the file only when it is its turn to go, so the file is never
+// read more than chunk_window() chunks ahead of what the peer has taken.
 PeerLink::End PeerLink::pump(std::unique_lock<std::mutex>& lock, LinkSession& session) {
   const std::size_t window = context_.wire->chunk_window();
   const auto idle = context_.wire->idle_timeout();
   bool chunk_turn = false;
   while (true) {
+    if (cursor_ && cursor_->id() == refused_transfer_) fail_transfer();
     if (!cursor_ && !snapshots_.empty()) {
       cursor_.emplace(std::move(snapshots_.front()), ++context_.transfers_begun,
                       context_.limits.chunk_bytes);
       snapshots_.pop_front();
     }
     auto chunk_due = [&] { return cursor_ && chunks_unacked_ < window; };
+    // What the top of the loop does: a refused transfer ends, a queued snapshot begins.
+    auto transfer_due = [&] {
+      return cursor_ ? cursor_->id() == refused_transfer_ : !snapshots_.empty();
+    };
     auto ready = [&] {
-      return closed_ || address_changed_ || broken_ || !queue_.empty() || chunk_due();
+      return closed_ || address_changed_ || broken_ || !queue_.empty() || chunk_due() ||
+             transfer_due();
     };
     if (idle.count() == 0) {
       wake_.wait(lock, ready);
@@ -219,29 +258,40 @@ PeerLink::End PeerLink::pump(std::unique_lock<std::mutex>& lock, LinkSession& se
     if (closed_) return End::Closed;
     if (broken_) return End::Broken;
     if (address_changed_) return End::Redial;
+    if (transfer_due()) continue;
 
     const bool chunk = chunk_due() && (chunk_turn || queue_.empty());
     chunk_turn = !chunk;
-    Pending pending{std::nullopt, chunk};
+    Pending pending{std::nullopt, chunk, chunk ? cursor_->id() : 0};
     if (!chunk) {
       pending.batch = std::move(queue_.front());
       queue_.pop_front();
       ++held_;
     }
-    // Encoded (and, by the session, signed) without the lock.
+    // Read, encoded (and, by the session, signed) without the lock.
     lock.unlock();
     synod::wire::v1::Batch wire;
+    bool readable = true;
     if (chunk) {
-      cursor_->next(&wire);
-      if (cursor_->done()) pending.batch = std::move(cursor_->transfer());
+      std::string why;
+      readable = cursor_->next(&wire, &why);
     } else {
       wire_codec::encode(*pending.batch, &wire);
     }
     lock.lock();
     if (chunk) {
+      // The receiver gives the transfer up when a later one begins.
+      if (!readable || cursor_->id() == refused_transfer_) {
+        fail_transfer();
+        continue;
+      }
       ++chunks_unacked_;
-      context_.counters.add(&TransportStats::snapshot_chunks_sent);
-      if (pending.batch) {
+      context_.counters.update([&](TransportStats& s) {
+        ++s.snapshot_chunks_sent;
+        s.snapshot_bytes_sent += wire.snapshot_chunk().data().size();
+      });
+      if (cursor_->done()) {
+        pending.batch = std::move(cursor_->transfer());
         cursor_.reset();
         ++held_;
       }

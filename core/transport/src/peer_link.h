@@ -1,6 +1,6 @@
 // The link to one peer: its bounded queue, the thread that dials it and sends, the
 // back-off after a failure, the accounting of every batch that does not arrive, and the
-// streaming of big snapshots in chunks. One lock per peer, held only for bookkeeping: a
+// streaming of snapshots in chunks read from their files. One lock per peer, held only for bookkeeping: a
 // slow peer holds up nothing but its own link.
 #pragma once
 
@@ -29,9 +29,10 @@ class PeerLink final : public SessionEvents {
 
   // Starts the link's thread; once at most.
   void start();
-  // Takes a batch accepted by send() (a streamed snapshot alone when `streamed`), or drops
-  // it: the link is down (back-off), full or closed. Counts and reports either way.
-  void enqueue(Batch&& batch, bool streamed);
+  // Takes a batch accepted by send(), or a snapshot with its file open, or drops it: the
+  // link is down (back-off), full or closed. Counts and reports either way.
+  void enqueue(Batch&& batch);
+  void enqueue(snapshot_stream::Transfer&& transfer);
   // A new address: the session to the old one ends (losing what it had not acknowledged)
   // and the queue goes to the new one, dialled at once.
   void set_address(std::string address);
@@ -43,7 +44,7 @@ class PeerLink final : public SessionEvents {
   // with start() or join().
   bool finished() const { return !thread_.joinable() || finished_.load(); }
 
-  bool acknowledged(std::size_t count) override;
+  bool acknowledged(std::size_t count, bool refused) override;
   void broken() override;
 
  private:
@@ -53,13 +54,20 @@ class PeerLink final : public SessionEvents {
   struct Pending {
     std::optional<Batch> batch;
     bool chunk = false;
+    // The transfer a chunk belongs to.
+    std::uint64_t transfer = 0;
   };
 
+  // Counts `batch` sent, or loses it (moved from) when the link cannot take it.
+  bool admit(Batch& batch);
   void run();
   End pump(std::unique_lock<std::mutex>& lock, LinkSession& session);
   // Ends the oldest pending items: delivered, or refused by the peer.
   void settle_oldest(std::size_t count);
   void refuse_oldest();
+  // Ends the snapshot being streamed, not delivered: its file could not be read, or the
+  // peer refused one of its chunks.
+  void fail_transfer();
   void lose_in_flight();
   void lose_queued();
   Counter loss_reason() const;
@@ -75,10 +83,13 @@ class PeerLink final : public SessionEvents {
   // Accepted by send(), not yet sent.
   std::deque<Batch> queue_;
   // Snapshots to stream, after the one being streamed.
-  std::deque<Batch> snapshots_;
-  // The snapshot being streamed. Only the link's thread uses it; others only look whether
-  // it is there (under the lock).
+  std::deque<snapshot_stream::Transfer> snapshots_;
+  // The snapshot being streamed. Only the link's thread uses it; others only look at it
+  // (under the lock).
   std::optional<snapshot_stream::SnapshotCursor> cursor_;
+  // A transfer whose chunk the peer refused: the link's thread (which may be reading its
+  // file meanwhile) gives it up, if it is still streaming. Transfer ids start at 1.
+  std::uint64_t refused_transfer_ = 0;
   std::deque<Pending> unacked_;
   std::size_t chunks_unacked_ = 0;
   // Batches taken out of the queue or the cursor, not yet settled.

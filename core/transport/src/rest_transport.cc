@@ -350,6 +350,10 @@ class RestWire final : public Wire {
         res.status = 400;
         res.set_content("snapshot chunk does not continue a transfer\n", "text/plain");
         return;
+      case Inbound::Verdict::SnapshotRefused:
+        res.status = 422;
+        res.set_content("snapshot cannot be stored\n", "text/plain");
+        return;
       case Inbound::Verdict::Refused:
         res.status = refused_status != 0 ? refused_status : status_of_refusal(result.reason);
         return;

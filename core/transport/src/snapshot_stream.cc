@@ -1,17 +1,9 @@
 #include "snapshot_stream.h"
 
 #include <algorithm>
-#include <memory>
 #include <utility>
 
 namespace synod::transport::snapshot_stream {
-namespace {
-
-// What a transfer reserves up front: a declared size is only a claim until the data
-// comes, so a bigger snapshot grows its buffer as chunks arrive.
-constexpr std::size_t kMaxReserve = 64 << 20;
-
-}  // namespace
 
 std::string check_options(std::size_t chunk_bytes, std::uint64_t max_snapshot_bytes,
                           std::size_t max_message_bytes) {
@@ -23,99 +15,136 @@ std::string check_options(std::size_t chunk_bytes, std::uint64_t max_snapshot_by
   return {};
 }
 
-
-bool is_streamed(const Envelope& envelope, std::size_t chunk_bytes) {
-  const raft::Message& m = envelope.message;
-  return m.type == raft::MessageType::InstallSnapshot && m.snapshot &&
-         m.snapshot->data.size() > chunk_bytes;
-}
-
-std::vector<Batch> take_streamed(Batch& batch, std::size_t chunk_bytes) {
-  std::vector<Batch> streamed;
+std::vector<Batch> take_snapshots(Batch& batch) {
+  std::vector<Batch> snapshots;
   auto kept = batch.envelopes.begin();
   for (auto it = batch.envelopes.begin(); it != batch.envelopes.end(); ++it) {
-    if (is_streamed(*it, chunk_bytes)) {
-      streamed.push_back(Batch{batch.cluster, batch.from, batch.to, {}});
-      streamed.back().envelopes.push_back(std::move(*it));
+    if (it->message.type == raft::MessageType::InstallSnapshot) {
+      snapshots.push_back(Batch{batch.cluster, batch.from, batch.to, {}});
+      snapshots.back().envelopes.push_back(std::move(*it));
     } else {
       if (kept != it) *kept = std::move(*it);
       ++kept;
     }
   }
   batch.envelopes.erase(kept, batch.envelopes.end());
-  return streamed;
+  return snapshots;
 }
 
-std::size_t snapshot_bytes(const Batch& transfer) {
-  return transfer.envelopes.at(0).message.snapshot->data.size();
+bool first_chunk_fits(const Batch& transfer, const Limits& limits) {
+  return wire_codec::encoded_size_bound(transfer) + kChunkOverhead <= limits.max_message_bytes;
 }
 
-bool transfer_fits(const Batch& transfer, const Limits& limits) {
-  const std::size_t data = snapshot_bytes(transfer);
-  return data <= limits.max_snapshot_bytes &&
-         wire_codec::encoded_size_bound(transfer) - data + kChunkOverhead <=
-             limits.max_message_bytes;
+std::unique_ptr<SnapshotFileReader> open(const Batch& transfer, SnapshotFiles* files,
+                                         const Limits& limits, Counter* failure) {
+  *failure = &TransportStats::dropped_snapshot_unavailable;
+  const Envelope& envelope = transfer.envelopes.at(0);
+  if (!files || !envelope.message.snapshot) return nullptr;
+  std::string why;
+  auto reader = files->open(envelope.partition, envelope.message.snapshot->meta, &why);
+  if (!reader) return nullptr;
+  if (reader->size() > limits.max_snapshot_bytes) {
+    *failure = &TransportStats::dropped_too_large;
+    return nullptr;
+  }
+  return reader;
 }
 
-SnapshotCursor::SnapshotCursor(Batch transfer, std::uint64_t id, std::size_t chunk_bytes)
+SnapshotCursor::SnapshotCursor(Transfer transfer, std::uint64_t id, std::size_t chunk_bytes)
     : transfer_(std::move(transfer)),
       id_(id),
       chunk_bytes_(chunk_bytes),
-      chunk_count_(1 + (snapshot_bytes(transfer_) + chunk_bytes - 1) / chunk_bytes) {}
+      size_(transfer_.reader->size()) {}
 
-void SnapshotCursor::next(synod::wire::v1::Batch* out) {
-  const Envelope& envelope = transfer_.envelopes.front();
-  const std::string_view data = envelope.message.snapshot->data.view();
+bool SnapshotCursor::next(synod::wire::v1::Batch* out, std::string* why) {
+  const Envelope& envelope = transfer_.batch.envelopes.front();
   wire_codec::ChunkRef chunk;
   chunk.transfer = id_;
   chunk.partition = envelope.partition;
-  chunk.total_bytes = data.size();
-  if (next_chunk_ == 0) {
-    chunk.message = &envelope.message;
-  } else {
-    chunk.offset = (next_chunk_ - 1) * chunk_bytes_;
-    chunk.data = data.substr(chunk.offset, chunk_bytes_);
+  chunk.total_bytes = size_;
+  chunk.offset = offset_;
+  if (!sent_first_) chunk.message = &envelope.message;
+  wire_codec::encode_chunk(transfer_.batch, chunk, out);
+  if (sent_first_) {
+    // Read straight into the chunk, so that the data is copied once.
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_bytes_, size_ - offset_));
+    std::string& data = *out->mutable_snapshot_chunk()->mutable_data();
+    data.resize(want);
+    std::size_t have = 0;
+    while (have < want) {
+      std::size_t got = 0;
+      if (!transfer_.reader->read(data.data() + have, want - have, &got, why)) return false;
+      if (got == 0) {
+        *why = "the snapshot file ends before its " + std::to_string(size_) + " bytes";
+        return false;
+      }
+      have += got;
+    }
+    offset_ += want;
   }
-  wire_codec::encode_chunk(transfer_, chunk, out);
-  ++next_chunk_;
+  sent_first_ = true;
+  ++chunks_;
+  return true;
 }
 
-SnapshotAssembler::Step SnapshotAssembler::add(wire_codec::Chunk&& chunk) {
-  if (chunk.message || chunk.malformed) return begin(std::move(chunk));
+SnapshotAssembler::Step SnapshotAssembler::add(wire_codec::Chunk&& chunk, SnapshotFiles* files) {
+  if (chunk.message || chunk.malformed) return begin(std::move(chunk), files);
   Step step;
   const bool continues = partial_ && chunk.transfer == partial_->transfer &&
-                         chunk.offset == partial_->data.size() && !chunk.data.empty() &&
-                         chunk.data.size() <= partial_->total_bytes - partial_->data.size();
+                         chunk.offset == partial_->written && !chunk.data.empty() &&
+                         chunk.data.size() <= partial_->total_bytes - partial_->written;
   if (!continues) {
     step.refused = true;
     step.abandoned = abandon();
     return step;
   }
-  partial_->data.append(chunk.data);
-  if (partial_->data.size() < partial_->total_bytes) return step;
-  Partial done = std::move(*partial_);
-  partial_.reset();
-  auto snapshot = std::make_shared<raft::Snapshot>(*done.envelope.message.snapshot);
-  snapshot->data = raft::Bytes(std::move(done.data));
-  done.envelope.message.snapshot = std::move(snapshot);
-  step.complete = std::move(done.envelope);
+  if (!partial_->writer->write(chunk.data.data(), chunk.data.size(), &step.why)) {
+    step.failed = true;
+    partial_.reset();
+    return step;
+  }
+  step.written = chunk.data.size();
+  partial_->written += chunk.data.size();
+  finish_if_whole(step);
   return step;
 }
 
-SnapshotAssembler::Step SnapshotAssembler::begin(wire_codec::Chunk&& chunk) {
+SnapshotAssembler::Step SnapshotAssembler::begin(wire_codec::Chunk&& chunk, SnapshotFiles* files) {
   Step step;
   step.abandoned = abandon();
-  // A first chunk carries no data; a snapshot without data would not have been streamed.
-  if (chunk.malformed || chunk.offset != 0 || !chunk.data.empty() || chunk.total_bytes == 0 ||
+  // A first chunk carries no data.
+  if (chunk.malformed || chunk.offset != 0 || !chunk.data.empty() ||
       chunk.total_bytes > max_snapshot_bytes_) {
     step.refused = true;
     return step;
   }
-  Partial partial{chunk.transfer, Envelope{chunk.partition, std::move(*chunk.message)},
-                  chunk.total_bytes, {}};
-  partial.data.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(chunk.total_bytes, kMaxReserve)));
-  partial_ = std::move(partial);
+  if (!files) {
+    step.failed = true;
+    step.why = "no snapshot files";
+    return step;
+  }
+  auto writer = files->receive(chunk.partition, chunk.message->snapshot->meta, chunk.total_bytes,
+                               &step.why);
+  if (!writer) {
+    step.failed = true;
+    return step;
+  }
+  partial_ = Partial{chunk.transfer, Envelope{chunk.partition, std::move(*chunk.message)},
+                     chunk.total_bytes, 0, std::move(writer)};
+  // An empty file is whole at once.
+  finish_if_whole(step);
   return step;
+}
+
+void SnapshotAssembler::finish_if_whole(Step& step) {
+  if (partial_->written < partial_->total_bytes) return;
+  Partial done = std::move(*partial_);
+  partial_.reset();
+  if (!done.writer->commit(&step.why)) {
+    step.failed = true;
+    return;
+  }
+  step.complete = std::move(done.envelope);
 }
 
 bool SnapshotAssembler::abandon() {

@@ -1,20 +1,24 @@
 // Streaming snapshots in chunks (SnapshotChunk in synod/wire.proto), shared by the
 // network transports.
 //
-// A snapshot whose data is bigger than the chunk size leaves its batch and travels on its
-// own: the sender's SnapshotCursor cuts it into chunk batches, which the transport sends
-// in order on the link to the peer, interleaved with the peer's other batches so that a
-// long transfer delays no partition's heartbeats. The receiver's SnapshotAssembler puts
-// the chunks of one sender back together and yields the InstallSnapshot envelope whole.
+// Every InstallSnapshot leaves its batch and travels on its own: send() opens the
+// snapshot's file (SnapshotFiles::open()), the sender's SnapshotCursor reads it one chunk
+// at a time into chunk batches, which the link sends in order, interleaved with the
+// peer's other batches so that a long transfer delays no partition's heartbeats. The
+// receiver's SnapshotAssembler writes the chunks of one sender into a file
+// (SnapshotFiles::receive()), commits it, and only then yields the InstallSnapshot
+// envelope. Neither end holds more of a snapshot than a chunk.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
+#include "counters.h"
+#include "synod/transport/snapshot_files.h"
 #include "synod/transport/transport.h"
 #include "synod/wire.pb.h"
 #include "wire_codec.h"
@@ -44,79 +48,83 @@ struct Limits {
   std::size_t max_message_bytes;
 };
 
-// Whether `envelope` carries a snapshot with more than `chunk_bytes` of data.
-bool is_streamed(const Envelope& envelope, std::size_t chunk_bytes);
-
-// Moves the envelopes of `batch` that stream out of it, each into a batch of its own with
+// Moves the InstallSnapshot envelopes of `batch` out, each into a batch of its own with
 // the same header, in their order.
-std::vector<Batch> take_streamed(Batch& batch, std::size_t chunk_bytes);
+std::vector<Batch> take_snapshots(Batch& batch);
 
-// Bytes of snapshot data in a batch from take_streamed().
-std::size_t snapshot_bytes(const Batch& transfer);
+// Whether the first chunk of a batch from take_snapshots() (its message, without data)
+// fits in max_message_bytes.
+bool first_chunk_fits(const Batch& transfer, const Limits& limits);
 
-// Whether a batch from take_streamed() may be sent: its data within max_snapshot_bytes,
-// its first chunk (the message without data) within max_message_bytes.
-bool transfer_fits(const Batch& transfer, const Limits& limits);
-
-// Splits an outgoing batch: calls enqueue(Batch&&, bool fits, bool streamed) for what
-// stays of it (unless it held streamed snapshots only), then for each snapshot that
-// streams, in order; `fits` tells whether the part is within `limits`.
-template <typename Enqueue>
-void split(Batch&& batch, const Limits& limits, Enqueue&& enqueue) {
-  std::vector<Batch> snapshots = take_streamed(batch, limits.chunk_bytes);
-  if (!batch.envelopes.empty() || snapshots.empty()) {
-    const bool fits = wire_codec::encoded_size_bound(batch) <= limits.max_message_bytes;
-    enqueue(std::move(batch), fits, false);
-  }
-  for (Batch& snapshot : snapshots) {
-    const bool fits = transfer_fits(snapshot, limits);
-    enqueue(std::move(snapshot), fits, true);
-  }
-}
-
-// Cuts one streamed snapshot into chunk batches: the first carries the message, each of
-// the others up to chunk_bytes of data.
-class SnapshotCursor {
- public:
-  // `transfer` holds one envelope, for which is_streamed() holds; `id` names the transfer
-  // on the wire.
-  SnapshotCursor(Batch transfer, std::uint64_t id, std::size_t chunk_bytes);
-
-  bool done() const { return next_chunk_ == chunk_count_; }
-  // The batch the transfer came in, to report it lost.
-  Batch& transfer() { return transfer_; }
-  // Encodes the next chunk; done() must be false. The last one makes done() true.
-  void next(synod::wire::v1::Batch* out);
-  // Chunks encoded so far.
-  std::size_t chunks_encoded() const { return next_chunk_; }
-
- private:
-  Batch transfer_;
-  std::uint64_t id_;
-  std::size_t chunk_bytes_;
-  std::size_t next_chunk_ = 0;
-  std::size_t chunk_count_;
+// A snapshot on its way out: its batch from take_snapshots() and its file, open.
+struct Transfer {
+  Batch batch;
+  std::unique_ptr<SnapshotFileReader> reader;
 };
 
-// Reassembles the snapshots streamed by one sender, whose chunks it is given in the order
-// they were sent. Holds one transfer at a time; not thread-safe.
+// Opens the file of the snapshot in `transfer` from `files` (which may be null). Without
+// a reader, `*failure` tells the drop counter: no files or no file
+// (dropped_snapshot_unavailable), or a file above max_snapshot_bytes (dropped_too_large).
+std::unique_ptr<SnapshotFileReader> open(const Batch& transfer, SnapshotFiles* files,
+                                         const Limits& limits, Counter* failure);
+
+// Reads one snapshot's file into chunk batches: the first carries the message and the
+// file's size, each of the others up to chunk_bytes of the file, read as it is encoded.
+class SnapshotCursor {
+ public:
+  // `id` names the transfer on the wire.
+  SnapshotCursor(Transfer transfer, std::uint64_t id, std::size_t chunk_bytes);
+
+  bool done() const { return sent_first_ && offset_ == size_; }
+  std::uint64_t id() const { return id_; }
+  // The batch the transfer came in, to report it.
+  Batch& transfer() { return transfer_.batch; }
+  // Encodes the next chunk, reading its data; done() must be false. The last one makes
+  // done() true. False, with `*why`, when the file cannot be read or ends early.
+  bool next(synod::wire::v1::Batch* out, std::string* why);
+  // Chunks encoded so far.
+  std::size_t chunks_encoded() const { return chunks_; }
+  // Bytes of the file encoded so far.
+  std::uint64_t offset() const { return offset_; }
+
+ private:
+  Transfer transfer_;
+  std::uint64_t id_;
+  std::size_t chunk_bytes_;
+  std::uint64_t size_;
+  std::uint64_t offset_ = 0;
+  bool sent_first_ = false;
+  std::size_t chunks_ = 0;
+};
+
+// Writes the snapshots streamed by one sender into files, whose chunks it is given in
+// the order they were sent. Holds one transfer at a time; not thread-safe.
 class SnapshotAssembler {
  public:
   explicit SnapshotAssembler(std::uint64_t max_snapshot_bytes)
       : max_snapshot_bytes_(max_snapshot_bytes) {}
 
   struct Step {
-    // The chunk completed its transfer: the InstallSnapshot envelope, data and all.
+    // The chunk completed its transfer and the file is committed: the InstallSnapshot
+    // envelope (its snapshot without data).
     std::optional<Envelope> complete;
     // The chunk cannot be used: malformed, bigger than allowed, or not continuing the
     // transfer in progress.
     bool refused = false;
+    // The snapshot cannot be stored: no files, SnapshotFiles::receive() refused, or a write
+    // or the commit failed (`why` tells). The transfer is over, its writer destroyed.
+    bool failed = false;
+    std::string why;
     // An unfinished transfer was given up (the chunk was refused or began another).
     bool abandoned = false;
+    // Bytes of the chunk written into the file.
+    std::size_t written = 0;
   };
 
-  Step add(wire_codec::Chunk&& chunk);
-  // Gives up the transfer in progress (its link ended); true if there was one.
+  // `files`: where a first chunk's snapshot goes (may be null: the transfer then fails).
+  Step add(wire_codec::Chunk&& chunk, SnapshotFiles* files);
+  // Gives up the transfer in progress (its link ended), destroying its writer; true if
+  // there was one.
   bool abandon();
   bool in_progress() const { return partial_.has_value(); }
 
@@ -125,10 +133,13 @@ class SnapshotAssembler {
     std::uint64_t transfer;
     Envelope envelope;
     std::uint64_t total_bytes;
-    std::string data;
+    std::uint64_t written;
+    std::unique_ptr<SnapshotFileWriter> writer;
   };
 
-  Step begin(wire_codec::Chunk&& chunk);
+  Step begin(wire_codec::Chunk&& chunk, SnapshotFiles* files);
+  // Commits the transfer once all of its bytes are written.
+  void finish_if_whole(Step& step);
 
   std::uint64_t max_snapshot_bytes_;
   std::optional<Partial> partial_;

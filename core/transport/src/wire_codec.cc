@@ -67,7 +67,8 @@ void encode_ids(const std::vector<NodeId>& ids,
   for (NodeId id : ids) out->Add(id);
 }
 
-void encode_snapshot(const raft::Snapshot& snapshot, pb::Snapshot* out, bool with_data) {
+// The snapshot's metadata only: its data travels from a file, in chunks.
+void encode_snapshot(const raft::Snapshot& snapshot, pb::Snapshot* out) {
   pb::SnapshotMeta* meta = out->mutable_meta();
   meta->set_index(snapshot.meta.index);
   meta->set_term(snapshot.meta.term);
@@ -78,10 +79,9 @@ void encode_snapshot(const raft::Snapshot& snapshot, pb::Snapshot* out, bool wit
   encode_ids(cs.learners, wire_cs->mutable_learners());
   encode_ids(cs.learners_next, wire_cs->mutable_learners_next());
   wire_cs->set_auto_leave(cs.auto_leave);
-  if (with_data) out->set_data(std::string(snapshot.data.view()));
 }
 
-void encode_message(const raft::Message& m, pb::Message* out, bool with_snapshot_data = true) {
+void encode_message(const raft::Message& m, pb::Message* out) {
   out->set_type(to_wire(m.type));
   out->set_from(m.from);
   out->set_to(m.to);
@@ -100,7 +100,7 @@ void encode_message(const raft::Message& m, pb::Message* out, bool with_snapshot
     wire->set_tag(e.tag);
     wire->set_data(std::string(e.data.view()));
   }
-  if (m.snapshot) encode_snapshot(*m.snapshot, out->mutable_snapshot(), with_snapshot_data);
+  if (m.snapshot) encode_snapshot(*m.snapshot, out->mutable_snapshot());
   out->set_context(m.context);
 }
 
@@ -115,7 +115,7 @@ std::size_t snapshot_bound(const raft::Snapshot& s) {
   const std::size_t conf = ids_bound(cs.voters) + ids_bound(cs.voters_outgoing) +
                            ids_bound(cs.learners) + ids_bound(cs.learners_next) + kField;
   const std::size_t meta = 2 * kField + kField + conf;
-  return kField + meta + kField + s.data.size();
+  return kField + meta;
 }
 
 std::size_t message_bound(const raft::Message& m) {
@@ -154,19 +154,24 @@ std::shared_ptr<const raft::Snapshot> decode_snapshot(pb::Snapshot& in) {
     return nullptr;
   }
   conf.auto_leave = cs.auto_leave();
-  out->data = raft::Bytes(std::move(*in.mutable_data()));
+  // Snapshot data never travels inline (wire 1.3).
+  if (!in.data().empty()) return nullptr;
   return out;
 }
 
-// The envelope's message, or nullopt when it is malformed. `header` is the batch's.
-std::optional<Envelope> decode_envelope(pb::Envelope& in, const Batch& header) {
+// The envelope's message, or nullopt when it is malformed. `header` is the batch's;
+// `first_chunk`: whether it is a snapshot's first chunk, the only place for an
+// InstallSnapshot.
+std::optional<Envelope> decode_envelope(pb::Envelope& in, const Batch& header, bool first_chunk) {
   if (!in.has_message()) return std::nullopt;
   pb::Message& m = *in.mutable_message();
   const auto type = from_wire(m.type());
   // Messages travel in the batch of their own sender and destination.
   if (!type || m.from() != header.from || m.to() != header.to) return std::nullopt;
-  // A snapshot comes with InstallSnapshot, and only with it.
-  if (m.has_snapshot() != (*type == raft::MessageType::InstallSnapshot)) return std::nullopt;
+  // A snapshot comes with InstallSnapshot, and only with it; an InstallSnapshot comes in
+  // a first chunk, and only there.
+  const bool install = *type == raft::MessageType::InstallSnapshot;
+  if (m.has_snapshot() != install || install != first_chunk) return std::nullopt;
 
   Envelope out;
   out.partition = in.partition();
@@ -208,10 +213,9 @@ Chunk decode_chunk(pb::SnapshotChunk& in, const Batch& header) {
   pb::Envelope envelope;
   envelope.set_partition(in.partition());
   envelope.set_allocated_message(in.release_message());
-  auto decoded = decode_envelope(envelope, header);
-  out.malformed = !decoded || decoded->message.type != raft::MessageType::InstallSnapshot ||
-                  !decoded->message.snapshot->data.empty();
-  if (!out.malformed) out.message = std::move(decoded->message);
+  auto decoded = decode_envelope(envelope, header, true);
+  out.malformed = !decoded;
+  if (decoded) out.message = std::move(decoded->message);
   return out;
 }
 
@@ -232,7 +236,7 @@ void encode_chunk(const Batch& header, const ChunkRef& chunk, pb::Batch* out) {
   wire->set_offset(chunk.offset);
   wire->set_total_bytes(chunk.total_bytes);
   wire->set_data(std::string(chunk.data));
-  if (chunk.message) encode_message(*chunk.message, wire->mutable_message(), false);
+  if (chunk.message) encode_message(*chunk.message, wire->mutable_message());
 }
 
 void encode(const Batch& batch, pb::Batch* out) {
@@ -274,7 +278,7 @@ bool decode(pb::Batch& in, Decoded* out, std::string* error) {
   }
   out->batch.envelopes.reserve(static_cast<std::size_t>(in.envelopes_size()));
   for (pb::Envelope& e : *in.mutable_envelopes()) {
-    if (auto envelope = decode_envelope(e, out->batch)) {
+    if (auto envelope = decode_envelope(e, out->batch, false)) {
       out->batch.envelopes.push_back(std::move(*envelope));
     } else {
       ++out->skipped;

@@ -21,12 +21,15 @@ namespace synod::transport::wire_codec {
 inline constexpr std::uint32_t kWireMajor = 1;
 // 1.1: Signature, Frame and the SignedStream call of the shared-secret mode.
 // 1.2: SnapshotChunk.
-inline constexpr std::uint32_t kWireMinor = 2;
+// 1.3: every snapshot streams from a file (never inline); Ack.refused.
+inline constexpr std::uint32_t kWireMinor = 3;
 inline constexpr std::uint32_t kWireVersion = kWireMajor << 16 | kWireMinor;
 
 // More members than any real configuration has; a longer list is refused as absurd.
 inline constexpr std::size_t kMaxConfStateNodes = 1 << 12;
 
+// Snapshots are encoded by their metadata alone; an InstallSnapshot belongs in a first
+// chunk (encode_chunk()), and a receiver skips one found among a batch's envelopes.
 void encode(const Batch& batch, synod::wire::v1::Batch* out);
 
 // An upper bound of encode(batch)'s serialized size, found without encoding, so that an
@@ -40,7 +43,8 @@ struct ChunkRef {
   std::uint64_t offset = 0;
   std::uint64_t total_bytes = 0;
   std::string_view data;
-  // The first chunk's InstallSnapshot message; its snapshot data is not encoded.
+  // The first chunk's InstallSnapshot message; its snapshot's metadata is encoded, never
+  // its data.
   const raft::Message* message = nullptr;
 };
 
@@ -57,8 +61,8 @@ struct Chunk {
   std::string data;
   // Set in a first chunk: the InstallSnapshot message, its snapshot data empty.
   std::optional<raft::Message> message;
-  // A first chunk whose message could not be decoded, or a message that is not an
-  // InstallSnapshot; it cannot begin a transfer.
+  // A first chunk whose message could not be decoded, is not an InstallSnapshot, or
+  // carries snapshot data inline; it cannot begin a transfer.
   bool malformed = false;
 };
 

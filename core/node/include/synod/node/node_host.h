@@ -132,6 +132,7 @@ class NodeHost {
   using ApplyHandler = std::function<void(const CommittedEntry&)>;
   using LeaderHandler = std::function<void(const LeaderChange&)>;
   using FailureHandler = std::function<void(const std::string& why)>;
+  using PartitionFailureHandler = std::function<void(PartitionId, const std::string& why)>;
 
   // Opens (or, with an empty store, bootstraps) every partition. Returns nullptr and sets
   // `error` for an unusable configuration or stored state.
@@ -151,6 +152,11 @@ class NodeHost {
   // Saves, exports and installs of host state (snapshots.h). Without one, snapshots are
   // never taken and a snapshot from the leader halts the partition it arrives for.
   void set_snapshot_handler(SnapshotHandler handler);
+  // Learns that a partition stopped running while the node goes on: a snapshot it had to
+  // install could not be (damaged file, no snapshot handler, the host failed it). From
+  // then on it answers StorageFailure and status() reports it with `why`; the operator
+  // may remove it (remove_partition).
+  void set_partition_failure_handler(PartitionFailureHandler handler);
 
   void start();
   // Stops ticking and receiving, waits for running cycles, and completes every pending

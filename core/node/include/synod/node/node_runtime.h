@@ -92,6 +92,10 @@ struct StoreOptions {
   // Shared, so that a caller may read it before the node runs or keep it past the
   // runtime (a node restarted in the same process).
   std::shared_ptr<storage::LogStore> existing;
+  // Snapshot files: with a durable engine in <directory>/snapshots, with "memory" in
+  // memory. Like `existing`, one to use instead (a node restarted in the same process
+  // keeps its snapshots with its log).
+  std::shared_ptr<storage::SnapshotStore> existing_snapshots;
   // The durable stores' warnings (a repaired file, say); none are reported when unset.
   std::function<void(const std::string&)> on_warning;
 };
@@ -171,6 +175,8 @@ class NodeRuntime {
 
   NodeHost& host() { return *host_; }
   storage::LogStore& store() { return *store_; }
+  // Shared, so that a caller may keep it past the runtime (see existing_snapshots).
+  const std::shared_ptr<storage::SnapshotStore>& snapshot_store() { return snapshots_; }
   transport::Transport& transport() { return *transport_; }
   // The gRPC or REST transport (listen_port(), set_peer(), remove_peer()); null with
   // "memory".
@@ -188,8 +194,9 @@ class NodeRuntime {
   // them, the timer and the workers, each joined, so that no task that still holds the
   // engine can touch what follows; then the transport, then the network it is attached to
   // (the network's threads outlive it: it holds them), and last the store, which the
-  // engine and its tasks used up to the end.
+  // engine and its tasks used up to the end, with the snapshot files.
   std::shared_ptr<storage::LogStore> store_;
+  std::shared_ptr<storage::SnapshotStore> snapshots_;
   std::shared_ptr<InProcessNetwork> network_;
   std::unique_ptr<transport::Transport> transport_;
   transport::NetworkTransport* network_transport_ = nullptr;

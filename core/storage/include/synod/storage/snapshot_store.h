@@ -68,12 +68,14 @@ class SnapshotStore {
   virtual ~SnapshotStore() = default;
 
   // A sink for the host's data of a snapshot of `partition` at `meta` (the store writes
-  // the header and the trailer).
+  // the header and the trailer). InvalidArgument when meta.index or meta.term is 0.
   virtual StorageStatus create(PartitionId partition, const raft::SnapshotMeta& meta,
                                std::unique_ptr<SnapshotSink>* out) = 0;
   // A sink for a whole file sent by another node's open_file() source. Its header names
-  // the partition and the metadata; commit() refuses a file of another partition than
-  // `partition`, and one longer than `max_file_bytes`.
+  // the partition and the metadata, and is checked as soon as it has arrived: a file of
+  // another partition than `partition`, or one longer than `max_file_bytes`, is refused
+  // with InvalidArgument by that write(), before its data arrives. Damage found on the way
+  // or at commit() is Corruption (Unsupported for a file of a newer format).
   virtual StorageStatus receive(PartitionId partition, std::uint64_t max_file_bytes,
                                 std::unique_ptr<SnapshotSink>* out) = 0;
 

@@ -4,12 +4,13 @@
 // long-lived bidirectional stream per peer (so one stream per direction between two
 // nodes) that carries the batches of every partition. The receiver acknowledges each
 // batch it has handled, and an acknowledgement is what counts a batch (or snapshot)
-// delivered. Queues, back-off, loss reporting and admission are the shared link layer's
+// delivered, unless it says the batch was refused (wire 1.3). Queues, back-off, loss reporting and admission are the shared link layer's
 // (network_transport.h).
 //
-// A snapshot of more than snapshot_chunk_bytes streams as a series of chunk batches
-// (SnapshotChunk, wire 1.2) on the same stream, taking turns with the peer's other batches;
-// the receiver reassembles it and hands it over whole. See core/transport/README.md.
+// A snapshot streams from its file as a series of chunk batches (SnapshotChunk) on the
+// same stream, taking turns with the peer's other batches; the receiver writes them into a
+// file (SnapshotFiles) and hands the InstallSnapshot over once the file is committed. A
+// stream that ends mid-transfer gives the transfer up. See core/transport/README.md.
 //
 // Security (options.security): TLS or mutual TLS on every connection, or in shared-secret
 // mode an HMAC on every batch, which the receiver checks before it decodes the batch and

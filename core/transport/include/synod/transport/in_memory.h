@@ -12,10 +12,16 @@
 // - At most `max_queued_batches` batches are undelivered at a time; more are dropped.
 // - A batch whose destination is stopped or removed by the time it arrives is dropped,
 //   counted by the sender, and reported to the sender's unreachable handler.
+// - Snapshots: when a batch arrives, the file of each InstallSnapshot in it is copied from
+//   the sender's SnapshotFiles to the receiver's, chunk by chunk (one task, whatever the
+//   size: simulated time does not pass), and committed; an envelope whose copy fails
+//   (no file, a read error, the receiver refuses or cannot store it) is taken out of the
+//   batch, the rest is handed over. A sender without SnapshotFiles drops its snapshots in
+//   send() (dropped_snapshot_unavailable).
 // - Snapshot statuses (transport.h): delivered once the batch is handed to the receiver
-//   (refused on arrival: not delivered); injected loss and cuts are not delivered; the
-//   extra copy of a duplicated batch reports nothing. stop() reports the snapshots still
-//   on their way as not delivered, on the thread that calls it.
+//   (refused on arrival or a failed copy: not delivered); injected loss and cuts are not
+//   delivered; the extra copy of a duplicated batch reports nothing. stop() reports the
+//   snapshots still on their way as not delivered, on the thread that calls it.
 #pragma once
 
 #include <cstddef>
@@ -50,6 +56,8 @@ struct InMemoryNetworkOptions {
   std::size_t max_queued_batches = 1024;
   // Faults of every link that has no settings of its own.
   LinkFaults default_faults;
+  // Size of the pieces a snapshot's file is copied in.
+  std::size_t snapshot_chunk_bytes = 1 << 20;
 };
 
 namespace detail {
@@ -101,6 +109,7 @@ class InMemoryTransport final : public Transport {
   void set_receiver(Receiver receiver) override;
   void set_unreachable_handler(UnreachableHandler handler) override;
   void set_snapshot_status_handler(SnapshotStatusHandler handler) override;
+  void set_snapshot_files(SnapshotFiles* files) override;
   void start() override;
   void stop() override;
   void send(Batch batch) override;

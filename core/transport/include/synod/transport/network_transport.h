@@ -18,8 +18,11 @@
 //   unreachable handler; the link then waits out an exponential back-off
 //   (reconnect_min .. reconnect_max, reset by a new address or by an answer from the
 //   peer), during which send() drops at once.
-// - Snapshots with more data than snapshot_chunk_bytes stream in chunks, taking turns with
-//   the peer's other batches; the receiver reassembles them.
+// - Every snapshot streams from its file in chunks of snapshot_chunk_bytes, read one at a
+//   time as the peer takes them (at most a few chunks ahead), taking turns with the
+//   peer's other batches; the receiver writes them into a file and commits it before it
+//   hands the InstallSnapshot over. A snapshot the receiver refuses or cannot store is
+//   reported not delivered.
 // - Every InstallSnapshot envelope gets one snapshot status report (transport.h).
 // On arrival: batches of another cluster, from a node that is not a peer, or for another
 // node are refused and counted; batches from one sender are handed over one at a time.
@@ -55,12 +58,12 @@ struct NetworkTransportOptions {
   // Largest encoded batch sent or accepted; a bigger one is dropped (dropped_too_large) or
   // refused on arrival.
   std::size_t max_message_bytes = 64 << 20;  // at least 4096
-  // A snapshot with more data than this leaves its batch and streams in chunks of this
-  // size (smaller if max_message_bytes requires), sent in order and interleaved with the
-  // peer's other batches; the receiver puts it back together before handing it over.
+  // Snapshots leave their batch and stream from their files in chunks of this size
+  // (smaller if max_message_bytes requires), sent in order and interleaved with the
+  // peer's other batches.
   std::size_t snapshot_chunk_bytes = 1 << 20;
-  // Largest snapshot streamed or accepted; a bigger one is dropped (dropped_too_large) or
-  // refused on arrival. The receiver holds a snapshot whole in memory.
+  // Largest snapshot file streamed or accepted; a bigger one is dropped
+  // (dropped_too_large) or refused on arrival.
   std::uint64_t max_snapshot_bytes = std::uint64_t{1} << 30;
   // How peers authenticate and whether traffic is encrypted (security.h); create() checks
   // it with validate(). Plain text by default, which create() reports through on_warning.
@@ -108,6 +111,7 @@ class LinkTransport : public NetworkTransport {
   void set_receiver(Receiver receiver) final;
   void set_unreachable_handler(UnreachableHandler handler) final;
   void set_snapshot_status_handler(SnapshotStatusHandler handler) final;
+  void set_snapshot_files(SnapshotFiles* files) final;
   void start() final;
   void stop() final;
   void send(Batch batch) final;

@@ -4,7 +4,8 @@
 // Each batch is one `POST /synod/v1/batches` whose body is the serialized wire Batch
 // (synod/wire.proto, Content-Type application/x-protobuf). The receiver answers 200 once it
 // has handed the batch over, 4xx when it refuses it (foreign cluster, unknown sender, wrong
-// destination, malformed, too large, bad signature) and 503 while it is not running.
+// destination, malformed, too large, bad signature, a snapshot it cannot store) and 503
+// while it is not running.
 //
 // Per peer, one sender thread posts the batches in order over one keep-alive connection
 // (closed after 5 s idle), waiting for each answer before the next. A 200 counts a batch
@@ -12,9 +13,12 @@
 // broken link: queues, back-off and loss reporting are the shared link layer's
 // (network_transport.h). A refused batch (4xx) is gone and the link goes on.
 //
-// A snapshot of more than snapshot_chunk_bytes is posted as a series of chunk batches
-// (SnapshotChunk, wire 1.2), taking turns with the peer's other batches; the receiver
-// reassembles it per sender and hands it over whole. See core/transport/README.md.
+// A snapshot is posted from its file as a series of chunk batches (SnapshotChunk), taking
+// turns with the peer's other batches; the receiver writes them, per sender, into a file
+// (SnapshotFiles) and hands the InstallSnapshot over once the file is committed. HTTP
+// does not tell the receiver that a sender's link broke: an unfinished transfer is given
+// up when the sender begins another one, or when the endpoint stops. See
+// core/transport/README.md.
 //
 // Threads: one per peer (sending), one that runs the unreachable and snapshot status
 // handlers, the HTTP server's accept thread and its pool of connection threads, which run

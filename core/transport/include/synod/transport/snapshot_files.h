@@ -6,6 +6,12 @@
 // (network transports) or copies it (in-memory transport) into a writer the receiving
 // node's SnapshotFiles gives; once the writer commits (the file is whole and checked), the
 // message is delivered. The runtime implements this over its snapshot store.
+//
+// A transport calls these from its own threads (network transports open() inside send()
+// and read on the peer's link thread; receive() and the writer run on the thread that
+// handles the sender's chunks; the in-memory transport does both on delivery). Readers
+// and writers may be destroyed on another thread than the one that used them, but are
+// never used by two at once; the transport destroys them all before stop() returns.
 #pragma once
 
 #include <cstddef>
@@ -49,7 +55,9 @@ class SnapshotFiles {
                                                    const raft::SnapshotMeta& meta,
                                                    std::string* why) = 0;
   // A writer for a snapshot file of `file_bytes` bytes arriving for `partition` at
-  // `meta`; nullptr with `*why` set to refuse it (too large, no room).
+  // `meta` (the size the sender announced; the writer is given that many bytes before
+  // commit(), unless the transfer fails first); nullptr with `*why` set to refuse it
+  // (too large, no room).
   virtual std::unique_ptr<SnapshotFileWriter> receive(std::uint64_t partition,
                                                       const raft::SnapshotMeta& meta,
                                                       std::uint64_t file_bytes,

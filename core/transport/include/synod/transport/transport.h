@@ -5,6 +5,10 @@
 // (unknown or unreachable peer, full queue, cut link) is dropped and counted, never
 // retried and never blocked on. Raft already copes with lost messages; what it needs is
 // to hear about unreachable peers, which the unreachable handler reports.
+//
+// Snapshots never travel inline: an InstallSnapshot envelope names its snapshot by
+// (partition, meta), and the transport moves the snapshot's file from the sender's
+// SnapshotFiles to the receiver's (snapshot_files.h) before it hands the envelope over.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +16,7 @@
 #include <vector>
 
 #include "synod/raft/types.h"
+#include "synod/transport/snapshot_files.h"
 
 namespace synod::transport {
 
@@ -21,7 +26,8 @@ using PartitionId = std::uint64_t;
 // node cannot disturb a cluster it was never part of.
 using ClusterId = std::uint64_t;
 
-// One Raft message of one partition; message.from and message.to are node ids.
+// One Raft message of one partition; message.from and message.to are node ids. An
+// InstallSnapshot's snapshot carries its metadata only; data set in it is not carried.
 struct Envelope {
   PartitionId partition = 0;
   raft::Message message;
@@ -56,7 +62,10 @@ struct TransportStats {
   std::uint64_t dropped_link_cut = 0;      // the link is cut (partition)
   std::uint64_t dropped_fault = 0;         // lost by injected faults (simulated loss)
   std::uint64_t dropped_stopped = 0;       // sent while this endpoint was not running
-  std::uint64_t dropped_too_large = 0;     // bigger than the transport's message size limit
+  std::uint64_t dropped_too_large = 0;     // beyond the message (or snapshot) size limit
+  // An InstallSnapshot whose file this endpoint cannot send: no SnapshotFiles is set, or
+  // (network transports) SnapshotFiles::open() found no file. Also reported not delivered.
+  std::uint64_t dropped_snapshot_unavailable = 0;
   // Messages inside every batch counted by the dropped_* fields above.
   std::uint64_t messages_dropped = 0;
 
@@ -75,10 +84,21 @@ struct TransportStats {
   // be decoded (unknown message type, inconsistent fields); not in messages_received.
   std::uint64_t messages_malformed = 0;
 
-  // Network transports stream big snapshots in chunks (SnapshotChunk in wire.proto): the
+  // Network transports stream every snapshot in chunks (SnapshotChunk in wire.proto): the
   // snapshot's batch counts once as sent or received, its chunks here.
   std::uint64_t snapshot_chunks_sent = 0;
   std::uint64_t snapshot_chunks_received = 0;
+  // Bytes of snapshot files read and sent, and received and written (every transport).
+  std::uint64_t snapshot_bytes_sent = 0;
+  std::uint64_t snapshot_bytes_received = 0;
+  // Sender: snapshots under way that did not arrive because their file could not be read
+  // (or ended early), or because the peer refused them (see snapshot_transfers_refused,
+  // and a chunk it could not use); each is reported not delivered.
+  std::uint64_t snapshot_transfers_failed = 0;
+  // Receiver: snapshots refused for where they would be stored: no SnapshotFiles set,
+  // SnapshotFiles::receive() refused, or a write or the commit failed. Nothing is handed
+  // over, and the writer is destroyed without a commit.
+  std::uint64_t snapshot_transfers_refused = 0;
   // Streamed snapshots begun on arrival and never completed: the link broke, the sender
   // began another one, or a chunk did not continue it. A chunk that cannot be used
   // (malformed, not continuing its transfer, announcing more than the receiver's
@@ -109,11 +129,13 @@ class Transport {
   // - Exactly one report per InstallSnapshot envelope handed to send() while the
   //   transport runs (between start() and stop()); one sent before start() or after
   //   stop() is dropped as dropped_stopped and not reported.
-  // - delivered=true once the peer took it: acknowledged (gRPC), answered 200 (REST),
-  //   handed to the receiver (in-memory).
+  // - delivered=true once the peer took it: its file written and committed on the peer,
+  //   then acknowledged (gRPC), answered 200 (REST), handed to the receiver (in-memory).
   // - delivered=false for every loss: dropped by send() (unknown peer, full queue, too
-  //   large, peer down or cut off), a failed or cancelled transfer, refused by the peer,
-  //   remove_peer(), injected loss (in-memory), or stop(). Envelopes still under way when
+  //   large, peer down or cut off, no SnapshotFiles or no file), a failed or cancelled
+  //   transfer (a read error, a broken link), refused by the peer (its writer refused, a
+  //   write or the commit failed), remove_peer(), injected loss (in-memory), or stop().
+  //   Envelopes still under way when
   //   stop() is called are reported before stop() returns (when stop() is called from
   //   inside a handler, before the transport's destructor returns).
   // - Never called from inside send().
@@ -127,6 +149,13 @@ class Transport {
   virtual void set_receiver(Receiver receiver) = 0;
   virtual void set_unreachable_handler(UnreachableHandler handler) = 0;
   virtual void set_snapshot_status_handler(SnapshotStatusHandler handler) = 0;
+  // Where this endpoint reads the snapshots it sends and writes those it receives. Set it
+  // before start(); `files` must stay valid until stop() has returned (called from inside
+  // a handler: until the transport is destroyed), after which the transport holds none
+  // of its readers or writers. Without it, InstallSnapshot envelopes
+  // sent are dropped (dropped_snapshot_unavailable) and reported not delivered, and those
+  // arriving are refused (snapshot_transfers_refused).
+  virtual void set_snapshot_files(SnapshotFiles* files) = 0;
 
   // Begins sending and receiving. No effect when running or after stop().
   virtual void start() = 0;
