@@ -142,7 +142,9 @@ class Node:
                 "--listen", f"127.0.0.1:{self.listen_port}",
                 "--http", f"127.0.0.1:{self.http_port}", "--peers", peers,
                 "--http-peers", http_peers, "--partitions", str(c.config["partitions"]),
-                "--store", c.config["store"], "--transport", c.config["transport"]]
+                "--store", c.config["store"], "--transport", c.config["transport"],
+                "--snapshot-every", str(c.config["snapshot_every"]),
+                "--snapshot-keep", str(c.config["snapshot_keep"])]
         return args + c.security_args
 
     def start(self):

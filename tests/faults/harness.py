@@ -5,7 +5,8 @@ faults, and checked histories (Jepsen-style; see tests/faults/README.md).
 One run:
   tests/faults/harness.py --seed 7 --duration 60 --mix kill,partition [--workload register]
       [--nodes 3|5] [--transport grpc|rest] [--store rocksdb|sqlite]
-      [--security plain|tls|mtls|secret] [--build build] [--out build/faults]
+      [--security plain|tls|mtls|secret] [--snapshot-every N --snapshot-keep N]
+      [--build build] [--out build/faults]
 Whatever is not given is chosen by the seed; the report directory's replay.txt holds the
 line that repeats the run with every choice spelled out.
 
@@ -41,14 +42,21 @@ from workloads import WORKLOADS, History  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PATIENCE_S = 90
 
-# The CI mix: a few minutes in all, every workload, transport, store and fault covered.
+# synod-kv's own snapshot policy, under which a run takes no snapshot.
+DEFAULT_SNAPSHOTS = dict(snapshot_every=10_000, snapshot_keep=1_000)
+
+# The CI mix: a few minutes in all, every workload, transport, store and fault covered,
+# with and without compacted logs.
 SHORT_RUNS = {
     "register": dict(seed=101, duration=40, workload="register", nodes=3, transport="grpc",
-                     store="rocksdb", security="tls", mix="kill,pause,partition"),
+                     store="rocksdb", security="tls", mix="kill,pause,partition,power",
+                     **DEFAULT_SNAPSHOTS),
     "append": dict(seed=202, duration=40, workload="append", nodes=5, transport="rest",
-                   store="sqlite", security="secret", mix="partition,power,clock"),
+                   store="sqlite", security="secret", mix="partition,clock,wipe",
+                   snapshot_every=10, snapshot_keep=2),
     "mixed": dict(seed=303, duration=40, workload="register", nodes=5, transport="rest",
-                  store="rocksdb", security="plain", mix="kill,partition,disk"),
+                  store="rocksdb", security="plain", mix="kill,partition,disk",
+                  snapshot_every=50, snapshot_keep=10),
 }
 
 # The long mode's jobs (Kommander's nightly matrix, and the clock, disk and power jobs).
@@ -56,8 +64,8 @@ LONG_JOBS = [
     ("register", "partition"), ("register", "kill"), ("register", "pause"),
     ("register", "kill,pause,partition"), ("append", "partition"), ("append", "kill"),
     ("append", "pause"), ("append", "kill,pause,partition"), ("register", "power"),
-    ("register", "clock,partition"), ("append", "disk,kill"), ("append", "all"),
-    ("register", "all"),
+    ("register", "clock,partition"), ("append", "disk,kill"), ("append", "wipe,partition"),
+    ("register", "wipe,pause"), ("append", "all"), ("register", "all"),
 ]
 
 # Planted bugs (core/raft/src/planted_bugs.h) and runs whose faults expose them.
@@ -76,12 +84,20 @@ def resolve(args):
                  transport=rng.choice(["grpc", "rest"]), store=rng.choice(["rocksdb", "sqlite"]),
                  security=rng.choice(["plain", "plain", "tls", "mtls", "secret"]),
                  mix=",".join(sorted(rng.sample(ALL_FAULTS, rng.randrange(1, 4)))))
+    # Half the runs compact their logs all the time (a snapshot every few entries), so
+    # lagging, restarted and wiped nodes install snapshots.
+    compacted = rng.random() < 0.5
+    small = dict(snapshot_every=rng.choice([10, 50]), snapshot_keep=rng.choice([2, 20]))
     config = {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in drawn.items()}
     mix = ALL_FAULTS if config["mix"] == "all" else tuple(
         f for f in config["mix"].split(",") if f and f != "none")
     unknown = [f for f in mix if f not in ALL_FAULTS]
     if unknown:
         raise SystemExit(f"harness: unknown faults {unknown}; known: {', '.join(ALL_FAULTS)}")
+    # A wiped node is to rejoin by snapshots.
+    snapshots = small if compacted or "wipe" in mix else DEFAULT_SNAPSHOTS
+    for k, v in snapshots.items():
+        config[k] = getattr(args, k) if getattr(args, k) is not None else v
     config.update(seed=args.seed, duration=args.duration, mix=list(mix), partitions=3,
                   planted_bug=args.planted_bug, clients=2 * config["nodes"], rate=args.rate,
                   # Registers: short-lived keys keep each key's linearizability search
@@ -97,6 +113,8 @@ def replay_line(config, args):
              "--nodes", str(config["nodes"]), "--transport", config["transport"],
              "--store", config["store"], "--security", config["security"],
              "--mix", ",".join(config["mix"]) or "none", "--rate", str(config["rate"]),
+             "--snapshot-every", str(config["snapshot_every"]),
+             "--snapshot-keep", str(config["snapshot_keep"]),
              "--build", args.build]
     if config["planted_bug"]:
         parts += ["--planted-bug", config["planted_bug"]]
@@ -191,7 +209,8 @@ class Phases:
 
 
 def run(config, args):
-    """One run. Returns (exit status, report directory)."""
+    """One run. Returns (exit status, report directory, figures: operations by outcome and
+    faults by kind)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     name = f"{stamp}-{config['workload']}-seed{config['seed']}"
     if config["planted_bug"]:
@@ -204,7 +223,7 @@ def run(config, args):
         if not os.access(path, os.X_OK):
             print(f"harness: {path} is missing; build the synod-kv and synod-lincheck targets",
                   file=sys.stderr)
-            return 2, report_dir
+            return 2, report_dir, {}
     replay = replay_line(config, args)
     with open(os.path.join(report_dir, "replay.txt"), "w") as f:
         f.write(replay + "\n")
@@ -263,6 +282,7 @@ def run(config, args):
     faults = [e for e in history.nemesis if e["stage"] == "end"]
     title = (f"{config['workload']} seed {config['seed']}: {config['nodes']} nodes, "
              f"{config['transport']}, {config['store']}, {config['security']}, "
+             f"snapshots every {config['snapshot_every']} keeping {config['snapshot_keep']}, "
              f"faults {','.join(config['mix']) or 'none'}")
     report.plot(history.ops, faults, config["duration"], os.path.join(report_dir, "plot.svg"), title)
     with open(os.path.join(report_dir, "results.json"), "w") as f:
@@ -283,7 +303,11 @@ def run(config, args):
     print(text, end="", flush=True)
     valid = [r["valid"] for r in results]
     status = 1 if False in valid else 3 if "unknown" in valid else 0
-    return status, report_dir
+    figures = {"ops": {k: sum(1 for o in history.ops if o["outcome"] == k) for k in ("ok", "info", "fail")},
+               "faults": {}}
+    for f in faults:
+        figures["faults"][f["nemesis"]] = figures["faults"].get(f["nemesis"], 0) + 1
+    return status, report_dir, figures
 
 
 def parse_args(argv):
@@ -299,6 +323,8 @@ def parse_args(argv):
     p.add_argument("--transport", choices=["grpc", "rest"])
     p.add_argument("--store", choices=["rocksdb", "sqlite"])
     p.add_argument("--security", choices=["plain", "tls", "mtls", "secret"])
+    p.add_argument("--snapshot-every", type=int, help="synod-kv --snapshot-every (default: drawn)")
+    p.add_argument("--snapshot-keep", type=int, help="synod-kv --snapshot-keep (default: drawn)")
     p.add_argument("--rate", type=float, default=60, help="target operations per second, all clients")
     p.add_argument("--max-steps", type=int, default=10_000_000,
                    help="linearizability search budget per key")
@@ -331,7 +357,7 @@ def main(argv):
         return trust_mode(args)
     if args.seed is None:
         args.seed = random.SystemRandom().randrange(1, 1_000_000)
-    status, _ = run(resolve(args), args)
+    status = run(resolve(args), args)[0]
     if args.expect_violation:
         return 0 if status == 1 else 1
     return status
@@ -339,23 +365,34 @@ def main(argv):
 
 def long_mode(args):
     """LONG_JOBS round after round, seeds from --seed, until --hours have passed; a summary
-    line per job in OUT/long-summary.txt. Fails if any job did not pass."""
+    line per job, and the totals, in OUT/long-*-summary.txt. Fails if any job did not
+    pass."""
     base = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 1_000_000)
     summary_path = os.path.join(args.out, f"long-{time.strftime('%Y%m%d-%H%M%S')}-summary.txt")
     os.makedirs(args.out, exist_ok=True)
     deadline = time.monotonic() + args.hours * 3600
     failures, job = 0, 0
+    ops, faults = {}, {}
     while time.monotonic() < deadline:
         workload, mix = LONG_JOBS[job % len(LONG_JOBS)]
         job_args = parse_args(["--build", args.build, "--out", args.out])
         job_args.seed, job_args.duration = base + job, args.job_seconds
         job_args.workload, job_args.mix = workload, mix
-        status, report_dir = run(resolve(job_args), job_args)
+        status, report_dir, figures = run(resolve(job_args), job_args)
         failures += status != 0
+        for total, counts in ((ops, figures.get("ops", {})), (faults, figures.get("faults", {}))):
+            for k, v in counts.items():
+                total[k] = total.get(k, 0) + v
         with open(summary_path, "a") as f:
-            f.write(f"{'PASS' if status == 0 else 'FAIL(%d)' % status} {report_dir}\n")
+            f.write(f"{'PASS' if status == 0 else 'FAIL(%d)' % status} {report_dir} "
+                    f"{json.dumps(figures, sort_keys=True)}\n")
         job += 1
-    print(f"harness: {job} jobs, {failures} failed; summary in {summary_path}")
+    totals = (f"harness: {job} jobs, {failures} failed; operations "
+              f"{json.dumps(ops, sort_keys=True)} ({sum(ops.values())}); faults "
+              f"{json.dumps(faults, sort_keys=True)} ({sum(faults.values())})")
+    with open(summary_path, "a") as f:
+        f.write(totals + "\n")
+    print(f"{totals}\nharness: summary in {summary_path}")
     return 1 if failures else 0
 
 
@@ -372,7 +409,7 @@ def trust_mode(args):
             a.seed, a.duration, a.planted_bug = base + attempt, args.duration, bug
             for k, v in knobs.items():
                 setattr(a, k, v)
-            status, report_dir = run(resolve(a), a)
+            status, report_dir, _ = run(resolve(a), a)
             if status == 1:
                 caught = report_dir
                 break

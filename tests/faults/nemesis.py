@@ -14,12 +14,22 @@ description, and ends (healed, resumed, restarted) before the next quiet spell.
   clock      a node's wall clock jumps by up to two minutes, forwards or back
   disk       a node restarted with a file size limit just above its largest file: its
              writes fail (EFBIG) as a full disk's would; restarted without it at the end
+  wipe       a node killed and its data directory deleted; restarted empty once that is
+             harmless (see _wipe), it must catch up (by snapshots when the run's logs are
+             compacted) before the next fault
+
+power and wipe come alone, never paired with another fault.
 """
 import os
 import random
+import shutil
 import threading
+import time
 
-ALL_FAULTS = ("kill", "pause", "partition", "power", "clock", "disk")
+ALL_FAULTS = ("kill", "pause", "partition", "power", "clock", "disk", "wipe")
+SOLO_FAULTS = ("power", "wipe")
+# How long a wiped node may wait to be restarted, and then to catch up.
+REJOIN_S = 90
 
 
 def links_between(groups):
@@ -46,7 +56,8 @@ class Nemesis:
     def finish(self):
         self.stop.set()
         if self.thread.is_alive():
-            self.thread.join(timeout=120)
+            # An ending wipe may wait for its node to be restarted and to catch up.
+            self.thread.join(timeout=120 + 2 * REJOIN_S)
 
     # -- the schedule ---------------------------------------------------------------------
 
@@ -56,7 +67,7 @@ class Nemesis:
                 faults = [self.rng.choice(self.mix)]
                 if len(self.mix) > 1 and self.rng.random() < 1 / 3:
                     other = self.rng.choice([f for f in self.mix if f != faults[0]])
-                    if "power" not in (faults[0], other):
+                    if not {faults[0], other} & set(SOLO_FAULTS):
                         faults.append(other)
                 self._inject(faults, self.rng.uniform(*self.hold))
         except Exception as e:  # a harness bug must show, not silently end the faults
@@ -75,7 +86,10 @@ class Nemesis:
                              "start": begun, "stage": "start"})
         self.stop.wait(hold)
         for end in reversed(undo):
-            end()
+            # An end may say how it went (a wiped node's catching up).
+            note = end()
+            if note:
+                what.append(note)
         self.history.record({"nemesis": "+".join(faults), "what": "; ".join(what),
                              "start": begun, "end": self.history.now(), "stage": "end"})
 
@@ -211,3 +225,99 @@ class Nemesis:
             node.start()
 
         return f"node {node_id} disk full above {node.file_size_limit} bytes a file", end
+
+    def _wipe(self, hold):
+        """Kills a node and deletes its data directory. A wiped node has forgotten its votes
+        and the entries it acknowledged, which Raft assumes durable, so (as the simulator's
+        wipes) it is restarted only once that is harmless: per partition, every other node
+        follows one leader in a term no older than the wiped node's last (a vote it forgot
+        was cast in a term that is over), and holds that leader's committed log (no
+        committed entry depends on the wiped copy). Until it has caught up the nemesis
+        injects nothing else, so no crash makes its missing entries matter."""
+        node_id = self.rng.choice(self._ids())
+        node = self.cluster.node(node_id)
+        status = node.status() or {}
+        # Its terms just before the kill; the others' current terms bound any it reached
+        # by voting in the moment between (it is a solo fault: everyone else is up).
+        terms = {p["partition"]: p.get("term", 0) for p in status.get("partitions", [])}
+        node.kill()
+        for other in self.cluster.nodes:
+            for p in (other.status() or {}).get("partitions", []):
+                terms[p["partition"]] = max(terms.get(p["partition"], 0), p.get("term", 0))
+        shutil.rmtree(node.data, ignore_errors=True)
+
+        def end():
+            return self._rejoin(node, terms)
+
+        return f"wipe node {node_id}'s data directory", end
+
+    def _partition_views(self, nodes):
+        """partition -> [the partition's status on each of `nodes`], or None unless every
+        node answered with every partition."""
+        views = {}
+        for n in nodes:
+            status = n.status()
+            if status is None:
+                return None
+            for p in status.get("partitions", []):
+                if "role" in p:
+                    views.setdefault(p["partition"], []).append(p)
+        complete = len(views) == self.cluster.config["partitions"] and all(
+            len(v) == len(nodes) for v in views.values())
+        return views if complete else None
+
+    def _rejoin(self, node, terms):
+        """Restarts a wiped node once that is harmless, then waits until it holds what was
+        committed and applied before its restart. Returns a note for the history; a node
+        that cannot rejoin in time is a nemesis error (the run fails)."""
+        others = [n for n in self.cluster.nodes if n is not node]
+        began = time.monotonic()
+        # partition -> (leader, term, since when it was seen leading, its commit index
+        # once it had led for a second, the highest applied index then)
+        leading = {}
+        while True:
+            if time.monotonic() > began + REJOIN_S:
+                self.errors.append(f"wipe: node {node.id} could not be restarted safely within "
+                                   f"{REJOIN_S} s (no stable leaders holding the committed logs)")
+                return "never restarted"
+            time.sleep(0.2)
+            views = self._partition_views(others)
+            if views is None:
+                continue
+            for partition, view in views.items():
+                leaders = {(v["leader"], v["term"]) for v in view}
+                leader, term = next(iter(leaders))
+                if len(leaders) != 1 or not leader or term < terms.get(partition, 0) or not any(
+                        v["role"] == "leader" for v in view):
+                    leading.pop(partition, None)
+                    continue
+                seen = leading.get(partition)
+                if seen is None or seen[:2] != (leader, term):
+                    leading[partition] = (leader, term, time.monotonic(), None, None)
+                elif seen[3] is None and time.monotonic() - seen[2] >= 1.0:
+                    # A leader commits its term's no-op within a round trip of its
+                    # election, and that commits everything before it; one that has led
+                    # for a second has done so, so its commit index then covers every
+                    # committed entry.
+                    commit = max(v["commit"] for v in view if v["role"] == "leader")
+                    applied = max(v["applied"] for v in view)
+                    leading[partition] = seen[:3] + (commit, applied)
+            targets = {p: l[3:] for p, l in leading.items() if l[3] is not None}
+            if len(targets) == self.cluster.config["partitions"] and all(
+                    v["commit"] >= targets[p][0] for p, view in views.items() for v in view):
+                break
+        waited = time.monotonic() - began
+        node.start()
+        while True:
+            views = self._partition_views([node])
+            if views and all(v[0]["commit"] >= targets[p][0] and v[0]["applied"] >= targets[p][1]
+                             for p, v in views.items()):
+                break
+            if time.monotonic() > began + waited + REJOIN_S:
+                self.errors.append(f"wipe: node {node.id} did not catch up within {REJOIN_S} s of "
+                                   f"its restart (commit and applied targets {targets})")
+                return "restarted, did not catch up"
+            time.sleep(0.2)
+        snapshots = sum(len(files) for _, _, files in os.walk(os.path.join(node.data, "snapshots")))
+        return (f"restarted empty after {waited:.1f} s, caught up in "
+                f"{time.monotonic() - began - waited:.1f} s with {snapshots} snapshot files")
