@@ -98,6 +98,15 @@ std::string command(Op op, const std::string& key, const std::string& value) {
   return encode(c);
 }
 
+// The partition's snapshot as `state` saves it (empty when the save fails).
+std::string saved(const KvState& state, std::uint64_t partition) {
+  BufferWriter out;
+  std::string why;
+  const bool ok = state.save(partition, out, why);
+  EXPECT_TRUE(ok) << why;
+  return ok ? out.bytes : std::string();
+}
+
 TEST(KvState, SnapshotCarriesValuesAndLists) {
   KvState source;
   source.apply(1, 1, command(Op::Put, "a", "1"));
@@ -107,15 +116,15 @@ TEST(KvState, SnapshotCarriesValuesAndLists) {
   source.apply(1, 5, command(Op::Append, "list", "third"));
   source.apply(1, 6, command(Op::Put, "empty", ""));
   source.apply(2, 1, command(Op::Append, "elsewhere", "y"));
-  BufferWriter out;
-  std::string why;
-  ASSERT_TRUE(source.save(1, out, why)) << why;
+  const std::string bytes = saved(source, 1);
+  ASSERT_FALSE(bytes.empty());
 
   // The copy already holds state the snapshot must replace, lists included.
   KvState copy;
   copy.apply(1, 1, command(Op::Put, "stale", "s"));
   copy.apply(1, 2, command(Op::Append, "list", "stale"));
-  BufferReader in(out.bytes);
+  BufferReader in(bytes);
+  std::string why;
   ASSERT_TRUE(copy.install(1, 6, in, why)) << why;
   EXPECT_EQ(copy.applied(1), 6u);
   EXPECT_EQ(copy.get(1, "a"), "1");
@@ -136,26 +145,25 @@ TEST(KvState, DamagedSnapshotIsRefusedAndLeavesTheStateAsItWas) {
   KvState source;
   source.apply(1, 1, command(Op::Put, "k", "value"));
   source.apply(1, 2, command(Op::Append, "l", "item"));
-  BufferWriter out;
-  std::string why;
-  ASSERT_TRUE(source.save(1, out, why)) << why;
+  const std::string bytes = saved(source, 1);
+  ASSERT_FALSE(bytes.empty());
 
   KvState copy;
   copy.apply(1, 1, command(Op::Put, "k", "old"));
   // Cut anywhere inside a record (a cut at the first record's end, 15 bytes, is a shorter
   // snapshot, which the records alone cannot tell from a whole one).
   const std::size_t first_record = 1 + 4 + 1 + 4 + 5;
-  for (std::size_t cut = 1; cut < out.bytes.size(); ++cut) {
+  for (std::size_t cut = 1; cut < bytes.size(); ++cut) {
     if (cut == first_record) continue;
-    BufferReader in(out.bytes.substr(0, cut));
-    why.clear();
+    BufferReader in(bytes.substr(0, cut));
+    std::string why;
     EXPECT_FALSE(copy.install(1, 2, in, why)) << "cut at " << cut;
     EXPECT_FALSE(why.empty());
   }
-  std::string unknown = out.bytes;
+  std::string unknown = bytes;
   unknown[0] = 'x';
   BufferReader in(unknown);
-  why.clear();
+  std::string why;
   EXPECT_FALSE(copy.install(1, 2, in, why));
   EXPECT_NE(why.find("unknown kind"), std::string::npos) << why;
   EXPECT_EQ(copy.get(1, "k"), "old");
