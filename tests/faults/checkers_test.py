@@ -23,9 +23,10 @@ def op(client, f, key, invoked, completed, outcome="ok", **fields):
 
 
 class Register(unittest.TestCase):
-    def check(self, ops, max_steps=100_000):
+    def check(self, ops, max_steps=100_000, escalation=100):
         with tempfile.TemporaryDirectory() as d:
-            return checkers.check_register(ops, LINCHECK, os.path.join(d, "in.tsv"), max_steps)
+            return checkers.check_register(ops, LINCHECK, os.path.join(d, "in.tsv"), max_steps,
+                                           escalation)
 
     def test_sequential_history_is_linearizable(self):
         ops = [op(0, "write", "k", 0, 10, value="a", swapped=True),
@@ -55,11 +56,25 @@ class Register(unittest.TestCase):
                op(1, "read", "k", 40, 50, value=None)]
         self.assertIs(self.check(ops)["valid"], False)
 
-    def test_search_out_of_budget_is_unknown_not_ok(self):
+    @staticmethod
+    def costly(key):
         # Many concurrent indeterminate writes: more orders than a budget of 3 steps.
-        ops = [op(c, "write", "k", 0, 100, outcome="info", value=str(c)) for c in range(8)]
-        ops.append(op(9, "read", "k", 200, 210, value="3"))
-        self.assertEqual(self.check(ops, max_steps=3)["valid"], "unknown")
+        ops = [op(c, "write", key, 0, 100, outcome="info", value=str(c)) for c in range(8)]
+        return ops + [op(9, "read", key, 200, 210, value="3")]
+
+    def test_search_out_of_budget_is_unknown_not_ok(self):
+        self.assertEqual(self.check(self.costly("k"), max_steps=3, escalation=1)["valid"], "unknown")
+        self.assertEqual(self.check(self.costly("k"), max_steps=3, escalation=2)["valid"], "unknown")
+
+    def test_key_out_of_budget_is_searched_again_with_more(self):
+        ops = self.costly("k") + [op(0, "write", "j", 0, 10, value="a", swapped=True),
+                                  op(1, "read", "j", 20, 30, value="a")]
+        result = self.check(ops, max_steps=3, escalation=100_000)
+        self.assertIs(result["valid"], True, result)
+        self.assertIn("decided with 100000x the budget: k", result["detail"])
+        # A violation on a key that needed more budget is still caught.
+        ops[-1] = op(1, "read", "k", 300, 310, value="none of them")
+        self.assertIs(self.check(ops, max_steps=3, escalation=100_000)["valid"], False)
 
 
 class Append(unittest.TestCase):
