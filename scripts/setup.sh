@@ -21,6 +21,8 @@ PACKAGES=(
   gnuplot-nox
   # fuzzing (libFuzzer)
   clang libclang-rt-14-dev
+  # the fault harness (tests/faults): certificates for its TLS runs, clock skew
+  openssl faketime
 )
 
 is_installed() {

@@ -48,7 +48,7 @@ std::optional<Command> decode(std::string_view in) {
   if (in.empty()) return std::nullopt;
   Command c;
   const auto op = static_cast<std::uint8_t>(in[0]);
-  if (op < 1 || op > 3) return std::nullopt;
+  if (op < 1 || op > 4) return std::nullopt;
   c.op = static_cast<Op>(op);
   in.remove_prefix(1);
   if (!get_string(in, c.key) || !get_string(in, c.value)) return std::nullopt;

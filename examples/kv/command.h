@@ -8,7 +8,9 @@
 
 namespace synod_kv {
 
-enum class Op : std::uint8_t { Put = 1, Delete = 2, CompareAndSet = 3 };
+// Append adds `value` at the end of the key's list; lists and plain values are separate
+// namespaces (a key may name both).
+enum class Op : std::uint8_t { Put = 1, Delete = 2, CompareAndSet = 3, Append = 4 };
 
 struct Command {
   Op op = Op::Put;

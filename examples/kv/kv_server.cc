@@ -7,6 +7,10 @@
 //   PUT    /kv/{key}?expect=old body=v    compare-and-set: 200 if swapped, 409 if not
 //   PUT    /kv/{key}?expect_absent=1      create only if absent
 //   DELETE /kv/{key}                      delete
+//   POST   /list/{key}          body=v    append v to the key's list
+//   GET    /list/{key}                    linearizable read of the list, one value a line
+//   GET    /kv|list/{key}?local=1         this node's applied state, no ReadIndex, no
+//                                         forwarding (to compare replicas)
 //   GET    /status                        role, term, leader, commit, applied per partition;
 //                                         follower lag where this node leads; leader changes
 //   GET    /cluster                       /status of every node, fetched by this one
@@ -22,6 +26,7 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
@@ -50,6 +55,8 @@ const char* const kUsage = R"(usage: synod-kv --id N --data DIR --listen HOST:PO
                 --peers ID=HOST:PORT,... [--http-peers ID=HOST:PORT,...]
                 [--partitions N] [--store rocksdb|sqlite] [--transport grpc|rest]
                 [--snapshot-every N] [--snapshot-keep N] [--no-sync]
+                [--secret-file FILE] [--max-clock-skew-ms N]
+                [--tls-ca FILE --tls-cert FILE --tls-key FILE [--mtls]]
 
   --id          this node's id (one of the --peers ids)
   --data        data directory (created if missing)
@@ -66,6 +73,11 @@ const char* const kUsage = R"(usage: synod-kv --id N --data DIR --listen HOST:PO
   --snapshot-keep   entries kept in the log behind a snapshot, for slow followers
                     (default 1000)
   --no-sync     do not sync writes (unsafe; for comparison only)
+  --secret-file sign node traffic with HMAC-SHA256 under the secret in FILE (16+ bytes)
+  --max-clock-skew-ms  shared secret: how far a batch's timestamp may be off (default
+                30000)
+  --tls-ca, --tls-cert, --tls-key  TLS between nodes with these PEM files; --mtls also
+                requires client certificates
 )";
 
 struct Options {
@@ -79,10 +91,22 @@ struct Options {
   std::string store = "rocksdb";
   std::string transport = "grpc";
   bool sync = true;
+  synod::transport::TransportSecurity security;
   // Entries applied per partition between snapshots, and entries kept behind one.
   std::uint64_t snapshot_every = 10'000;
   std::uint64_t snapshot_keep = 1'000;
 };
+
+bool read_file(const std::string& path, std::string& out) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) out.append(buffer, n);
+  const bool ok = !std::ferror(f);
+  std::fclose(f);
+  return ok;
+}
 
 bool parse_addresses(const std::string& text, std::map<NodeId, std::string>& out) {
   std::size_t start = 0;
@@ -107,6 +131,10 @@ bool parse(int argc, char** argv, Options& o) {
       o.sync = false;
       continue;
     }
+    if (flag == "--mtls") {
+      o.security.mode = synod::transport::SecurityMode::MutualTls;
+      continue;
+    }
     if (i + 1 >= argc) return false;
     const std::string value = argv[++i];
     if (flag == "--id") {
@@ -127,6 +155,17 @@ bool parse(int argc, char** argv, Options& o) {
       o.store = value;
     } else if (flag == "--transport") {
       o.transport = value;
+    } else if (flag == "--secret-file") {
+      if (!read_file(value, o.security.shared_secret)) return false;
+      o.security.mode = synod::transport::SecurityMode::SharedSecret;
+    } else if (flag == "--max-clock-skew-ms") {
+      o.security.max_clock_skew = std::chrono::milliseconds(std::strtoll(value.c_str(), nullptr, 10));
+    } else if (flag == "--tls-ca") {
+      o.security.ca_file = value;
+    } else if (flag == "--tls-cert") {
+      o.security.cert_file = value;
+    } else if (flag == "--tls-key") {
+      o.security.key_file = value;
     } else if (flag == "--snapshot-every") {
       o.snapshot_every = std::strtoull(value.c_str(), nullptr, 10);
     } else if (flag == "--snapshot-keep") {
@@ -134,6 +173,12 @@ bool parse(int argc, char** argv, Options& o) {
     } else {
       return false;
     }
+  }
+  const bool tls = !o.security.ca_file.empty() || !o.security.cert_file.empty() ||
+                   !o.security.key_file.empty();
+  if (tls && o.security.mode == synod::transport::SecurityMode::SharedSecret) return false;
+  if (tls && o.security.mode == synod::transport::SecurityMode::Plain) {
+    o.security.mode = synod::transport::SecurityMode::Tls;
   }
   return o.id != 0 && !o.data.empty() && !o.listen.empty() && !o.http.empty() &&
          o.peers.count(o.id) && o.partitions >= 1 && (o.store == "rocksdb" || o.store == "sqlite") &&
@@ -164,7 +209,7 @@ class KvServer {
       : options_(options), host_(host), state_(state), leaders_(leaders) {}
 
   void install(httplib::Server& server) {
-    server.Get(R"(/kv/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
+    server.Get(R"(/(kv|list)/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
       if (req.has_param("local")) return read_local(req, res);
       handle(req, res, [this](const httplib::Request& r, httplib::Response& out, std::uint64_t p) {
         read(r, out, p);
@@ -175,8 +220,9 @@ class KvServer {
         this->write(r, out, p);
       });
     };
-    server.Put(R"(/kv/(.+))", write);
-    server.Delete(R"(/kv/(.+))", write);
+    server.Put(R"(/(kv)/(.+))", write);
+    server.Delete(R"(/(kv)/(.+))", write);
+    server.Post(R"(/(list)/(.+))", write);
     server.Get("/status", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(status_json(), "application/json");
     });
@@ -193,7 +239,7 @@ class KvServer {
 
   // Runs `action` here when this node leads the key's partition, else forwards.
   void handle(const httplib::Request& req, httplib::Response& res, const Action& action) {
-    const std::string key = req.matches[1];
+    const std::string key = req.matches[2];
     const std::uint64_t partition = synod_kv::partition_of(key, options_.partitions);
     if (host_.is_leader(partition)) return action(req, res, partition);
     forward(req, res, partition);
@@ -223,6 +269,7 @@ class KvServer {
     if (!req.params.empty()) path = httplib::append_query_params(req.path, req.params);
     httplib::Result r = req.method == "GET"      ? client.Get(path, headers)
                         : req.method == "DELETE" ? client.Delete(path, headers)
+                        : req.method == "POST"   ? client.Post(path, headers, req.body, "application/octet-stream")
                                                  : client.Put(path, headers, req.body, "application/octet-stream");
     if (!r) {
       res.status = 502;
@@ -256,16 +303,25 @@ class KvServer {
     if (r.status != Status::Ok) return refused(res, r.status, r.leader_hint);
     // read_index completes once this node has applied through the read index, and the
     // state machine applies inside the apply handler, so the map is current enough.
-    const auto value = state_.get(partition, req.matches[1]);
-    if (!value) return not_found(res);
-    res.set_content(*value, "application/octet-stream");
+    answer_from_state(req, res, partition);
   }
 
   // This node's own state, however far behind it is (no leader, no read index): what a
   // node that is catching up already holds.
   void read_local(const httplib::Request& req, httplib::Response& res) {
-    const std::string key = req.matches[1];
-    const auto value = state_.get(synod_kv::partition_of(key, options_.partitions), key);
+    answer_from_state(req, res, synod_kv::partition_of(req.matches[2].str(), options_.partitions));
+  }
+
+  // Answers a read from this node's state machine as it is: a key's value, or a list one
+  // value a line.
+  void answer_from_state(const httplib::Request& req, httplib::Response& res, std::uint64_t partition) {
+    if (req.matches[1] == "list") {
+      std::string body;
+      for (const auto& value : state_.list(partition, req.matches[2])) body += value + "\n";
+      res.set_content(body, "text/plain");
+      return;
+    }
+    const auto value = state_.get(partition, req.matches[2]);
     if (!value) return not_found(res);
     res.set_content(*value, "application/octet-stream");
   }
@@ -277,9 +333,18 @@ class KvServer {
 
   void write(const httplib::Request& req, httplib::Response& res, std::uint64_t partition) {
     synod_kv::Command command;
-    command.key = req.matches[1];
+    command.key = req.matches[2];
     if (req.method == "DELETE") {
       command.op = synod_kv::Op::Delete;
+    } else if (req.method == "POST") {
+      // A list is read back one value a line.
+      if (req.body.find('\n') != std::string::npos) {
+        res.status = 400;
+        res.set_content("a list value may not hold a newline\n", "text/plain");
+        return;
+      }
+      command.op = synod_kv::Op::Append;
+      command.value = req.body;
     } else {
       command.value = req.body;
       if (req.has_param("expect")) {
@@ -306,8 +371,9 @@ class KvServer {
       res.set_header("X-Synod-Current", outcome->previous ? "present" : "absent");
       return;
     }
-    res.set_content("{\"index\":" + std::to_string(r.index) + ",\"term\":" + std::to_string(r.term) + "}\n",
-                    "application/json");
+    std::string answer = "{\"index\":" + std::to_string(r.index) + ",\"term\":" + std::to_string(r.term);
+    if (command.op == synod_kv::Op::Append) answer += ",\"position\":" + std::to_string(outcome->position);
+    res.set_content(answer + "}\n", "application/json");
   }
 
   std::string status_json() {
@@ -398,11 +464,12 @@ int main(int argc, char** argv) {
   config.host.seed = options.id * 0x9e3779b97f4a7c15ull ^ static_cast<std::uint64_t>(::getpid());
   config.store.engine = options.store;
   config.store.directory = options.data;
-  // The node transport, listening on --listen, knowing every other node. Plain text, which
-  // it reports.
+  // The node transport, listening on --listen, knowing every other node. Plain text unless
+  // a secret or certificates are given; it reports plain text.
   config.transport.kind = options.transport;
   config.transport.listen_address = options.listen;
   config.transport.peers = options.peers;
+  config.transport.security = options.security;
   config.transport.on_warning = [](std::string_view message) {
     std::fprintf(stderr, "synod-kv: warning: %.*s\n", static_cast<int>(message.size()), message.data());
   };

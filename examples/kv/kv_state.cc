@@ -25,6 +25,13 @@ void KvState::apply(std::uint64_t partition, std::uint64_t index, std::string_vi
           outcome.applied = outcome.previous == command->expected;
           if (outcome.applied) p.data[command->key] = command->value;
           break;
+        case Op::Append: {
+          auto& list = p.lists[command->key];
+          outcome.previous.reset();
+          outcome.position = list.size();
+          list.push_back(command->value);
+          break;
+        }
       }
     } else {
       outcome.applied = false;
@@ -57,6 +64,14 @@ std::optional<std::string> KvState::get(std::uint64_t partition, const std::stri
   return it->second;
 }
 
+std::vector<std::string> KvState::list(std::uint64_t partition, const std::string& key) const {
+  std::lock_guard lock(mu_);
+  const auto p = partitions_.find(partition);
+  if (p == partitions_.end()) return {};
+  const auto it = p->second.lists.find(key);
+  return it == p->second.lists.end() ? std::vector<std::string>{} : it->second;
+}
+
 std::uint64_t KvState::applied(std::uint64_t partition) const {
   std::lock_guard lock(mu_);
   const auto p = partitions_.find(partition);
@@ -65,10 +80,25 @@ std::uint64_t KvState::applied(std::uint64_t partition) const {
 
 namespace {
 
-// A snapshot is a sequence of (key size, key, value size, value), sizes as 4 bytes
-// little-endian.
-void put_size(std::string& out, std::size_t size) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(size >> (8 * i)));
+// A snapshot is a sequence of records, each a tag byte then strings (size as 4 bytes
+// little-endian, then the bytes): kValue, key, value for each key of the map; kListItem,
+// key, value for each value of each list, in the list's order.
+constexpr char kValue = 'v';
+constexpr char kListItem = 'l';
+
+void put_string(std::string& out, const std::string& s) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(s.size() >> (8 * i)));
+  out += s;
+}
+
+bool write_record(synod::node::SnapshotWriter& out, char tag, const std::string& key,
+                  const std::string& value, std::string& record, std::string& why) {
+  record.assign(1, tag);
+  put_string(record, key);
+  put_string(record, value);
+  if (out.write(record.data(), record.size())) return true;
+  why = out.why();
+  return false;
 }
 
 // Reads exactly `size` bytes; false at a clean end (nothing read) or on damage (`why`).
@@ -89,16 +119,16 @@ bool read_exactly(synod::node::SnapshotReader& in, char* out, std::size_t size, 
   return true;
 }
 
+// Reads a string inside a record, where the end of the data is damage.
 bool read_string(synod::node::SnapshotReader& in, std::string& out, std::string& why) {
   unsigned char size[4];
-  if (!read_exactly(in, reinterpret_cast<char*>(size), 4, why)) return false;
-  out.resize(size[0] | size[1] << 8 | size[2] << 16 | static_cast<std::size_t>(size[3]) << 24);
-  if (out.empty()) return true;
-  if (!read_exactly(in, out.data(), out.size(), why)) {
-    if (why.empty()) why = "the snapshot ends inside a record";
-    return false;
+  bool ok = read_exactly(in, reinterpret_cast<char*>(size), 4, why);
+  if (ok) {
+    out.resize(size[0] | size[1] << 8 | size[2] << 16 | static_cast<std::size_t>(size[3]) << 24);
+    ok = out.empty() || read_exactly(in, out.data(), out.size(), why);
   }
-  return true;
+  if (!ok && why.empty()) why = "the snapshot ends inside a record";
+  return ok;
 }
 
 }  // namespace
@@ -110,14 +140,11 @@ bool KvState::save(std::uint64_t partition, synod::node::SnapshotWriter& out,
   if (p == partitions_.end()) return true;
   std::string record;
   for (const auto& [key, value] : p->second.data) {
-    record.clear();
-    put_size(record, key.size());
-    record += key;
-    put_size(record, value.size());
-    record += value;
-    if (!out.write(record.data(), record.size())) {
-      why = out.why();
-      return false;
+    if (!write_record(out, kValue, key, value, record, why)) return false;
+  }
+  for (const auto& [key, list] : p->second.lists) {
+    for (const auto& value : list) {
+      if (!write_record(out, kListItem, key, value, record, why)) return false;
     }
   }
   return true;
@@ -126,19 +153,27 @@ bool KvState::save(std::uint64_t partition, synod::node::SnapshotWriter& out,
 bool KvState::install(std::uint64_t partition, std::uint64_t index,
                       synod::node::SnapshotReader& in, std::string& why) {
   std::map<std::string, std::string> data;
+  std::map<std::string, std::vector<std::string>> lists;
   std::string key, value;
-  while (read_string(in, key, why)) {
-    if (!read_string(in, value, why)) {
-      if (why.empty()) why = "the snapshot ends after a key";
+  char tag = 0;
+  while (read_exactly(in, &tag, 1, why)) {
+    if (tag != kValue && tag != kListItem) {
+      why = "the snapshot holds a record of unknown kind " + std::to_string(static_cast<unsigned char>(tag));
       return false;
     }
-    data[key] = value;
+    if (!read_string(in, key, why) || !read_string(in, value, why)) return false;
+    if (tag == kValue) {
+      data[key] = value;
+    } else {
+      lists[key].push_back(value);
+    }
   }
   if (!why.empty()) return false;
   {
     std::lock_guard lock(mu_);
     Partition& p = partitions_[partition];
     p.data = std::move(data);
+    p.lists = std::move(lists);
     p.applied = index;
     p.outcomes.clear();
   }

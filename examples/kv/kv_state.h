@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "command.h"
 #include "synod/node/snapshots.h"
@@ -21,6 +22,8 @@ struct Outcome {
   bool applied = true;
   // The key's value before the command (nullopt: it was absent).
   std::optional<std::string> previous;
+  // Append: the position (from 0) the value took in the key's list.
+  std::uint64_t position = 0;
 };
 
 class KvState {
@@ -33,10 +36,12 @@ class KvState {
                                        int timeout_ms);
   std::optional<std::string> get(std::uint64_t partition, const std::string& key) const;
   std::uint64_t applied(std::uint64_t partition) const;
+  // The key's list (empty when nothing was appended to it).
+  std::vector<std::string> list(std::uint64_t partition, const std::string& key) const;
 
-  // Snapshots (synod/node/snapshots.h): the partition's map, written as it stands (the
-  // engine asks right after the entry at the snapshot's index), or replaced by one read
-  // back. The remembered outcomes are this node's own bookkeeping and are not saved.
+  // Snapshots (synod/node/snapshots.h): the partition's map and lists, written as they
+  // stand (the engine asks right after the entry at the snapshot's index), or replaced by
+  // one read back. The remembered outcomes are this node's own bookkeeping and are not saved.
   bool save(std::uint64_t partition, synod::node::SnapshotWriter& out, std::string& why) const;
   bool install(std::uint64_t partition, std::uint64_t index, synod::node::SnapshotReader& in,
                std::string& why);
@@ -44,6 +49,7 @@ class KvState {
  private:
   struct Partition {
     std::map<std::string, std::string> data;
+    std::map<std::string, std::vector<std::string>> lists;
     std::uint64_t applied = 0;
     // Outcomes of the most recent commands, by index.
     std::map<std::uint64_t, Outcome> outcomes;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "planted_bugs.h"
 #include "quorum.h"
 
 namespace synod::raft {
@@ -470,7 +471,7 @@ void Raft::handle_append(const Message& m) {
       }
       track_conf_entries(fresh);
     }
-    log_.commit_to(std::min(m.commit, *last_new));
+    log_.commit_to(SYNOD_PLANTED("apply-uncommitted") ? *last_new : std::min(m.commit, *last_new));
     resp.index = *last_new;
     send(std::move(resp));
     return;
@@ -630,7 +631,7 @@ bool Raft::handle_read_index_request(ReadRequest request) {
         }
         return true;
       }) == VoteResult::Won;
-  if (single_voter || lease_holds) {
+  if (single_voter || lease_holds || SYNOD_PLANTED("read-without-quorum")) {
     respond_to_read(request.from, index, std::move(request.context));
     return true;
   }
@@ -763,6 +764,7 @@ void Raft::send_timeout_now(NodeId to) {
 
 bool Raft::maybe_commit() {
   const Index candidate = joint_committed(conf(), [this](NodeId id) -> Index {
+    if (SYNOD_PLANTED("commit-without-quorum")) id = config_.id;
     auto it = progress_.find(id);
     return it == progress_.end() ? 0 : it->second.match;
   });
