@@ -35,6 +35,21 @@ void PendingRequests::on_committed(Index index, Term term) {
   }
 }
 
+void PendingRequests::on_snapshot_installed(const raft::SnapshotMeta& meta) {
+  // Terms never decrease along a log. An entry of the snapshot's last term was appended by
+  // that term's leader after all of its own earlier entries, so a proposal of that term
+  // committed; one of a later term cannot be in the committed prefix. One of an earlier
+  // term may or may not be: its outcome is unknown, as after a timeout.
+  while (!proposals_.empty() && proposals_.begin()->first <= meta.index) {
+    auto node = proposals_.extract(proposals_.begin());
+    const Term term = node.mapped().term;
+    const Status status = term == meta.term  ? Status::Ok
+                          : term > meta.term ? Status::Dropped
+                                             : Status::Timeout;
+    answer(node.mapped().done, status, node.key(), term);
+  }
+}
+
 void PendingRequests::on_read_state(const raft::ReadState& state) {
   auto it = reads_.find(state.context);
   if (it != reads_.end()) it->second.read_index = state.index;

@@ -3,7 +3,8 @@
 // the cycle that has claimed the partition.
 //
 // Every request gets exactly one answer. The three ways out live here: a result from the
-// log or a read state (on_committed, complete_reads) or a finished save
+// log, a snapshot or a read state (on_committed, on_snapshot_installed, complete_reads) or a
+// finished save
 // (complete_snapshot_requests), a deadline (expire, which the cycle calls on every tick;
 // a snapshot request has none: the host's save ends it), and close() when the partition
 // stops or is removed. That a
@@ -44,6 +45,9 @@ class PendingRequests {
 
   // An entry committed at `index` in `term`: answers every proposal at or below it.
   void on_committed(Index index, Term term);
+  // The host installed a snapshot through `meta.index`: answers every proposal at or below
+  // it from the snapshot's last term alone, since the entries themselves never arrive.
+  void on_snapshot_installed(const raft::SnapshotMeta& meta);
   void on_read_state(const raft::ReadState& state);
   // Answers the reads whose read index the host has applied.
   void complete_reads(Index applied);

@@ -210,6 +210,7 @@ void Snapshotter::installed(Partition& p, const SnapshotOutcome& outcome,
   s.bytes_since = 0;
   p.applied = index;
   p.delivered.store(index);
+  p.pending.on_snapshot_installed(outcome.meta);
   if (durable()) {
     // The host's database now holds the snapshot's state: a restart must not install it
     // again.
