@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "samples.h"
 #include "test_util.h"
 
 namespace synod::system::testing {
@@ -14,39 +16,20 @@ namespace {
 
 constexpr std::uint64_t kTop = ~std::uint64_t{0};
 
-std::vector<Command> every_kind() {
-  return {Bootstrap{3, {{1, "a:1"}, {kTop, std::string(kMaxAddressSize, 'x')}}},
-          Bootstrap{0, {}},
-          CreatePartition{7, RoutingMode::Unrouted, {}},
-          CreatePartition{0, RoutingMode::HashRange, {0, kTop}},
-          RemovePartition{1, 2},
-          SplitBegin{kTop, 3, {}},
-          SplitBegin{4, 5, 0},
-          SplitBegin{4, 5, kTop},
-          SplitComplete{6, 7},
-          SplitAbort{8, 9},
-          MergeBegin{10, 11, 12},
-          MergeComplete{13, 14},
-          MergeAbort{15, 16},
-          AddLearner{17, 18, "host:9"},
-          PromoteMember{19, 20},
-          MarkLeaving{21, 22},
-          RemoveMember{23, kTop}};
-}
-
-// A state with a split and a merge in progress, retired members and every role.
-SystemState busy_state() {
-  SystemState s = bootstrapped(4, 3);
-  apply_ok(s, CreatePartition{0, RoutingMode::Unrouted, {}});
-  apply_ok(s, CreatePartition{0, RoutingMode::Unrouted, {}});
-  apply_ok(s, RemovePartition{0, 6});
-  apply_ok(s, SplitBegin{0, 1, 12345});
-  apply_ok(s, MergeBegin{0, 3, 4});
-  apply_ok(s, AddLearner{1, 9, "learner:9"});
-  apply_ok(s, AddLearner{2, 10, "gone:10"});
-  apply_ok(s, RemoveMember{3, 10});
-  apply_ok(s, MarkLeaving{4, 2});
-  return s;
+// The samples (shared with the fuzz target's seeds) hold what they promise.
+TEST(SystemCodec, SamplesCoverEveryKindAndEveryState) {
+  std::vector<bool> kinds(std::variant_size_v<Command>);
+  for (const Command& c : samples::commands()) kinds[c.index()] = true;
+  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), false), 0);
+  const SystemState s = samples::busy_state();
+  EXPECT_EQ(check_invariants(s), "");
+  std::vector<bool> states(4);
+  for (const auto& [id, p] : s.map.partitions) states[static_cast<std::size_t>(p.state)] = true;
+  EXPECT_EQ(std::count(states.begin(), states.end(), false), 0);
+  EXPECT_EQ(part(s, 5).mode, RoutingMode::Unrouted);
+  EXPECT_EQ(s.roster.members.at(2).role, MemberRole::Leaving);
+  EXPECT_EQ(s.roster.members.at(9).role, MemberRole::Learner);
+  EXPECT_EQ(s.roster.retired, std::vector<NodeId>{10});
 }
 
 CodecStatus decode_command_status(std::string_view bytes) {
@@ -60,7 +43,7 @@ CodecStatus decode_state_status(std::string_view bytes) {
 }
 
 TEST(SystemCodec, EveryCommandRoundTrips) {
-  for (const Command& c : every_kind()) {
+  for (const Command& c : samples::commands()) {
     const std::string bytes = encode_command(c);
     Command back;
     ASSERT_EQ(decode_command(bytes, back), CodecStatus::Ok) << "kind " << c.index();
@@ -70,7 +53,8 @@ TEST(SystemCodec, EveryCommandRoundTrips) {
 }
 
 TEST(SystemCodec, StateRoundTrips) {
-  for (const SystemState& s : {SystemState{}, bootstrapped(0, 0), bootstrapped(16), busy_state()}) {
+  for (const SystemState& s :
+       {SystemState{}, bootstrapped(0, 0), bootstrapped(16), samples::busy_state()}) {
     const std::string bytes = encode_state(s);
     SystemState back;
     ASSERT_EQ(decode_state(bytes, back), CodecStatus::Ok);
@@ -127,7 +111,7 @@ TEST(SystemCodec, RefusesUnknownVersions) {
 
 TEST(SystemCodec, RefusesEveryTruncationAndTrailingBytes) {
   std::vector<std::string> encodings;
-  for (const Command& c : every_kind()) encodings.push_back(encode_command(c));
+  for (const Command& c : samples::commands()) encodings.push_back(encode_command(c));
   for (const std::string& bytes : encodings) {
     for (std::size_t n = 1; n < bytes.size(); ++n) {
       ASSERT_EQ(decode_command_status(bytes.substr(0, n)), CodecStatus::Truncated)
@@ -135,7 +119,7 @@ TEST(SystemCodec, RefusesEveryTruncationAndTrailingBytes) {
     }
     EXPECT_EQ(decode_command_status(bytes + '\0'), CodecStatus::TrailingBytes);
   }
-  const std::string state = encode_state(busy_state());
+  const std::string state = encode_state(samples::busy_state());
   for (std::size_t n = 1; n < state.size(); ++n) {
     ASSERT_EQ(decode_state_status(state.substr(0, n)), CodecStatus::Truncated)
         << "state prefix of " << n << " of " << state.size();
