@@ -10,7 +10,7 @@
 //   - the Router agrees with a linear scan, and fence() with each partition's state.
 //
 // Environment:
-//   SYNOD_SYSTEM_SEEDS=<count>  seeds to run (default 300)
+//   SYNOD_SYSTEM_SEEDS=<count>  seeds to run (default 1000)
 //   SYNOD_SYSTEM_SEED=<n>       run only seed n (the replay line of a failure sets it)
 //   SYNOD_SYSTEM_STEPS=<count>  commands per seed (default 400)
 #include <gtest/gtest.h>
@@ -33,7 +33,7 @@
 namespace synod::system::testing {
 namespace {
 
-constexpr std::uint64_t kDefaultSeeds = 300;
+constexpr std::uint64_t kDefaultSeeds = 1000;
 constexpr std::uint64_t kDefaultSteps = 400;
 constexpr std::uint64_t kTop = ~std::uint64_t{0};
 
