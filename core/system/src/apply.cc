@@ -71,30 +71,16 @@ class MapApplier {
   }
 
   ApplyResult operator()(const SplitComplete& c) {
-    Partition* fresh = nullptr;
-    Partition* source = nullptr;
-    if (auto st =
-            find_step(c.expected_version, c.partition, PartitionState::Splitting, fresh, source);
-        st != Status::Ok) {
-      return refuse(st);
-    }
-    source->range.hi = fresh->range.lo - 1;
-    fresh->state = PartitionState::Active;
-    finish(*source, *fresh);
-    return done();
+    return finish_step(c.expected_version, c.partition, PartitionState::Splitting,
+                       [](Partition& fresh, Partition& source) {
+                         source.range.hi = fresh.range.lo - 1;
+                         fresh.state = PartitionState::Active;
+                       });
   }
 
   ApplyResult operator()(const SplitAbort& c) {
-    Partition* fresh = nullptr;
-    Partition* source = nullptr;
-    if (auto st =
-            find_step(c.expected_version, c.partition, PartitionState::Splitting, fresh, source);
-        st != Status::Ok) {
-      return refuse(st);
-    }
-    fresh->state = PartitionState::Removed;
-    finish(*source, *fresh);
-    return done();
+    return finish_step(c.expected_version, c.partition, PartitionState::Splitting,
+                       [](Partition& fresh, Partition&) { fresh.state = PartitionState::Removed; });
   }
 
   ApplyResult operator()(const MergeBegin& c) {
@@ -114,29 +100,18 @@ class MapApplier {
   }
 
   ApplyResult operator()(const MergeComplete& c) {
-    Partition* source = nullptr;
-    Partition* target = nullptr;
-    if (auto st = find_step(c.expected_version, c.source, PartitionState::Draining, source, target);
-        st != Status::Ok) {
-      return refuse(st);
-    }
-    target->range = {std::min(source->range.lo, target->range.lo),
-                     std::max(source->range.hi, target->range.hi)};
-    source->state = PartitionState::Removed;
-    finish(*source, *target);
-    return done();
+    return finish_step(c.expected_version, c.source, PartitionState::Draining,
+                       [](Partition& source, Partition& target) {
+                         target.range = {std::min(source.range.lo, target.range.lo),
+                                         std::max(source.range.hi, target.range.hi)};
+                         source.state = PartitionState::Removed;
+                       });
   }
 
   ApplyResult operator()(const MergeAbort& c) {
-    Partition* source = nullptr;
-    Partition* target = nullptr;
-    if (auto st = find_step(c.expected_version, c.source, PartitionState::Draining, source, target);
-        st != Status::Ok) {
-      return refuse(st);
-    }
-    source->state = PartitionState::Active;
-    finish(*source, *target);
-    return done();
+    return finish_step(
+        c.expected_version, c.source, PartitionState::Draining,
+        [](Partition& source, Partition&) { source.state = PartitionState::Active; });
   }
 
  private:
@@ -175,22 +150,22 @@ class MapApplier {
     return find_idle(id, out);
   }
 
-  // The partition `id` in `step` (the new partition of a split, the source of a merge)
-  // and the other partition of its operation.
-  Status find_step(Version expected, PartitionId id, PartitionState step, Partition*& self,
-                   Partition*& peer) {
-    if (auto st = check_version(expected); st != Status::Ok) return st;
-    if (auto st = find(id, self); st != Status::Ok) return st;
-    if (self->state != step) return Status::NoOperationInProgress;
-    peer = &map_.partitions.at(self->peer);
-    return Status::Ok;
-  }
-
-  static void finish(Partition& a, Partition& b) {
-    a.peer = 0;
-    b.peer = 0;
-    ++a.generation;
-    ++b.generation;
+  // Completes or aborts an operation: `id` must be in `step` (the new partition of a
+  // split, the source of a merge); `change` gets it and the other partition of its
+  // operation, which both leave the operation under a new generation.
+  template <typename Change>
+  ApplyResult finish_step(Version expected, PartitionId id, PartitionState step, Change change) {
+    if (auto st = check_version(expected); st != Status::Ok) return refuse(st);
+    Partition* self = nullptr;
+    if (auto st = find(id, self); st != Status::Ok) return refuse(st);
+    if (self->state != step) return refuse(Status::NoOperationInProgress);
+    Partition& peer = map_.partitions.at(self->peer);
+    change(*self, peer);
+    self->peer = 0;
+    peer.peer = 0;
+    ++self->generation;
+    ++peer.generation;
+    return done();
   }
 
   PartitionMap& map_;
