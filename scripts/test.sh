@@ -122,7 +122,7 @@ if CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja --no-warn-unused-cli \
      -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSYNOD_BUILD_FUZZERS=ON -DSYNOD_BUILD_TESTS=OFF \
      -DSYNOD_BUILD_BENCH=OFF -DSYNOD_BUILD_EXAMPLES=OFF -DSYNOD_BUILD_PYTHON=OFF &&
    cmake --build build-fuzz -j2 --target synod_record_decode_fuzzer synod_batch_decode_fuzzer \
-     synod_snapshot_file_fuzzer; then
+     synod_snapshot_file_fuzzer synod_system_decode_fuzzer; then
   fuzz_args=(-timeout=10 -malloc_limit_mb=64 -artifact_prefix="$fuzz_dir/artifacts/")
   if [[ $quick -eq 1 ]]; then
     fuzz_what="seed corpus only (--quick)"
@@ -145,6 +145,7 @@ if CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja --no-warn-unused-cli \
   fuzz record_decode "record decoders"
   fuzz batch_decode "wire batch decoders"
   fuzz snapshot_file "snapshot file checker"
+  fuzz system_decode "system partition codec"
 else
   failures+=("build of build-fuzz/")
 fi
@@ -159,5 +160,5 @@ fi
 if [[ $quick -eq 1 ]]; then
   echo "OK: build/ and the fuzz seeds passed (sanitizer build and fuzzing skipped with --quick)"
 else
-  echo "OK: build/, build-asan/ and 2 x 30 seconds of fuzzing passed"
+  echo "OK: build/, build-asan/ and 3 x 30 seconds of fuzzing passed"
 fi
