@@ -67,18 +67,31 @@ def main():
         for node in demo.NODES:
             cluster.start(node)
         leaders = demo.until("every node to agree on the leaders", lambda: cluster.leaders(demo.NODES))
-        leader = leaders[1]
-        viewer = next(n for n in demo.NODES if n != leader)
         for i in range(24):  # something committed and applied in every partition
             demo.write_until_acknowledged(cluster, demo.NODES, f"key-{i}", f"value-{i}")
         driver = browser()
-        driver.get(cluster.url(viewer, "/"))
-        demo.until("the page to show every node up and the leader of partition 1",
-                   lambda: text_of(driver, "leader-p1") == str(leader) and
-                   all(text_of(driver, f"state-n{n}") == "up" for n in demo.NODES))
-        if (1, leader, int(text_of(driver, "term-p1"))) not in (changes(driver) or []):
-            raise SystemExit(f"status page test: the page does not list node {leader}'s election: "
-                             f"{changes(driver)}")
+
+        def page_leader():
+            """The leader of partition 1 the page shows with every node up and its election
+            listed, or None while it shows less (it redraws itself every 500 ms)."""
+            leader, term = text_of(driver, "leader-p1"), text_of(driver, "term-p1")
+            if not (leader and leader.isdigit() and term and term.isdigit()):
+                return None
+            if not all(text_of(driver, f"state-n{n}") == "up" for n in demo.NODES):
+                return None
+            return int(leader) if (1, int(leader), int(term)) in (changes(driver) or []) else None
+
+        # The page of a node that does not lead partition 1 (on a loaded machine leadership
+        # may move while the page opens: then look again from another node).
+        viewer = next(n for n in demo.NODES if n != leaders[1])
+        for _ in range(5):
+            driver.get(cluster.url(viewer, "/"))
+            leader = demo.until("the page to show every node up and the leader of partition 1", page_leader)
+            if leader != viewer:
+                break
+            viewer = next(n for n in demo.NODES if n != leader)
+        else:
+            raise SystemExit("status page test: partition 1's leader kept moving to the viewing node")
         print(f"the page of node {viewer} shows node {leader} leading partition 1")
 
         cluster.processes[leader].send_signal(signal.SIGKILL)
@@ -86,18 +99,18 @@ def main():
         survivors = [n for n in demo.NODES if n != leader]
 
         def shows_the_failover():
-            new_leader = text_of(driver, "leader-p1")
-            if text_of(driver, f"state-n{leader}") is None or not new_leader or not new_leader.isdigit():
+            new_leader, state, term = (text_of(driver, "leader-p1"), text_of(driver, f"state-n{leader}"),
+                                       text_of(driver, "term-p1"))
+            if not (new_leader and new_leader.isdigit() and state and term and term.isdigit()):
                 return None
-            if not text_of(driver, f"state-n{leader}").startswith("down") or int(new_leader) not in survivors:
+            if not state.startswith("down") or int(new_leader) not in survivors:
                 return None
-            term = int(text_of(driver, "term-p1") or 0)
-            return int(new_leader) if (1, int(new_leader), term) in (changes(driver) or []) else None
+            if text_of(driver, f"role-p1-n{leader}") != "down":  # its partition cell too
+                return None
+            return int(new_leader) if (1, int(new_leader), int(term)) in (changes(driver) or []) else None
 
         new_leader = demo.until("the page to show the killed node down and a new leader listed",
                                 shows_the_failover)
-        if text_of(driver, f"role-p1-n{leader}") != "down":
-            raise SystemExit("status page test: the killed node's partition cell is not marked down")
         print(f"the page shows node {leader} down and node {new_leader} leading partition 1")
         os.makedirs(os.path.dirname(os.path.abspath(screenshot)), exist_ok=True)
         if not driver.save_screenshot(screenshot):
