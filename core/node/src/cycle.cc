@@ -52,7 +52,7 @@ CyclePipeline::CyclePipeline(EngineContext& context, RunQueue& run_queue, Livene
 void CyclePipeline::run(RunQueue::Claim claim) {
   const auto& config = ctx_.config;
   const env::TimePoint now = config.clock->now();
-  auto cycle = std::make_shared<Cycle>(Cycle{std::move(claim), {}, {}});
+  auto cycle = std::make_shared<Cycle>(Cycle{std::move(claim), {}, {}, now});
   const auto& claimed = cycle->claim.partitions;
   // A Ready is large: growing the vector would move every one of them.
   cycle->work.reserve(claimed.size());
@@ -81,6 +81,8 @@ void CyclePipeline::run(RunQueue::Claim claim) {
 
   // 2. One storage batch, one sync, for every partition of this cycle.
   bool must_sync = false;
+  std::size_t entries = 0;
+  std::size_t bytes = 0;
   for (auto& w : cycle->work) {
     const raft::Ready& rd = w.ready;
     if (!rd.snapshot && rd.entries.empty() && !rd.hard_state) continue;
@@ -89,15 +91,31 @@ void CyclePipeline::run(RunQueue::Claim claim) {
     pw.snapshot = rd.snapshot;
     pw.entries = rd.entries;
     must_sync |= rd.must_sync;
+    if (ctx_.metrics) {
+      entries += rd.entries.size();
+      for (const raft::Entry& e : rd.entries) bytes += e.data.size();
+    }
   }
   const bool sync = config.sync && must_sync;
   if (batch.empty()) return finish(cycle, {});
-  if (!sync || !config.sync_executor) return finish(cycle, config.store->write(batch, sync));
+  if (ctx_.metrics) {
+    ctx_.metrics->storage_batch_entries.observe(entries);
+    ctx_.metrics->storage_batch_bytes.observe(bytes);
+  }
+  if (!sync || !config.sync_executor) return finish(cycle, write(batch, sync));
   // The write goes to the store in this cycle's order; the sync, which blocks for the
   // disk, runs on the sync executor and so does the rest of the cycle, while this worker
   // moves on. The claimed partitions stay claimed until then.
   if (auto st = config.store->write(batch, false); !st.ok()) return finish(cycle, st);
-  hooks_.post_sync([this, cycle] { finish(cycle, ctx_.config.store->sync()); });
+  hooks_.post_sync([this, cycle] { finish(cycle, write({}, true)); });
+}
+
+storage::StorageStatus CyclePipeline::write(const storage::WriteBatch& batch, bool sync) {
+  if (!sync || !ctx_.metrics) return ctx_.config.store->write(batch, sync);
+  const env::TimePoint begin = ctx_.config.clock->now();
+  storage::StorageStatus st = ctx_.config.store->write(batch, true);
+  ctx_.metrics->storage_sync.observe(ctx_.config.clock->now() - begin);
+  return st;
 }
 
 bool CyclePipeline::drain(Partition& p, env::TimePoint now, storage::WriteBatch& batch,
@@ -129,14 +147,20 @@ bool CyclePipeline::drain(Partition& p, env::TimePoint now, storage::WriteBatch&
     if (r.status == raft::RaftStatus::Ok) {
       p.pending.add_proposals(r.first_index, r.term, in.proposals);
     } else {
-      for (auto& q : in.proposals) answer(q.done, from_raft(r.status), 0, 0, r.leader_hint);
+      const Status status = from_raft(r.status);
+      if (status == Status::QueueFull && ctx_.metrics) {
+        ctx_.metrics->proposals_queue_full.add(in.proposals.size());
+      }
+      for (auto& q : in.proposals) answer(q.done, status, 0, 0, r.leader_hint);
     }
   }
   for (auto& q : in.reads) {
     std::string context = std::to_string(ctx_.next_read_id.fetch_add(1));
     const raft::ProposeResult r = p.raft->read_index(context);
     if (r.status != raft::RaftStatus::Ok) {
-      answer(q.done, from_raft(r.status), 0, r.leader_hint);
+      const Status status = from_raft(r.status);
+      if (status == Status::QueueFull && ctx_.metrics) ctx_.metrics->reads_queue_full.add();
+      answer(q.done, status, 0, r.leader_hint);
       continue;
     }
     p.pending.add_read(std::move(context), std::move(q));
@@ -167,18 +191,29 @@ void CyclePipeline::retire(Partition& p, RetireCallback done) {
 
 void CyclePipeline::send(Cycle& cycle, std::vector<raft::Message> raft::Ready::*which) {
   const auto& config = ctx_.config;
+  NodeMetrics* const metrics = ctx_.metrics.get();
   std::map<NodeId, transport::Batch> out;
+  std::uint64_t heartbeats = 0;
   for (auto& w : cycle.work) {
     for (auto& m : w.ready.*which) {
+      if (metrics) {
+        if (m.type == raft::MessageType::Heartbeat) {
+          ++heartbeats;
+        } else if (m.type == raft::MessageType::InstallSnapshot) {
+          metrics->snapshot_sent(m.to, w.partition->id, config.clock->now());
+        }
+      }
       auto& b = out[m.to];
       b.envelopes.push_back({w.partition->id, std::move(m)});
     }
     (w.ready.*which).clear();
   }
+  if (metrics && heartbeats > 0) metrics->heartbeats_sent.add(heartbeats);
   for (auto& [to, b] : out) {
     b.cluster = config.cluster_id;
     b.from = config.node_id;
     b.to = to;
+    if (metrics) metrics->network_batch_messages.observe(b.envelopes.size());
     config.transport->send(std::move(b));
   }
 }
@@ -212,6 +247,7 @@ void CyclePipeline::finish(const std::shared_ptr<Cycle>& cycle,
     publish(p, cycle->refresh[i]);
     more[i] = p->raft->has_ready();
   }
+  if (ctx_.metrics) ctx_.metrics->cycle.observe(ctx_.config.clock->now() - cycle->began);
   run_queue_.release(claimed, more);
 }
 
@@ -221,6 +257,9 @@ void CyclePipeline::publish(const PartitionPtr& p, bool full) {
   const bool check_quiescence = liveness_.may_quiesce(*p);
   raft::RaftState state = full || check_quiescence ? p->raft->state() : p->raft->summary();
   p->published_is_leader.store(state.soft_state.role == raft::Role::Leader);
+  p->published_term.store(state.hard_state.term);
+  p->waiting_proposals.store(p->pending.proposals());
+  p->waiting_reads.store(p->pending.reads());
   if (p->published_leader.exchange(state.soft_state.leader) != state.soft_state.leader) {
     std::lock_guard lock(ctx_.leader_mu);
     ctx_.leader_known.notify_all();
@@ -232,6 +271,8 @@ void CyclePipeline::publish(const PartitionPtr& p, bool full) {
 void CyclePipeline::apply(Partition& p, raft::Ready& rd) {
   if (rd.snapshot) snapshots_.begin_install(p, rd.snapshot->meta);
   if (p.retired) return;
+  // Before delivery, which answers (and forgets) the proposals it applies.
+  if (rd.hard_state) p.pending.on_commit_index(rd.hard_state->commit, p.raft->term());
   // Entries committed above a snapshot wait until the host has installed it.
   if (p.snapshots.installing) {
     snapshots_.hold(p, rd.committed_entries);
@@ -240,11 +281,32 @@ void CyclePipeline::apply(Partition& p, raft::Ready& rd) {
   }
   for (const auto& rs : rd.read_states) p.pending.on_read_state(rs);
   p.pending.complete_reads(p.applied);
+  count_elections(p, rd);
   if (rd.soft_state && rd.soft_state->leader != p.leader) {
     p.leader = rd.soft_state->leader;
+    if (p.leader != raft::kNoNode) p.counters.leader_changes.fetch_add(1, std::memory_order_relaxed);
     if (ctx_.leader_handler) ctx_.leader_handler(LeaderChange{p.id, p.leader, p.raft->term()});
   }
   snapshots_.maybe_save(p);
+}
+
+void CyclePipeline::count_elections(Partition& p, const raft::Ready& rd) {
+  // The changes a Ready shows tell the elections apart: a new term this node voted itself
+  // in is a campaign (however quickly it was won); becoming leader is a win; a
+  // pre-candidate back to follower lost its pre-vote (or heard of a leader first).
+  if (rd.hard_state && rd.hard_state->term > p.term_seen) {
+    p.term_seen = rd.hard_state->term;
+    if (rd.hard_state->vote == ctx_.config.node_id) {
+      p.counters.elections_started.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  if (!rd.soft_state || rd.soft_state->role == p.role_seen) return;
+  const raft::Role was = std::exchange(p.role_seen, rd.soft_state->role);
+  if (p.role_seen == raft::Role::Leader) {
+    p.counters.elections_won.fetch_add(1, std::memory_order_relaxed);
+  } else if (was == raft::Role::PreCandidate && p.role_seen == raft::Role::Follower) {
+    p.counters.prevotes_lost.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 void CyclePipeline::deliver(Partition& p, const std::vector<raft::Entry>& entries) {

@@ -52,6 +52,7 @@ class CyclePipeline {
     // Per claimed partition: it ticked, or its configuration or leadership may have
     // changed; publish its full state.
     std::vector<bool> refresh;
+    env::TimePoint began;
   };
 
   // Step 0 for one partition; false when it was retired instead.
@@ -59,7 +60,11 @@ class CyclePipeline {
   void retire(Partition& p, RetireCallback done);
   void finish(const std::shared_ptr<Cycle>& cycle, const storage::StorageStatus& written);
   void send(Cycle& cycle, std::vector<raft::Message> raft::Ready::*which);
+  // Writes to the store, timing the sync (when there is one) for the metrics.
+  storage::StorageStatus write(const storage::WriteBatch& batch, bool sync);
   void apply(Partition& p, raft::Ready& rd);
+  // Counts elections from the term and role changes a Ready shows.
+  void count_elections(Partition& p, const raft::Ready& rd);
   // Hands committed entries to the host and answers what they decide.
   void deliver(Partition& p, const std::vector<raft::Entry>& entries);
   void publish(const PartitionPtr& p, bool full);

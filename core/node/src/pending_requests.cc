@@ -11,6 +11,13 @@ void answer_all(ClosedInbox& closed, Status status) {
   closed.snapshot_requests.clear();
 }
 
+void PendingRequests::observe(NodeMetrics* metrics, const env::Clock* clock,
+                              env::Duration timeout) {
+  metrics_ = metrics;
+  clock_ = clock;
+  timeout_ = timeout;
+}
+
 void PendingRequests::add_proposals(Index first_index, Term term,
                                     std::deque<QueuedProposal>& proposals) {
   for (std::size_t i = 0; i < proposals.size(); ++i) {
@@ -25,13 +32,40 @@ void PendingRequests::add_read(std::string context, QueuedRead&& read) {
 }
 
 void PendingRequests::on_committed(Index index, Term term) {
+  if (metrics_ && !expired_.empty()) {
+    // The caller of a timed-out proposal was told Timeout, yet its entry is in the log.
+    for (auto it = expired_.begin(); it != expired_.end() && it->first <= index;) {
+      if (it->first == index && it->second == term) metrics_->stale_completions.add();
+      it = expired_.erase(it);
+    }
+  }
   // Everything at or below a committed index is decided: this entry's proposal succeeded
   // if the terms match; any older waiter lost its slot to a new leader.
   while (!proposals_.empty() && proposals_.begin()->first <= index) {
     auto node = proposals_.extract(proposals_.begin());
     const bool mine = node.key() == index && node.mapped().term == term;
+    if (metrics_) {
+      if (mine) {
+        metrics_->propose_to_apply.observe(clock_->now() - arrival(node.mapped().deadline));
+      } else {
+        metrics_->proposals_dropped.add();
+      }
+    }
     answer(node.mapped().done, mine ? Status::Ok : Status::Dropped, node.key(),
            node.mapped().term);
+  }
+}
+
+void PendingRequests::on_commit_index(Index commit, Term term) {
+  if (!metrics_ || commit <= commit_seen_) return;
+  auto it = proposals_.upper_bound(commit_seen_);
+  const auto end = proposals_.upper_bound(commit);
+  commit_seen_ = commit;
+  if (it == end) return;
+  const env::TimePoint now = clock_->now();
+  // An entry of this node's own term at or below the commit index is the one it appended.
+  for (; it != end; ++it) {
+    if (it->second.term == term) metrics_->propose_to_commit.observe(now - arrival(it->second.deadline));
   }
 }
 
@@ -43,6 +77,7 @@ void PendingRequests::on_read_state(const raft::ReadState& state) {
 void PendingRequests::complete_reads(Index applied) {
   for (auto it = reads_.begin(); it != reads_.end();) {
     if (it->second.read_index && *it->second.read_index <= applied) {
+      if (metrics_) metrics_->read_index.observe(clock_->now() - arrival(it->second.deadline));
       answer(it->second.done, Status::Ok, applied);
       it = reads_.erase(it);
     } else {
@@ -54,6 +89,10 @@ void PendingRequests::complete_reads(Index applied) {
 void PendingRequests::expire(env::TimePoint now) {
   for (auto it = proposals_.begin(); it != proposals_.end();) {
     if (it->second.deadline <= now) {
+      if (metrics_) {
+        metrics_->proposals_timed_out.add();
+        expired_.emplace(it->first, it->second.term);
+      }
       answer(it->second.done, Status::Timeout, it->first, it->second.term);
       it = proposals_.erase(it);
     } else {
@@ -62,6 +101,7 @@ void PendingRequests::expire(env::TimePoint now) {
   }
   for (auto it = reads_.begin(); it != reads_.end();) {
     if (it->second.deadline <= now) {
+      if (metrics_) metrics_->reads_timed_out.add();
       answer(it->second.done, Status::Timeout);
       it = reads_.erase(it);
     } else {
@@ -71,6 +111,7 @@ void PendingRequests::expire(env::TimePoint now) {
 }
 
 void PendingRequests::close(Status status) {
+  expired_.clear();
   for (auto& [index, w] : std::exchange(proposals_, {})) answer(w.done, status);
   for (auto& [context, r] : std::exchange(reads_, {})) answer(r.done, status);
   complete_snapshot_requests(status, 0);
