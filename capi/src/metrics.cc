@@ -5,15 +5,25 @@
 #include <vector>
 
 #include "errors.h"
-#include "handles.h"
+#include "handles.h"  // the NodeHost, and with it synod::metrics
 #include "json.h"
-#include "synod/metrics/snapshot.h"
 
 using synod::capi::fail;
 using synod::capi::guarded;
 using synod::capi::JsonObject;
 
 namespace {
+
+// Appends `items` as a JSON array, each written by append(out, item).
+template <typename T, typename Append>
+void append_array(std::string& out, const std::vector<T>& items, Append&& append) {
+  out += '[';
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    append(out, items[i]);
+  }
+  out += ']';
+}
 
 void append_labels(std::string& out, const std::vector<synod::metrics::Label>& labels) {
   JsonObject object(out);
@@ -35,23 +45,9 @@ std::string metrics_json(synod_node& n) {
       f.string("help", family.help);
       f.string("type", m::type_name(family.type));
       f.string("unit", m::unit_name(family.unit));
-      std::string& names = f.key("labels");
-      names += '[';
-      for (std::size_t i = 0; i < family.label_names.size(); ++i) {
-        if (i > 0) names += ',';
-        synod::capi::append_json_string(names, family.label_names[i]);
-      }
-      names += ']';
+      append_array(f.key("labels"), family.label_names, synod::capi::append_json_string);
       const bool histogram = family.type == m::Type::kHistogram;
-      if (histogram) {
-        std::string& bounds = f.key("bounds");
-        bounds += '[';
-        for (std::size_t i = 0; i < family.bounds.size(); ++i) {
-          if (i > 0) bounds += ',';
-          synod::capi::append_json_number(bounds, family.bounds[i]);
-        }
-        bounds += ']';
-      }
+      if (histogram) append_array(f.key("bounds"), family.bounds, synod::capi::append_json_number);
       f.key("samples") += '[';
       bool first_sample = true;
       for (const m::Sample& sample : family.samples) {
@@ -59,13 +55,8 @@ std::string metrics_json(synod_node& n) {
         JsonObject s(out);
         append_labels(s.key("labels"), sample.labels);
         if (histogram) {
-          std::string& buckets = s.key("buckets");
-          buckets += '[';
-          for (std::size_t i = 0; i < sample.buckets.size(); ++i) {
-            if (i > 0) buckets += ',';
-            buckets += std::to_string(sample.buckets[i]);
-          }
-          buckets += ']';
+          append_array(s.key("buckets"), sample.buckets,
+                       [](std::string& o, std::uint64_t n) { o += std::to_string(n); });
           s.number("count", sample.count);
           s.real("sum", sample.sum);
         } else if (family.type == m::Type::kCounter) {
