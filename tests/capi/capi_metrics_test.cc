@@ -36,7 +36,8 @@ struct Family {
 // cumulative and end in le="+Inf" equal to _count. Fails the test on the first error.
 std::map<std::string, Family> parse_prometheus(const std::string& text) {
   static const std::regex help(R"re(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*))re");
-  static const std::regex type(R"re(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram))re");
+  static const std::regex type(
+      R"re(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram))re");
   static const std::regex sample(
       R"re(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*)\})? (\S+))re");
   static const std::regex label(R"re(([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)")re");
@@ -179,9 +180,9 @@ TEST_F(CapiMetrics, TextIsPrometheusFormatWithTheWorkloadsValues) {
                    "synod_transport_messages_sent_total{}"),
             0);
   EXPECT_GT(series(families, "synod_heartbeats_sent_total", "synod_heartbeats_sent_total{}"), 0);
-  EXPECT_GE(series(families, "synod_elections_won_total",
-                   "synod_elections_won_total{partition=\"1\"}"),
-            1);
+  EXPECT_GE(
+      series(families, "synod_elections_won_total", "synod_elections_won_total{partition=\"1\"}"),
+      1);
   EXPECT_GE(series(families, "synod_partition_term", "synod_partition_term{partition=\"1\"}"), 1);
   EXPECT_EQ(series(families, "synod_partition_leader", "synod_partition_leader{partition=\"1\"}"),
             static_cast<double>(leader_));
@@ -222,8 +223,10 @@ TEST_F(CapiMetrics, JsonCarriesTheSameFamiliesAndValues) {
   }
   EXPECT_NE(text.find("\"name\":\"synod_proposal_commit_latency_seconds\",\"help\":"),
             std::string::npos);
-  EXPECT_NE(text.find("\"type\":\"histogram\",\"unit\":\"seconds\",\"labels\":[],\"bounds\":[1e-04,2e-04,"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find(
+          "\"type\":\"histogram\",\"unit\":\"seconds\",\"labels\":[],\"bounds\":[1e-04,2e-04,"),
+      std::string::npos)
       << text.substr(text.find("synod_proposal_commit"), 300);
   EXPECT_NE(text.find("{\"labels\":{\"partition\":\"1\"},\"value\":"), std::string::npos);
 }

@@ -35,9 +35,12 @@ double value(NodeHost& host, std::string_view name, const std::vector<std::strin
     for (const auto& l : s.labels) values.push_back(l.value);
     if (values != labels) continue;
     switch (f->type) {
-      case metrics::Type::kCounter: return static_cast<double>(s.counter);
-      case metrics::Type::kGauge: return s.gauge;
-      case metrics::Type::kHistogram: return static_cast<double>(s.count);
+      case metrics::Type::kCounter:
+        return static_cast<double>(s.counter);
+      case metrics::Type::kGauge:
+        return s.gauge;
+      case metrics::Type::kHistogram:
+        return static_cast<double>(s.count);
     }
   }
   return -1;
@@ -82,7 +85,8 @@ TEST(NodeMetrics, LatencyHistogramsCountEveryCommittedProposalAndRead) {
   for (int i = 0; i < kReads; ++i) {
     host.read_index(1, [&reads_ok](const ReadResult& r) { reads_ok += r.status == Status::Ok; });
   }
-  ASSERT_TRUE(cluster.run_until([&] { return answers->total() == kProposals && reads_ok == kReads; }));
+  ASSERT_TRUE(
+      cluster.run_until([&] { return answers->total() == kProposals && reads_ok == kReads; }));
   ASSERT_EQ(answers->ok, kProposals);
   ASSERT_EQ(cluster.agreed_leader(1), leader) << "the test needs one stable leader";
 
@@ -123,8 +127,9 @@ TEST(NodeMetrics, LatencyHistogramsCountEveryCommittedProposalAndRead) {
   EXPECT_GE(value(host, "synod_elections_won_total", {"1"}), 1);
   EXPECT_GE(value(host, "synod_elections_started_total", {"1"}), 1);
   EXPECT_EQ(value(host, "synod_partitions", {"damaged"}), 0);
-  EXPECT_EQ(value(host, "synod_partitions", {"active"}) + value(host, "synod_partitions", {"quiescent"}),
-            2);
+  EXPECT_EQ(
+      value(host, "synod_partitions", {"active"}) + value(host, "synod_partitions", {"quiescent"}),
+      2);
   // The leader knows how far each follower is behind: both are caught up within a tick.
   ASSERT_TRUE(cluster.run_until([&] {
     const auto lag = family(host, "synod_follower_match_lag");

@@ -169,9 +169,10 @@ bool CyclePipeline::drain(Partition& p, env::TimePoint now, storage::WriteBatch&
   // what changed since (leadership lost) the leader handler reports.
   for (NodeId target : in.transfers) p.raft->transfer_leadership(target);
   if (in.applied_report) batch.add(p.id).applied_floor = *in.applied_report;
-  if (!snapshots_.drain(p, in, batch, [this](Partition& part, const std::vector<raft::Entry>& e) {
-        deliver(part, e);
-      })) {
+  const auto deliver_held = [this, now](Partition& part, const std::vector<raft::Entry>& e) {
+    deliver(part, e, now);
+  };
+  if (!snapshots_.drain(p, in, batch, deliver_held)) {
     return false;
   }
   snapshots_.maybe_save(p);
@@ -229,13 +230,14 @@ void CyclePipeline::finish(const std::shared_ptr<Cycle>& cycle,
   // 3. Messages that vouch for what is now durable.
   send(*cycle, &raft::Ready::messages_after_persist);
 
-  // 4. Apply, answer, advance.
+  // 4. Apply, answer, advance. One clock reading serves every latency this cycle records.
+  const env::TimePoint now = ctx_.config.clock->now();
   for (auto& w : cycle->work) {
     const raft::Ready& rd = w.ready;
     if (!rd.entries.empty() || !rd.committed_entries.empty() || rd.soft_state) {
       w.partition->idle_ticks = 0;
     }
-    apply(*w.partition, w.ready);
+    apply(*w.partition, w.ready, now);
     w.partition->raft->advance();
   }
 
@@ -247,7 +249,7 @@ void CyclePipeline::finish(const std::shared_ptr<Cycle>& cycle,
     publish(p, cycle->refresh[i]);
     more[i] = p->raft->has_ready();
   }
-  if (ctx_.metrics) ctx_.metrics->cycle.observe(ctx_.config.clock->now() - cycle->began);
+  if (ctx_.metrics) ctx_.metrics->cycle.observe(now - cycle->began);
   run_queue_.release(claimed, more);
 }
 
@@ -268,23 +270,25 @@ void CyclePipeline::publish(const PartitionPtr& p, bool full) {
   p->publish(std::move(state), full || check_quiescence);
 }
 
-void CyclePipeline::apply(Partition& p, raft::Ready& rd) {
+void CyclePipeline::apply(Partition& p, raft::Ready& rd, env::TimePoint now) {
   if (rd.snapshot) snapshots_.begin_install(p, rd.snapshot->meta);
   if (p.retired) return;
   // Before delivery, which answers (and forgets) the proposals it applies.
-  if (rd.hard_state) p.pending.on_commit_index(rd.hard_state->commit, p.raft->term());
+  if (rd.hard_state) p.pending.on_commit_index(rd.hard_state->commit, p.raft->term(), now);
   // Entries committed above a snapshot wait until the host has installed it.
   if (p.snapshots.installing) {
     snapshots_.hold(p, rd.committed_entries);
   } else {
-    deliver(p, rd.committed_entries);
+    deliver(p, rd.committed_entries, now);
   }
   for (const auto& rs : rd.read_states) p.pending.on_read_state(rs);
-  p.pending.complete_reads(p.applied);
+  p.pending.complete_reads(p.applied, now);
   count_elections(p, rd);
   if (rd.soft_state && rd.soft_state->leader != p.leader) {
     p.leader = rd.soft_state->leader;
-    if (p.leader != raft::kNoNode) p.counters.leader_changes.fetch_add(1, std::memory_order_relaxed);
+    if (p.leader != raft::kNoNode) {
+      p.counters.leader_changes.fetch_add(1, std::memory_order_relaxed);
+    }
     if (ctx_.leader_handler) ctx_.leader_handler(LeaderChange{p.id, p.leader, p.raft->term()});
   }
   snapshots_.maybe_save(p);
@@ -309,17 +313,18 @@ void CyclePipeline::count_elections(Partition& p, const raft::Ready& rd) {
   }
 }
 
-void CyclePipeline::deliver(Partition& p, const std::vector<raft::Entry>& entries) {
+void CyclePipeline::deliver(Partition& p, const std::vector<raft::Entry>& entries,
+                            env::TimePoint now) {
   for (const auto& e : entries) {
     p.delivered.store(e.index);
     if (e.type == raft::EntryType::Normal && e.tag != 0 && ctx_.apply_handler) {
       ctx_.apply_handler(CommittedEntry{p.id, e.index, e.term, e.tag, e.data});
     }
     p.applied = e.index;
-    p.pending.on_committed(e.index, e.term);
+    p.pending.on_committed(e.index, e.term, now);
     snapshots_.count(p, e);
   }
-  p.pending.complete_reads(p.applied);
+  p.pending.complete_reads(p.applied, now);
 }
 
 }  // namespace synod::node

@@ -62,11 +62,12 @@ class CyclePipeline {
   void send(Cycle& cycle, std::vector<raft::Message> raft::Ready::*which);
   // Writes to the store, timing the sync (when there is one) for the metrics.
   storage::StorageStatus write(const storage::WriteBatch& batch, bool sync);
-  void apply(Partition& p, raft::Ready& rd);
+  // `now`: when the cycle applies, for the requests' latencies.
+  void apply(Partition& p, raft::Ready& rd, env::TimePoint now);
   // Counts elections from the term and role changes a Ready shows.
   void count_elections(Partition& p, const raft::Ready& rd);
   // Hands committed entries to the host and answers what they decide.
-  void deliver(Partition& p, const std::vector<raft::Entry>& entries);
+  void deliver(Partition& p, const std::vector<raft::Entry>& entries, env::TimePoint now);
   void publish(const PartitionPtr& p, bool full);
 
   EngineContext& ctx_;

@@ -60,7 +60,7 @@ bool Engine::open(std::string& error) {
 }
 
 void Engine::run_partition(const PartitionPtr& p) {
-  p->pending.observe(ctx_.metrics.get(), ctx_.config.clock, ctx_.config.request_timeout);
+  p->pending.observe(ctx_.metrics.get(), ctx_.config.request_timeout);
   liveness_.add(p);
   table_.add(p);
 }

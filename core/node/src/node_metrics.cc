@@ -61,12 +61,12 @@ NodeMetrics::NodeMetrics(Registry& r)
       reads_queue_full(r.counter("synod_requests_queue_full_total",
                                  "Requests refused with QueueFull.", {"request"})
                            .with({"read"})),
-      proposals_timed_out(r.counter("synod_requests_timed_out_total",
-                                    "Requests answered Timeout.", {"request"})
-                              .with({"proposal"})),
-      reads_timed_out(r.counter("synod_requests_timed_out_total", "Requests answered Timeout.",
-                                {"request"})
-                          .with({"read"})),
+      proposals_timed_out(
+          r.counter("synod_requests_timed_out_total", "Requests answered Timeout.", {"request"})
+              .with({"proposal"})),
+      reads_timed_out(
+          r.counter("synod_requests_timed_out_total", "Requests answered Timeout.", {"request"})
+              .with({"read"})),
       proposals_dropped(r.counter("synod_proposals_dropped_total",
                                   "Proposals answered Dropped: a new leader replaced their "
                                   "entry.")
@@ -87,9 +87,8 @@ NodeMetrics::NodeMetrics(Registry& r)
       snapshots_failed(r.counter("synod_snapshots_sent_total",
                                  "Snapshots sent to followers, by outcome.", {"result"})
                            .with({"failed"})),
-      snapshots_received(r.counter("synod_snapshots_received_total",
-                                   "Snapshots received from leaders.")
-                             .get()),
+      snapshots_received(
+          r.counter("synod_snapshots_received_total", "Snapshots received from leaders.").get()),
       snapshot_send_(r.duration_histogram("synod_snapshot_send_duration_seconds",
                                           "From handing a snapshot to the transport to its "
                                           "report (delivered or not).",
@@ -133,8 +132,7 @@ void register_collectors(Registry& r, const NodeHostConfig& config, const Partit
   partition_counter("synod_prevotes_lost_total",
                     "Pre-votes that did not lead to an election (back to follower).",
                     &PartitionCounters::prevotes_lost);
-  partition_counter("synod_leader_changes_total",
-                    "Times this node learned of a new leader.",
+  partition_counter("synod_leader_changes_total", "Times this node learned of a new leader.",
                     &PartitionCounters::leader_changes);
 
   r.gauge_collector("synod_partition_term", "The partition's current term.", {"partition"},
@@ -150,21 +148,21 @@ void register_collectors(Registry& r, const NodeHostConfig& config, const Partit
                         out.add({id}, static_cast<double>(p.published_leader.load()));
                       });
                     });
-  r.gauge_collector("synod_proposal_queue_depth",
-                    "Proposals queued or waiting for their entry to commit.", {"partition"},
-                    [each](GaugeSink& out) {
-                      each([&](const std::string& id, const Partition& p) {
-                        out.add({id}, static_cast<double>(p.inbox.queued_proposals() +
-                                                          p.waiting_proposals.load()));
-                      });
-                    });
-  r.gauge_collector("synod_read_queue_depth", "Reads queued or waiting for their read index.",
-                    {"partition"}, [each](GaugeSink& out) {
-                      each([&](const std::string& id, const Partition& p) {
-                        out.add({id}, static_cast<double>(p.inbox.queued_reads() +
-                                                          p.waiting_reads.load()));
-                      });
-                    });
+  r.gauge_collector(
+      "synod_proposal_queue_depth", "Proposals queued or waiting for their entry to commit.",
+      {"partition"}, [each](GaugeSink& out) {
+        each([&](const std::string& id, const Partition& p) {
+          out.add({id},
+                  static_cast<double>(p.inbox.queued_proposals() + p.waiting_proposals.load()));
+        });
+      });
+  r.gauge_collector(
+      "synod_read_queue_depth", "Reads queued or waiting for their read index.", {"partition"},
+      [each](GaugeSink& out) {
+        each([&](const std::string& id, const Partition& p) {
+          out.add({id}, static_cast<double>(p.inbox.queued_reads() + p.waiting_reads.load()));
+        });
+      });
   r.gauge_collector(
       "synod_follower_match_lag",
       "On the leader: entries a follower's log lacks (last index minus its match index), as "
@@ -197,9 +195,8 @@ void register_collectors(Registry& r, const NodeHostConfig& config, const Partit
   storage::LogStore* store = config.store;
   const auto store_counter = [&r, store](std::string_view name, std::string_view help,
                                          std::uint64_t (storage::LogStore::*read)() const) {
-    r.counter_collector(name, help, {}, [store, read](CounterSink& out) {
-      out.add({}, (store->*read)());
-    });
+    r.counter_collector(name, help, {},
+                        [store, read](CounterSink& out) { out.add({}, (store->*read)()); });
   };
   store_counter("synod_storage_batches_total", "Storage batches written.",
                 &storage::LogStore::batches);
@@ -214,9 +211,8 @@ void register_collectors(Registry& r, const NodeHostConfig& config, const Partit
   using Stats = transport::TransportStats;
   const auto net_counter = [&r, net](std::string_view name, std::string_view help,
                                      std::uint64_t Stats::*field) {
-    r.counter_collector(name, help, {}, [net, field](CounterSink& out) {
-      out.add({}, net->stats().*field);
-    });
+    r.counter_collector(name, help, {},
+                        [net, field](CounterSink& out) { out.add({}, net->stats().*field); });
   };
   net_counter("synod_transport_batches_sent_total", "Batches the transport accepted to send.",
               &Stats::batches_sent);
@@ -244,14 +240,14 @@ void register_collectors(Registry& r, const NodeHostConfig& config, const Partit
               &Stats::snapshot_bytes_sent);
   net_counter("synod_transport_snapshot_received_bytes_total", "Snapshot file bytes received.",
               &Stats::snapshot_bytes_received);
-  const auto by_reason = [&r, net](std::string_view name, std::string_view help,
-                                   std::vector<std::pair<std::string_view, std::uint64_t Stats::*>>
-                                       reasons) {
-    r.counter_collector(name, help, {"reason"}, [net, reasons](CounterSink& out) {
-      const Stats stats = net->stats();
-      for (const auto& [reason, field] : reasons) out.add({reason}, stats.*field);
-    });
-  };
+  const auto by_reason =
+      [&r, net](std::string_view name, std::string_view help,
+                std::vector<std::pair<std::string_view, std::uint64_t Stats::*>> reasons) {
+        r.counter_collector(name, help, {"reason"}, [net, reasons](CounterSink& out) {
+          const Stats stats = net->stats();
+          for (const auto& [reason, field] : reasons) out.add({reason}, stats.*field);
+        });
+      };
   by_reason("synod_transport_batches_dropped_total",
             "Batches dropped on the way out (lost to the peer), by reason.",
             {{"peer_unknown", &Stats::dropped_peer_unknown},
@@ -262,8 +258,7 @@ void register_collectors(Registry& r, const NodeHostConfig& config, const Partit
              {"stopped", &Stats::dropped_stopped},
              {"too_large", &Stats::dropped_too_large},
              {"snapshot_unavailable", &Stats::dropped_snapshot_unavailable}});
-  by_reason("synod_transport_batches_refused_total",
-            "Batches refused on arrival, by reason.",
+  by_reason("synod_transport_batches_refused_total", "Batches refused on arrival, by reason.",
             {{"foreign_cluster", &Stats::refused_foreign_cluster},
              {"unknown_sender", &Stats::refused_unknown_sender},
              {"wrong_destination", &Stats::refused_wrong_destination},

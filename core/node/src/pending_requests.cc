@@ -11,10 +11,8 @@ void answer_all(ClosedInbox& closed, Status status) {
   closed.snapshot_requests.clear();
 }
 
-void PendingRequests::observe(NodeMetrics* metrics, const env::Clock* clock,
-                              env::Duration timeout) {
+void PendingRequests::observe(NodeMetrics* metrics, env::Duration timeout) {
   metrics_ = metrics;
-  clock_ = clock;
   timeout_ = timeout;
 }
 
@@ -31,7 +29,7 @@ void PendingRequests::add_read(std::string context, QueuedRead&& read) {
                  WaitingRead{std::move(read.done), read.deadline, std::nullopt});
 }
 
-void PendingRequests::on_committed(Index index, Term term) {
+void PendingRequests::on_committed(Index index, Term term, env::TimePoint now) {
   if (metrics_ && !expired_.empty()) {
     // The caller of a timed-out proposal was told Timeout, yet its entry is in the log.
     for (auto it = expired_.begin(); it != expired_.end() && it->first <= index;) {
@@ -46,7 +44,7 @@ void PendingRequests::on_committed(Index index, Term term) {
     const bool mine = node.key() == index && node.mapped().term == term;
     if (metrics_) {
       if (mine) {
-        metrics_->propose_to_apply.observe(clock_->now() - arrival(node.mapped().deadline));
+        metrics_->propose_to_apply.observe(now - arrival(node.mapped().deadline));
       } else {
         metrics_->proposals_dropped.add();
       }
@@ -56,16 +54,15 @@ void PendingRequests::on_committed(Index index, Term term) {
   }
 }
 
-void PendingRequests::on_commit_index(Index commit, Term term) {
+void PendingRequests::on_commit_index(Index commit, Term term, env::TimePoint now) {
   if (!metrics_ || commit <= commit_seen_) return;
   auto it = proposals_.upper_bound(commit_seen_);
   const auto end = proposals_.upper_bound(commit);
   commit_seen_ = commit;
-  if (it == end) return;
-  const env::TimePoint now = clock_->now();
   // An entry of this node's own term at or below the commit index is the one it appended.
   for (; it != end; ++it) {
-    if (it->second.term == term) metrics_->propose_to_commit.observe(now - arrival(it->second.deadline));
+    if (it->second.term != term) continue;
+    metrics_->propose_to_commit.observe(now - arrival(it->second.deadline));
   }
 }
 
@@ -74,10 +71,10 @@ void PendingRequests::on_read_state(const raft::ReadState& state) {
   if (it != reads_.end()) it->second.read_index = state.index;
 }
 
-void PendingRequests::complete_reads(Index applied) {
+void PendingRequests::complete_reads(Index applied, env::TimePoint now) {
   for (auto it = reads_.begin(); it != reads_.end();) {
     if (it->second.read_index && *it->second.read_index <= applied) {
-      if (metrics_) metrics_->read_index.observe(clock_->now() - arrival(it->second.deadline));
+      if (metrics_) metrics_->read_index.observe(now - arrival(it->second.deadline));
       answer(it->second.done, Status::Ok, applied);
       it = reads_.erase(it);
     } else {

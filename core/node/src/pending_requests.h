@@ -38,8 +38,9 @@ void answer_all(ClosedInbox& closed, Status status);
 class PendingRequests {
  public:
   // Records latencies, timeouts, dropped entries and stale completions in `metrics` (null:
-  // nothing is recorded). A request arrived `timeout` before its deadline.
-  void observe(NodeMetrics* metrics, const env::Clock* clock, env::Duration timeout);
+  // nothing is recorded). A request arrived `timeout` before its deadline. The `now`
+  // the calls below take is when the answer is given, for the latencies.
+  void observe(NodeMetrics* metrics, env::Duration timeout);
   // Raft appended `proposals` at first_index.. in `term`.
   void add_proposals(Index first_index, Term term, std::deque<QueuedProposal>& proposals);
   void add_read(std::string context, QueuedRead&& read);
@@ -47,13 +48,13 @@ class PendingRequests {
   bool snapshot_requested() const { return !snapshot_requests_.empty(); }
 
   // An entry committed at `index` in `term`: answers every proposal at or below it.
-  void on_committed(Index index, Term term);
+  void on_committed(Index index, Term term, env::TimePoint now);
   // This node's commit index reached `commit` while its term is `term`: the proposals it
   // took in that term up to there are committed (answered once applied). For the metrics.
-  void on_commit_index(Index commit, Term term);
+  void on_commit_index(Index commit, Term term, env::TimePoint now);
   void on_read_state(const raft::ReadState& state);
   // Answers the reads whose read index the host has applied.
-  void complete_reads(Index applied);
+  void complete_reads(Index applied, env::TimePoint now);
   // Answers every snapshot request waiting.
   void complete_snapshot_requests(Status status, Index index);
   void expire(env::TimePoint now);
@@ -81,7 +82,6 @@ class PendingRequests {
 
   env::TimePoint arrival(env::TimePoint deadline) const { return deadline - timeout_; }
   NodeMetrics* metrics_ = nullptr;
-  const env::Clock* clock_ = nullptr;
   env::Duration timeout_{};
   // The commit index on_commit_index() last saw.
   Index commit_seen_ = 0;
