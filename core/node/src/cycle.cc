@@ -1,6 +1,7 @@
 #include "cycle.h"
 
 #include <map>
+#include <optional>
 #include <utility>
 
 namespace synod::node {
@@ -59,10 +60,13 @@ void CyclePipeline::run(RunQueue::Claim claim) {
   cycle->refresh.assign(claimed.size(), false);
   const bool paused = ctx_.delivery_paused.load();
   storage::WriteBatch batch;
+  // Entries held behind a snapshot install may be delivered while draining.
+  std::optional<RequestLatencies> latencies;
+  if (ctx_.metrics) latencies.emplace(*ctx_.metrics, now);
   for (std::size_t i = 0; i < claimed.size(); ++i) {
     Partition& p = *claimed[i];
     bool ticked = false;
-    if (!drain(p, now, batch, ticked)) continue;
+    if (!drain(p, now, batch, ticked, latencies ? &*latencies : nullptr)) continue;
     p.raft->pause_applying(paused || p.snapshots.installing);
     if (!p.raft->has_ready()) {
       cycle->refresh[i] = ticked;
@@ -74,6 +78,7 @@ void CyclePipeline::run(RunQueue::Claim claim) {
                         changes_configuration(rd.committed_entries);
     cycle->work.push_back({&p, std::move(rd)});
   }
+  latencies.reset();
 
   // 1. Messages that do not wait for the disk, one batch per destination. How a snapshot
   // transfer ends, the transport reports (Engine::on_snapshot_status).
@@ -119,7 +124,7 @@ storage::StorageStatus CyclePipeline::write(const storage::WriteBatch& batch, bo
 }
 
 bool CyclePipeline::drain(Partition& p, env::TimePoint now, storage::WriteBatch& batch,
-                          bool& ticked) {
+                          bool& ticked, RequestLatencies* latencies) {
   if (p.retired) return false;
   InboxContents in = p.inbox.drain();
   if (in.retire) {
@@ -169,8 +174,9 @@ bool CyclePipeline::drain(Partition& p, env::TimePoint now, storage::WriteBatch&
   // what changed since (leadership lost) the leader handler reports.
   for (NodeId target : in.transfers) p.raft->transfer_leadership(target);
   if (in.applied_report) batch.add(p.id).applied_floor = *in.applied_report;
-  const auto deliver_held = [this, now](Partition& part, const std::vector<raft::Entry>& e) {
-    deliver(part, e, now);
+  const auto deliver_held = [this, latencies](Partition& part,
+                                              const std::vector<raft::Entry>& e) {
+    deliver(part, e, latencies);
   };
   if (!snapshots_.drain(p, in, batch, deliver_held)) {
     return false;
@@ -231,13 +237,14 @@ void CyclePipeline::finish(const std::shared_ptr<Cycle>& cycle,
   send(*cycle, &raft::Ready::messages_after_persist);
 
   // 4. Apply, answer, advance. One clock reading serves every latency this cycle records.
-  const env::TimePoint now = ctx_.config.clock->now();
+  std::optional<RequestLatencies> latencies;
+  if (ctx_.metrics) latencies.emplace(*ctx_.metrics, ctx_.config.clock->now());
   for (auto& w : cycle->work) {
     const raft::Ready& rd = w.ready;
     if (!rd.entries.empty() || !rd.committed_entries.empty() || rd.soft_state) {
       w.partition->idle_ticks = 0;
     }
-    apply(*w.partition, w.ready, now);
+    apply(*w.partition, w.ready, latencies ? &*latencies : nullptr);
     w.partition->raft->advance();
   }
 
@@ -249,7 +256,10 @@ void CyclePipeline::finish(const std::shared_ptr<Cycle>& cycle,
     publish(p, cycle->refresh[i]);
     more[i] = p->raft->has_ready();
   }
-  if (ctx_.metrics) ctx_.metrics->cycle.observe(now - cycle->began);
+  if (ctx_.metrics) {
+    latencies.reset();
+    ctx_.metrics->cycle.observe(ctx_.config.clock->now() - cycle->began);
+  }
   run_queue_.release(claimed, more);
 }
 
@@ -270,19 +280,21 @@ void CyclePipeline::publish(const PartitionPtr& p, bool full) {
   p->publish(std::move(state), full || check_quiescence);
 }
 
-void CyclePipeline::apply(Partition& p, raft::Ready& rd, env::TimePoint now) {
+void CyclePipeline::apply(Partition& p, raft::Ready& rd, RequestLatencies* latencies) {
   if (rd.snapshot) snapshots_.begin_install(p, rd.snapshot->meta);
   if (p.retired) return;
   // Before delivery, which answers (and forgets) the proposals it applies.
-  if (rd.hard_state) p.pending.on_commit_index(rd.hard_state->commit, p.raft->term(), now);
+  if (rd.hard_state) {
+    p.pending.on_commit_index(rd.hard_state->commit, p.raft->term(), latencies);
+  }
   // Entries committed above a snapshot wait until the host has installed it.
   if (p.snapshots.installing) {
     snapshots_.hold(p, rd.committed_entries);
   } else {
-    deliver(p, rd.committed_entries, now);
+    deliver(p, rd.committed_entries, latencies);
   }
   for (const auto& rs : rd.read_states) p.pending.on_read_state(rs);
-  p.pending.complete_reads(p.applied, now);
+  p.pending.complete_reads(p.applied, latencies);
   count_elections(p, rd);
   if (rd.soft_state && rd.soft_state->leader != p.leader) {
     p.leader = rd.soft_state->leader;
@@ -314,17 +326,17 @@ void CyclePipeline::count_elections(Partition& p, const raft::Ready& rd) {
 }
 
 void CyclePipeline::deliver(Partition& p, const std::vector<raft::Entry>& entries,
-                            env::TimePoint now) {
+                            RequestLatencies* latencies) {
   for (const auto& e : entries) {
     p.delivered.store(e.index);
     if (e.type == raft::EntryType::Normal && e.tag != 0 && ctx_.apply_handler) {
       ctx_.apply_handler(CommittedEntry{p.id, e.index, e.term, e.tag, e.data});
     }
     p.applied = e.index;
-    p.pending.on_committed(e.index, e.term, now);
+    p.pending.on_committed(e.index, e.term, latencies);
     snapshots_.count(p, e);
   }
-  p.pending.complete_reads(p.applied, now);
+  p.pending.complete_reads(p.applied, latencies);
 }
 
 }  // namespace synod::node

@@ -68,6 +68,21 @@ class NodeMetrics {
   std::map<std::pair<NodeId, PartitionId>, env::TimePoint> snapshots_begun_;
 };
 
+// The request latencies one cycle records, added to the node's histograms when it is
+// destroyed: the two workers would otherwise contend for the histograms' cache lines at
+// every answer. `now` is when the cycle answers.
+struct RequestLatencies {
+  RequestLatencies(NodeMetrics& metrics, env::TimePoint at)
+      : now(at),
+        commit(metrics.propose_to_commit),
+        apply(metrics.propose_to_apply),
+        read(metrics.read_index) {}
+  const env::TimePoint now;
+  metrics::DurationBatch commit;
+  metrics::DurationBatch apply;
+  metrics::DurationBatch read;
+};
+
 // Registers the collectors over the partitions (table, liveness), the store and the
 // transport of `config`. The registry must not be read once any of them is gone.
 void register_collectors(metrics::Registry& registry, const NodeHostConfig& config,

@@ -29,7 +29,7 @@ void PendingRequests::add_read(std::string context, QueuedRead&& read) {
                  WaitingRead{std::move(read.done), read.deadline, std::nullopt});
 }
 
-void PendingRequests::on_committed(Index index, Term term, env::TimePoint now) {
+void PendingRequests::on_committed(Index index, Term term, RequestLatencies* latencies) {
   if (metrics_ && !expired_.empty()) {
     // The caller of a timed-out proposal was told Timeout, yet its entry is in the log.
     for (auto it = expired_.begin(); it != expired_.end() && it->first <= index;) {
@@ -42,27 +42,25 @@ void PendingRequests::on_committed(Index index, Term term, env::TimePoint now) {
   while (!proposals_.empty() && proposals_.begin()->first <= index) {
     auto node = proposals_.extract(proposals_.begin());
     const bool mine = node.key() == index && node.mapped().term == term;
-    if (metrics_) {
-      if (mine) {
-        metrics_->propose_to_apply.observe(now - arrival(node.mapped().deadline));
-      } else {
-        metrics_->proposals_dropped.add();
-      }
+    if (mine && latencies) {
+      latencies->apply.observe(latencies->now - arrival(node.mapped().deadline));
+    } else if (!mine && metrics_) {
+      metrics_->proposals_dropped.add();
     }
     answer(node.mapped().done, mine ? Status::Ok : Status::Dropped, node.key(),
            node.mapped().term);
   }
 }
 
-void PendingRequests::on_commit_index(Index commit, Term term, env::TimePoint now) {
-  if (!metrics_ || commit <= commit_seen_) return;
+void PendingRequests::on_commit_index(Index commit, Term term, RequestLatencies* latencies) {
+  if (!latencies || commit <= commit_seen_) return;
   auto it = proposals_.upper_bound(commit_seen_);
   const auto end = proposals_.upper_bound(commit);
   commit_seen_ = commit;
   // An entry of this node's own term at or below the commit index is the one it appended.
   for (; it != end; ++it) {
     if (it->second.term != term) continue;
-    metrics_->propose_to_commit.observe(now - arrival(it->second.deadline));
+    latencies->commit.observe(latencies->now - arrival(it->second.deadline));
   }
 }
 
@@ -71,10 +69,10 @@ void PendingRequests::on_read_state(const raft::ReadState& state) {
   if (it != reads_.end()) it->second.read_index = state.index;
 }
 
-void PendingRequests::complete_reads(Index applied, env::TimePoint now) {
+void PendingRequests::complete_reads(Index applied, RequestLatencies* latencies) {
   for (auto it = reads_.begin(); it != reads_.end();) {
     if (it->second.read_index && *it->second.read_index <= applied) {
-      if (metrics_) metrics_->read_index.observe(now - arrival(it->second.deadline));
+      if (latencies) latencies->read.observe(latencies->now - arrival(it->second.deadline));
       answer(it->second.done, Status::Ok, applied);
       it = reads_.erase(it);
     } else {

@@ -38,8 +38,8 @@ void answer_all(ClosedInbox& closed, Status status);
 class PendingRequests {
  public:
   // Records latencies, timeouts, dropped entries and stale completions in `metrics` (null:
-  // nothing is recorded). A request arrived `timeout` before its deadline. The `now`
-  // the calls below take is when the answer is given, for the latencies.
+  // nothing is recorded). A request arrived `timeout` before its deadline. The calls below
+  // record the latencies of what they answer in `latencies` (null: not recorded).
   void observe(NodeMetrics* metrics, env::Duration timeout);
   // Raft appended `proposals` at first_index.. in `term`.
   void add_proposals(Index first_index, Term term, std::deque<QueuedProposal>& proposals);
@@ -48,13 +48,13 @@ class PendingRequests {
   bool snapshot_requested() const { return !snapshot_requests_.empty(); }
 
   // An entry committed at `index` in `term`: answers every proposal at or below it.
-  void on_committed(Index index, Term term, env::TimePoint now);
+  void on_committed(Index index, Term term, RequestLatencies* latencies);
   // This node's commit index reached `commit` while its term is `term`: the proposals it
   // took in that term up to there are committed (answered once applied). For the metrics.
-  void on_commit_index(Index commit, Term term, env::TimePoint now);
+  void on_commit_index(Index commit, Term term, RequestLatencies* latencies);
   void on_read_state(const raft::ReadState& state);
   // Answers the reads whose read index the host has applied.
-  void complete_reads(Index applied, env::TimePoint now);
+  void complete_reads(Index applied, RequestLatencies* latencies);
   // Answers every snapshot request waiting.
   void complete_snapshot_requests(Status status, Index index);
   void expire(env::TimePoint now);
