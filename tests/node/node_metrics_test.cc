@@ -219,6 +219,32 @@ TEST(NodeMetrics, ProposalsAnsweredTimeoutThatCommitLaterAreStaleCompletions) {
   EXPECT_EQ(value(host, "synod_proposal_apply_latency_seconds"), 0);
 }
 
+TEST(NodeMetrics, ASnapshotSentToAFollowerBehindTheCompactedLogIsCountedOnBothSides) {
+  SimCluster cluster({1, 2, 3}, 1, 2, [](NodeHostConfig& c) {
+    c.snapshots.model = StateMachineModel::InMemory;
+    c.snapshots.every_entries = 8;
+    c.snapshots.keep_entries = 2;
+  });
+  ASSERT_TRUE(cluster.run_until([&] { return cluster.all_partitions_led(); }));
+  const NodeId leader = cluster.agreed_leader(1);
+  const NodeId behind = leader == 3 ? 2 : 3;
+  cluster.crash(behind);
+  auto answers = std::make_shared<Answers>();
+  for (int i = 0; i < 40; ++i) {
+    propose(cluster, leader, 1, answers);
+    cluster.run_for(milliseconds(10));
+  }
+  ASSERT_TRUE(cluster.run_until([&] { return answers->ok == 40; }));
+  cluster.start(behind);
+  NodeHost& sender = cluster.host(leader);
+  ASSERT_TRUE(cluster.run_until([&] {
+    return value(sender, "synod_snapshots_sent_total", {"delivered"}) >= 1;
+  }));
+  EXPECT_GE(value(cluster.host(behind), "synod_snapshots_received_total"), 1);
+  EXPECT_GE(value(sender, "synod_snapshot_send_duration_seconds"), 1);
+  EXPECT_EQ(value(sender, "synod_snapshots_sent_total", {"failed"}), 0);
+}
+
 TEST(NodeMetrics, OffLeavesOnlyWhatCostsNothingUntilRead) {
   SimCluster cluster({1}, 1, 1, [](NodeHostConfig& c) { c.metrics = false; });
   ASSERT_TRUE(cluster.run_until([&] { return cluster.all_partitions_led(); }));
