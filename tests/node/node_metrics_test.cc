@@ -237,9 +237,8 @@ TEST(NodeMetrics, ASnapshotSentToAFollowerBehindTheCompactedLogIsCountedOnBothSi
   ASSERT_TRUE(cluster.run_until([&] { return answers->ok == 40; }));
   cluster.start(behind);
   NodeHost& sender = cluster.host(leader);
-  ASSERT_TRUE(cluster.run_until([&] {
-    return value(sender, "synod_snapshots_sent_total", {"delivered"}) >= 1;
-  }));
+  ASSERT_TRUE(cluster.run_until(
+      [&] { return value(sender, "synod_snapshots_sent_total", {"delivered"}) >= 1; }));
   EXPECT_GE(value(cluster.host(behind), "synod_snapshots_received_total"), 1);
   EXPECT_GE(value(sender, "synod_snapshot_send_duration_seconds"), 1);
   EXPECT_EQ(value(sender, "synod_snapshots_sent_total", {"failed"}), 0);

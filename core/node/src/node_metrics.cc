@@ -13,26 +13,23 @@ using metrics::exponential_bounds;
 using metrics::GaugeSink;
 using metrics::Registry;
 
-// Request latencies: 100 µs to about 13 s (the default request timeout is 5 s).
-std::vector<double> request_bounds() { return exponential_bounds(0.0001, 2, 18); }
+// A request latency: 100 µs to about 13 s (the default request timeout is 5 s).
+metrics::DurationHistogram& request_latency(Registry& r, std::string_view name,
+                                            std::string_view help) {
+  return r.duration_histogram(name, help, exponential_bounds(0.0001, 2, 18)).get();
+}
 
 }  // namespace
 
 NodeMetrics::NodeMetrics(Registry& r)
-    : propose_to_commit(r.duration_histogram("synod_proposal_commit_latency_seconds",
-                                             "From a proposal's arrival to its entry being "
-                                             "committed, on the leader that took it.",
-                                             request_bounds())
-                            .get()),
-      propose_to_apply(r.duration_histogram("synod_proposal_apply_latency_seconds",
-                                            "From a proposal's arrival to its entry being "
-                                            "applied and the proposal answered Ok.",
-                                            request_bounds())
-                           .get()),
-      read_index(r.duration_histogram("synod_read_index_latency_seconds",
-                                      "From a read_index request's arrival to its answer Ok.",
-                                      request_bounds())
-                     .get()),
+    : propose_to_commit(request_latency(r, "synod_proposal_commit_latency_seconds",
+                                        "From a proposal's arrival to its entry being "
+                                        "committed, on the leader that took it.")),
+      propose_to_apply(request_latency(r, "synod_proposal_apply_latency_seconds",
+                                       "From a proposal's arrival to its entry being "
+                                       "applied and the proposal answered Ok.")),
+      read_index(request_latency(r, "synod_read_index_latency_seconds",
+                                 "From a read_index request's arrival to its answer Ok.")),
       storage_sync(r.duration_histogram("synod_storage_sync_duration_seconds",
                                         "One cycle's storage write with its sync.",
                                         exponential_bounds(0.00005, 2, 16))
