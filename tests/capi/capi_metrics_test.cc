@@ -154,6 +154,14 @@ class CapiMetrics : public ::testing::Test {
     }
     synod_result r{};
     ASSERT_EQ(synod_node_read_index_wait(n(), 1, &r), SYNOD_OK) << synod_last_error();
+    // A cycle adds its answers' latencies once it ends, a moment after the answers.
+    ASSERT_TRUE(cluster_.node(leader_).poll_until([&](const std::vector<Event>&) {
+      const auto families = parse_prometheus(metrics_text(n()));
+      return series(families, "synod_read_index_latency_seconds",
+                    "synod_read_index_latency_seconds_count{}") >= 1 &&
+             series(families, "synod_proposal_apply_latency_seconds",
+                    "synod_proposal_apply_latency_seconds_count{}") >= kWrites;
+    }));
   }
   synod_node* n() { return cluster_.node(leader_).get(); }
 

@@ -230,7 +230,8 @@ class NodeHost {
   // This node's metrics (the table in README.md, "Metrics"): read them with
   // prometheus_text() or snapshot(), from any thread. The host may register metrics of its
   // own beside them (names must not collide). Valid as long as the NodeHost; it must not
-  // be read once the store or transport the NodeHost was given are gone.
+  // be read once the store or transport the NodeHost was given are gone. A cycle adds the
+  // latencies of the requests it answered when it ends: a moment after the answers.
   metrics::Registry& metrics();
 
  private:
