@@ -82,6 +82,8 @@ Three NodeHosts in one process over the in-memory transport, on real threads.
                    for the network (default shared)
   --threads N      threads per worker pool (default: one per core)
   --idle           propose nothing: measure the CPU and memory of an idle cluster
+  --no-metrics     do not record the engine's metrics on the hot path
+                   (NodeHostConfig::metrics), to measure what they cost
   --help           this text
 )";
 
@@ -93,6 +95,7 @@ struct Options : synod::bench::LoadOptions {
   bool per_node_pools = false;
   bool idle = false;
   bool sync_thread = true;
+  bool metrics = true;
   std::uint64_t restart_entries = 0;
   double sample_s = 0;
 };
@@ -105,6 +108,8 @@ bool parse(int argc, char** argv, Options& o, bool& help) {
       o.idle = true;
     } else if (flag == "--no-sync-thread") {
       o.sync_thread = false;
+    } else if (flag == "--no-metrics") {
+      o.metrics = false;
     } else {
       return Parsed::Unknown;
     }
@@ -176,6 +181,7 @@ class Cluster {
       c.host.user_partitions = options_.partitions;
       c.host.seed = id;
       c.host.sync = options_.sync;
+      c.host.metrics = options_.metrics;
       c.host.snapshots = synod::bench::snapshot_policy(options_);
       c.store.existing = std::move(store);
       // Not the log store's (given), but where the snapshot files go: beside it on disk.
@@ -463,7 +469,8 @@ int run(const Options& o) {
       o.partitions, o.payload, o.outstanding,
       o.per_node_pools ? "a pool per node and one for the network" : "one shared pool", o.threads,
       thread_count(o), std::thread::hardware_concurrency(), synod::bench::sync_mode(o));
-  std::printf("            %s\n", synod::bench::snapshot_mode(o).c_str());
+  std::printf("            %s; metrics %s\n", synod::bench::snapshot_mode(o).c_str(),
+              o.metrics ? "recorded" : "not recorded (--no-metrics)");
   if (o.store != "memory") std::printf("data:       %s\n", o.dir.c_str());
   if (o.restart_entries > 0) {
     std::printf("mode:       restart after %llu entries\n",

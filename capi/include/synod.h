@@ -499,6 +499,25 @@ SYNOD_API int synod_log_type_decode(uint32_t entry_type, const uint8_t* payload,
                                     const char** out_name, size_t* out_name_len,
                                     const uint8_t** out_data, size_t* out_len);
 
+/* The node's metrics (the table in README.md, "Metrics") in the Prometheus text
+ * exposition format 0.0.4, NUL-terminated, in *out_text (length without the NUL in
+ * *out_len when out_len is not NULL); free it with synod_free. Serve it with the content
+ * type "text/plain; version=0.0.4; charset=utf-8". Works on a stopped node too (the
+ * values as they were when it stopped). */
+SYNOD_API int synod_node_metrics_text(synod_node* node, char** out_text, size_t* out_len);
+/* The same metrics as a JSON object, for hosts that hand them to their own metrics
+ * library; NUL-terminated in *out_json (length in *out_len when not NULL), freed with
+ * synod_free:
+ * {"node": id, "families": [{"name", "help", "type" ("counter", "gauge", "histogram"),
+ *   "unit" ("", "seconds", "bytes"), "labels": [label names],
+ *   "bounds": [finite upper bounds, increasing] (histograms only),
+ *   "samples": [{"labels": {name: value}, "value": number}            (counter, gauge)
+ *              |{"labels": {...}, "buckets": [cumulative count <= each bound],
+ *                "count": observations, "sum": their sum}]}]}           (histogram)
+ * Families are ordered by name, samples by label values; a labelled family may have no
+ * samples yet. Counters are exact integers. Fields may be added. */
+SYNOD_API int synod_node_metrics_json(synod_node* node, char** out_json, size_t* out_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -166,6 +166,12 @@ int make_node(const synod::capi::NodeSettings& s, std::unique_ptr<synod_node>& o
   node::NodeHost& host = n->runtime->host();
 
   n->events.bound(s.max_pending_events, [&host](bool full) { host.set_delivery_paused(full); });
+  // The queue outlives the runtime and so the registry (handles.h).
+  host.metrics().gauge_collector("synod_event_queue_depth",
+                                 "Events waiting for synod_node_poll (C ABI).", {},
+                                 [events](synod::metrics::GaugeSink& out) {
+                                   out.add({}, static_cast<double>(events->pending()));
+                                 });
   host.set_apply_handler([events](const node::CommittedEntry& entry) {
     synod_event e{};
     e.type = SYNOD_EVENT_ENTRY;

@@ -1,62 +1,16 @@
 // synod_node_status_json: the node's partitions and transport counters as JSON.
-#include <cstdlib>
-#include <cstring>
 #include <string>
 
 #include "errors.h"
 #include "handles.h"
+#include "json.h"
 
 using synod::capi::fail;
 using synod::capi::guarded;
 
 namespace {
 
-// Appends `text` as a JSON string literal.
-void append_string(std::string& out, std::string_view text) {
-  out += '"';
-  for (const char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[(c >> 4) & 0xf];
-          out += kHex[c & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
-class JsonObject {
- public:
-  explicit JsonObject(std::string& out) : out_(out) { out_ += '{'; }
-  ~JsonObject() { out_ += '}'; }
-  JsonObject(const JsonObject&) = delete;
-  JsonObject& operator=(const JsonObject&) = delete;
-
-  std::string& key(std::string_view name) {
-    if (!first_) out_ += ',';
-    first_ = false;
-    append_string(out_, name);
-    out_ += ':';
-    return out_;
-  }
-  void number(std::string_view name, std::uint64_t value) { key(name) += std::to_string(value); }
-  void boolean(std::string_view name, bool value) { key(name) += value ? "true" : "false"; }
-  void string(std::string_view name, std::string_view value) { append_string(key(name), value); }
-
- private:
-  std::string& out_;
-  bool first_ = true;
-};
+using synod::capi::JsonObject;
 
 std::string status_json(const synod_node& n) {
   std::string out;
@@ -89,6 +43,9 @@ std::string status_json(const synod_node& n) {
     transport.number("messages_sent", t.messages_sent);
     transport.number("batches_received", t.batches_received);
     transport.number("messages_received", t.messages_received);
+    transport.number("bytes_sent", t.bytes_sent);
+    transport.number("bytes_received", t.bytes_received);
+    transport.number("reconnects", t.reconnects);
     transport.number("dropped_peer_unknown", t.dropped_peer_unknown);
     transport.number("dropped_peer_down", t.dropped_peer_down);
     transport.number("dropped_queue_full", t.dropped_queue_full);
@@ -129,13 +86,7 @@ SYNOD_API int synod_node_status_json(synod_node* node, char** out_json, size_t* 
     if (!node) return fail(SYNOD_E_INVALID_ARGUMENT, std::string(fn) + ": node is NULL");
     if (!out_json) return fail(SYNOD_E_INVALID_ARGUMENT, std::string(fn) + ": out_json is NULL");
     const std::string json = status_json(*node);
-    // malloc, so that synod_free (free) releases it whatever allocator C++ uses.
-    char* copy = static_cast<char*>(std::malloc(json.size() + 1));
-    if (!copy) return fail(SYNOD_E_NOMEM, std::string(fn) + ": out of memory");
-    std::memcpy(copy, json.c_str(), json.size() + 1);
-    *out_json = copy;
-    if (out_len) *out_len = json.size();
-    return SYNOD_OK;
+    return synod::capi::hand_out(fn, json, out_json, out_len);
   });
 }
 

@@ -182,6 +182,8 @@ TEST(CapiBadInput, NullNodeInEveryNodeFunction) {
   uint64_t u = 0;
   int i = 0;
   char* json = nullptr;
+  // Where a stale output pointer would point: a refused call must not leave it there.
+  char text_marker = 0;
   synod_result r{};
   const synod_entry entry{1, kByte, 1};
   EXPECT_REFUSED(synod_node_stop(nullptr), refused, e);
@@ -204,6 +206,12 @@ TEST(CapiBadInput, NullNodeInEveryNodeFunction) {
   EXPECT_REFUSED(synod_node_listen_port(nullptr, &i), refused, e);
   EXPECT_REFUSED(synod_node_set_peer_address(nullptr, 2, "127.0.0.1:1"), refused, e);
   EXPECT_REFUSED(synod_node_status_json(nullptr, &json, nullptr), refused, e);
+  EXPECT_EQ(json, nullptr);
+  json = &text_marker;
+  EXPECT_REFUSED(synod_node_metrics_text(nullptr, &json, nullptr), refused, e);
+  EXPECT_EQ(json, nullptr) << "the output is cleared on failure";
+  json = &text_marker;
+  EXPECT_REFUSED(synod_node_metrics_json(nullptr, &json, nullptr), refused, e);
   EXPECT_EQ(json, nullptr);
   EXPECT_REFUSED(synod_network_isolate(nullptr, 1), refused, "network is NULL");
   EXPECT_REFUSED(synod_network_heal(nullptr), refused, "network is NULL");
@@ -257,6 +265,10 @@ TEST_F(CapiSingleNode, NullOutputsAndBuffers) {
   EXPECT_REFUSED(synod_node_partitions(n(), nullptr, 3, &count), refused, "out is NULL");
   EXPECT_REFUSED(synod_node_listen_port(n(), nullptr), refused, "out_port");
   EXPECT_REFUSED(synod_node_status_json(n(), nullptr, nullptr), refused, "out_json");
+  size_t len = 7;
+  EXPECT_REFUSED(synod_node_metrics_text(n(), nullptr, &len), refused, "output pointer is NULL");
+  EXPECT_REFUSED(synod_node_metrics_json(n(), nullptr, &len), refused, "output pointer is NULL");
+  EXPECT_EQ(len, 7u) << "nothing is written on failure";
   expect_no_results();
 }
 

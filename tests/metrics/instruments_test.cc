@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -71,6 +72,38 @@ TEST(DurationHistogram, RecordsNanosecondsAndReadsSeconds) {
   EXPECT_EQ(f.samples[0].buckets, (std::vector<std::uint64_t>{2, 3}));
   EXPECT_EQ(f.samples[0].count, 4u);
   EXPECT_DOUBLE_EQ(f.samples[0].sum, 2.002000001);
+}
+
+TEST(DurationBatch, AddsWhatItGatheredAtFlushAsIfObservedOneByOne) {
+  Registry r;
+  auto& h = r.duration_histogram("batched_seconds", "h", {0.001, 0.01}).get();
+  auto& direct = r.duration_histogram("direct_seconds", "h", {0.001, 0.01}).get();
+  const std::vector<nanoseconds> values = {milliseconds(1), nanoseconds(1'000'001),
+                                           nanoseconds(-5), std::chrono::seconds(2),
+                                           milliseconds(5)};
+  {
+    DurationBatch batch(h);
+    for (auto v : values) {
+      batch.observe(v);
+      direct.observe(v);
+    }
+    EXPECT_EQ(r.snapshot().at(0).samples.at(0).count, 0u) << "nothing before the flush";
+    batch.flush();
+    EXPECT_EQ(r.snapshot().at(0).samples.at(0).count, values.size());
+    batch.observe(milliseconds(20));
+  }  // the destructor flushes the rest
+  const auto families = r.snapshot();
+  const Sample& batched = families.at(0).samples.at(0);
+  const Sample& one_by_one = families.at(1).samples.at(0);
+  EXPECT_EQ(batched.buckets, one_by_one.buckets);
+  EXPECT_EQ(batched.count, one_by_one.count + 1);
+  EXPECT_DOUBLE_EQ(batched.sum, one_by_one.sum + 0.02);
+}
+
+TEST(DurationBatch, RefusesAHistogramWithMoreBoundsThanItHolds) {
+  Registry r;
+  auto& h = r.duration_histogram("wide_seconds", "h", exponential_bounds(0.001, 2, 32)).get();
+  EXPECT_THROW(DurationBatch{h}, std::invalid_argument);
 }
 
 TEST(ConcurrentInstruments, ThreadsAddWhileAScraperReadsAndTheTotalsAreExact) {

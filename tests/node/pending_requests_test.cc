@@ -72,7 +72,7 @@ TEST(PendingRequests, ProposalsAboveTheSnapshotWaitForTheirEntries) {
   propose(pending, 8, 3, 3, answers);  // 8, 9, 10
   pending.on_snapshot_installed(snapshot_at(9, 3));
   ASSERT_EQ(answers.results.size(), 2u);
-  pending.on_committed(10, 3);
+  pending.on_committed(10, 3, nullptr);
   ASSERT_EQ(answers.results.size(), 3u);
   EXPECT_EQ(answers.results[2].status, Status::Ok);
   EXPECT_EQ(answers.results[2].index, 10u);

@@ -618,7 +618,8 @@ TEST_P(LogStoreConformance, BadWritesAreRefusedAndChangeNothing) {
   const Image two_before = image(*store_, 2);
   const auto counters = [&] {
     return std::vector<std::uint64_t>{store_->syncs(), store_->batches(),
-                                      store_->entries_written()};
+                                      store_->entries_written(),
+                                      store_->entry_bytes_written()};
   };
   const auto counters_before = counters();
 
@@ -705,16 +706,25 @@ TEST_P(LogStoreConformance, BadWritesAreRefusedAndChangeNothing) {
 }
 
 TEST_P(LogStoreConformance, CountsSyncsBatchesAndEntries) {
+  const auto payload_bytes = [](const std::vector<Entry>& es) {
+    std::uint64_t n = 0;
+    for (const Entry& e : es) n += e.data.size();
+    return n;
+  };
   WriteBatch batch;
   batch.add(append(1, entries(1, 3, 1), HardState{1, 0, 3}));
   batch.add(append(2, entries(1, 2, 1)));
   ASSERT_OK(store_->write(batch, false));
   EXPECT_EQ(store_->batches(), 1u);
   EXPECT_EQ(store_->entries_written(), 5u);
+  const std::uint64_t five = payload_bytes(entries(1, 3, 1)) + payload_bytes(entries(1, 2, 1));
+  ASSERT_GT(five, 0u);
+  EXPECT_EQ(store_->entry_bytes_written(), five);
   EXPECT_EQ(store_->syncs(), 0u);
   ASSERT_OK(write_one(*store_, append(1, entries(4, 4, 1)), true));
   EXPECT_EQ(store_->batches(), 2u);
   EXPECT_EQ(store_->entries_written(), 6u);
+  EXPECT_EQ(store_->entry_bytes_written(), five + payload_bytes(entries(4, 4, 1)));
   EXPECT_EQ(store_->syncs(), 1u);
   ASSERT_OK(store_->sync());
   EXPECT_EQ(store_->batches(), 2u);

@@ -18,7 +18,9 @@
 #include <vector>
 
 #include "network_harness.h"
+#include "synod/wire.pb.h"
 #include "test_util.h"
+#include "wire_codec.h"
 
 namespace synod::transport::testing {
 
@@ -116,6 +118,25 @@ TEST_P(NetworkTransportTest, PeerDownDropsCountsAndReports) {
   EXPECT_EQ(stats.batches_received, 0u);
 }
 
+TEST_P(NetworkTransportTest, CountsTheWireBytesOfEveryBatchOnBothSides) {
+  NetworkPair p = pair();
+  std::uint64_t expected = 0;
+  constexpr std::uint64_t kCount = 20;
+  for (std::uint64_t i = 0; i < kCount; ++i) {
+    // Batches of different sizes, so that a count of batches cannot pass for bytes.
+    Batch batch = numbered_batch(kCluster, 1, 2, i, 1 + i % 3);
+    synod::wire::v1::Batch wire;
+    wire_codec::encode(batch, &wire);
+    expected += wire.ByteSizeLong();
+    p.one->send(std::move(batch));
+  }
+  ASSERT_TRUE(eventually([&] { return p.two.inbox.batch_count() == kCount; }));
+  EXPECT_EQ(p.one->stats().bytes_sent, expected);
+  EXPECT_EQ(p.two->stats().bytes_received, expected);
+  EXPECT_EQ(p.one->stats().messages_sent, p.two->stats().messages_received);
+  EXPECT_EQ(p.one->stats().reconnects, 0u);
+}
+
 TEST_P(NetworkTransportTest, PeerRestartReconnectsAndDeliveryResumes) {
   NetworkPair p = pair();
   p.one->send(numbered_batch(kCluster, 1, 2, 0));
@@ -139,6 +160,8 @@ TEST_P(NetworkTransportTest, PeerRestartReconnectsAndDeliveryResumes) {
     p.one->send(numbered_batch(kCluster, 1, 2, seq++));
     return again.inbox.batch_count() > 0;
   }));
+  // The dials after the link broke are counted; the first dial was not.
+  EXPECT_GE(p.one->stats().reconnects, 1u);
   // Once connected, the link is healthy again: nothing else is lost.
   const auto dropped = dropped_total(p.one->stats());
   const auto received = again.inbox.batch_count();

@@ -29,6 +29,20 @@ std::string_view unit_name(Unit unit) {
   return "";
 }
 
+DurationBatch::DurationBatch(DurationHistogram& into) : into_(into) {
+  if (into.cells_.cells() > counts_.size()) {
+    throw std::invalid_argument("a DurationBatch takes histograms of at most 31 bounds");
+  }
+}
+
+void DurationBatch::flush() noexcept {
+  if (!pending_) return;
+  into_.cells_.add(std::span<const std::uint64_t>(counts_.data(), into_.cells_.cells()), sum_);
+  counts_.fill(0);
+  sum_ = 0;
+  pending_ = false;
+}
+
 void HistogramCells::read(Sample& out, double ticks_per_unit) const {
   out.buckets.resize(bounds_.size());
   std::uint64_t cumulative = 0;

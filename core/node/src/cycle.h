@@ -53,16 +53,24 @@ class CyclePipeline {
     // Per claimed partition: it ticked, or its configuration or leadership may have
     // changed; publish its full state.
     std::vector<bool> refresh;
+    env::TimePoint began;
   };
 
   // Step 0 for one partition; false when it was retired instead.
-  bool drain(Partition& p, env::TimePoint now, storage::WriteBatch& batch, bool& ticked);
+  bool drain(Partition& p, env::TimePoint now, storage::WriteBatch& batch, bool& ticked,
+             RequestLatencies* latencies);
   void retire(Partition& p, RetireCallback done);
   void finish(const std::shared_ptr<Cycle>& cycle, const storage::StorageStatus& written);
   void send(Cycle& cycle, std::vector<raft::Message> raft::Ready::*which);
-  void apply(Partition& p, raft::Ready& rd);
+  // Writes to the store, timing the sync (when there is one) for the metrics.
+  storage::StorageStatus write(const storage::WriteBatch& batch, bool sync);
+  // `latencies`: where the requests answered record theirs (null: metrics off).
+  void apply(Partition& p, raft::Ready& rd, RequestLatencies* latencies);
+  // Counts elections from the term and role changes a Ready shows.
+  void count_elections(Partition& p, const raft::Ready& rd);
   // Hands committed entries to the host and answers what they decide.
-  void deliver(Partition& p, const std::vector<raft::Entry>& entries);
+  void deliver(Partition& p, const std::vector<raft::Entry>& entries,
+               RequestLatencies* latencies);
   void publish(const PartitionPtr& p, bool full);
 
   EngineContext& ctx_;

@@ -31,12 +31,15 @@ Engine::Engine(const NodeHostConfig& config)
                       post(*ctx_.config.sync_executor, std::move(rest));
                     },
                     [this](const std::string& why) {
+                      if (ctx_.metrics) ctx_.metrics->storage_errors.add();
                       fail(Status::StorageFailure,
                            "its log store failed: " + (why.empty() ? "unknown error" : why));
                     },
                     [this](PartitionId id, const std::string& why) {
                       post(*ctx_.config.executor, [this, id, why] { halt(id, why); });
-                    }}) {}
+                    }}) {
+  register_collectors(ctx_.registry, ctx_.config, table_, liveness_);
+}
 
 bool Engine::open(std::string& error) {
   const NodeHostConfig& c = ctx_.config;
@@ -50,11 +53,21 @@ bool Engine::open(std::string& error) {
     }
     PartitionPtr p = open_partition(c, id, error);
     if (!p) return false;
-    liveness_.add(p);
-    table_.add(std::move(p));
+    run_partition(p);
   }
   refresh_peers();
   return true;
+}
+
+void Engine::run_partition(const PartitionPtr& p) {
+  p->pending.observe(ctx_.metrics.get(), ctx_.config.request_timeout);
+  liveness_.add(p);
+  table_.add(p);
+}
+
+void Engine::count_queue_full(Status status, bool proposal, std::size_t count) {
+  if (status != Status::QueueFull || !ctx_.metrics) return;
+  (proposal ? ctx_.metrics->proposals_queue_full : ctx_.metrics->reads_queue_full).add(count);
 }
 
 void Engine::post(env::Executor& executor, std::function<void()> task) {
@@ -128,6 +141,7 @@ void Engine::exchange_liveness(env::TimePoint now) {
   if (++ticks_ % static_cast<std::uint64_t>(c.heartbeat_ticks) == 0) {
     // One empty batch per peer stands in for the heartbeats of every quiescent partition.
     for (NodeId peer : peers) c.transport->send(transport::Batch{c.cluster_id, c.node_id, peer, {}});
+    if (ctx_.metrics) ctx_.metrics->heartbeats_sent.add(peers.size());
   }
   const std::vector<NodeId> silent = liveness_.newly_silent(now);
   // Partitions whose leader has just gone silent must elect another. So must, found by a
@@ -244,7 +258,10 @@ void Engine::replicate(PartitionId partition, std::uint32_t type, raft::Bytes pa
   }
   QueuedProposal q{type, std::move(payload), std::move(done),
                    ctx_.config.clock->now() + ctx_.config.request_timeout};
-  if (const Status s = p->inbox.push(q); s != Status::Ok) return answer(q.done, s);
+  if (const Status s = p->inbox.push(q); s != Status::Ok) {
+    count_queue_full(s, true, 1);
+    return answer(q.done, s);
+  }
   submit(p);
 }
 
@@ -287,6 +304,7 @@ void Engine::replicate_batch(PartitionId partition, std::vector<NodeHost::BatchE
   }
   gather->done = std::move(done);
   if (const Status s = p->inbox.push(queued); s != Status::Ok) {
+    count_queue_full(s, true, queued.size());
     if (gather->done) gather->done(std::vector<ReplicationResult>(queued.size(), ReplicationResult{s}));
     return;
   }
@@ -297,7 +315,10 @@ void Engine::read_index(PartitionId partition, NodeHost::ReadCallback done) {
   const PartitionPtr p = table_.find(partition);
   if (!p) return answer(done, table_.missing(partition));
   QueuedRead q{std::move(done), ctx_.config.clock->now() + ctx_.config.request_timeout};
-  if (const Status s = p->inbox.push(q); s != Status::Ok) return answer(q.done, s);
+  if (const Status s = p->inbox.push(q); s != Status::Ok) {
+    count_queue_full(s, false, 1);
+    return answer(q.done, s);
+  }
   submit(p);
 }
 
@@ -349,8 +370,7 @@ Status Engine::add_partition(PartitionId partition, const std::vector<NodeId>& v
   std::string error;
   PartitionPtr p = open_partition(c, partition, error);
   if (!p) return Status::StorageFailure;
-  liveness_.add(p);
-  table_.add(p);
+  run_partition(p);
   refresh_peers();
   run_queue_.schedule(p);
   return Status::Ok;
@@ -449,6 +469,9 @@ void Engine::on_batch(transport::Batch&& batch) {
     // A message for a partition this node does not host is dropped alone.
     if (it == table->end()) continue;
     const PartitionPtr& p = it->second;
+    if (envelope.message.type == raft::MessageType::InstallSnapshot && ctx_.metrics) {
+      ctx_.metrics->snapshots_received.add();
+    }
     const bool work = is_work(envelope.message);
     p->inbox.push_message(std::move(envelope.message), work);
     if (work) liveness_.wake(p);
@@ -473,6 +496,9 @@ void Engine::on_unreachable(NodeId peer, std::vector<transport::Envelope>&& lost
 }
 
 void Engine::on_snapshot_status(NodeId peer, PartitionId partition, bool delivered) {
+  if (ctx_.metrics) {
+    ctx_.metrics->snapshot_reported(peer, partition, delivered, ctx_.config.clock->now());
+  }
   // Raft holds the peer in snapshot state until it hears how the transfer went.
   if (const PartitionPtr p = table_.find(partition)) {
     p->inbox.note_snapshot(peer, delivered);

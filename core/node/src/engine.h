@@ -61,6 +61,10 @@ class Engine : public std::enable_shared_from_this<Engine> {
   void guarded(const std::function<void()>& task);
   // Stops the node from a worker: nothing more may be acknowledged.
   void fail(Status status, std::string why);
+  // Publishes an opened partition: it runs from now on.
+  void run_partition(const PartitionPtr& partition);
+  // Counts a request (or `count` of them) refused with QueueFull.
+  void count_queue_full(Status status, bool proposal, std::size_t count);
   // Makes a partition with new work tick and run.
   void submit(const PartitionPtr& partition);
   void run_cycle();

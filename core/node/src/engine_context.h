@@ -9,6 +9,8 @@
 #include <memory>
 #include <mutex>
 
+#include "node_metrics.h"
+#include "synod/metrics/registry.h"
 #include "synod/node/node_host.h"
 
 namespace synod::node {
@@ -16,9 +18,14 @@ namespace synod::node {
 struct Partition;
 
 struct EngineContext {
-  explicit EngineContext(const NodeHostConfig& c) : config(c) {}
+  explicit EngineContext(const NodeHostConfig& c)
+      : config(c), metrics(c.metrics ? std::make_unique<NodeMetrics>(registry) : nullptr) {}
 
   const NodeHostConfig config;
+  // The NodeHost's metrics. `metrics` holds what the hot path records into; null when
+  // NodeHostConfig::metrics is off (every use checks).
+  metrics::Registry registry;
+  const std::unique_ptr<NodeMetrics> metrics;
   NodeHost::ApplyHandler apply_handler;
   NodeHost::LeaderHandler leader_handler;
   NodeHost::FailureHandler failure_handler;

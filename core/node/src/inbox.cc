@@ -131,6 +131,16 @@ InboxContents Inbox::drain() {
   return out;
 }
 
+std::size_t Inbox::queued_proposals() const {
+  std::lock_guard lock(mu_);
+  return contents_.proposals.size();
+}
+
+std::size_t Inbox::queued_reads() const {
+  std::lock_guard lock(mu_);
+  return contents_.reads.size();
+}
+
 bool Inbox::empty() const {
   std::lock_guard lock(mu_);
   const auto& c = contents_;

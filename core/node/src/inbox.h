@@ -102,6 +102,9 @@ class Inbox {
 
   InboxContents drain();
   bool empty() const;
+  // Requests queued and not yet drained (for the metrics).
+  std::size_t queued_proposals() const;
+  std::size_t queued_reads() const;
   // Refuses everything from now on with `status` and returns what was queued.
   ClosedInbox close(Status status);
   // The applied report not yet taken by a cycle (for the floors stop() writes).

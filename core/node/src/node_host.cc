@@ -92,5 +92,6 @@ NodeId NodeHost::leader_of(PartitionId partition) const { return engine_->leader
 std::vector<PartitionId> NodeHost::partitions() const { return engine_->partition_ids(); }
 std::vector<PartitionStatus> NodeHost::status() const { return engine_->status(); }
 NodeId NodeHost::id() const { return engine_->context().config.node_id; }
+metrics::Registry& NodeHost::metrics() { return engine_->context().registry; }
 
 }  // namespace synod::node

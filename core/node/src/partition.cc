@@ -10,6 +10,9 @@ Partition::Partition(PartitionId partition_id, std::shared_ptr<SnapshotLogView> 
   published_ = raft->state();
   applied = published_.applied;
   delivered.store(applied);
+  term_seen = published_.hard_state.term;
+  role_seen = published_.soft_state.role;
+  published_term.store(term_seen);
 }
 
 raft::RaftState Partition::published() const {

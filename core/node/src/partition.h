@@ -48,6 +48,15 @@ struct SnapshotProgress {
   std::optional<raft::SnapshotMeta> reinstall;
 };
 
+// What a partition's cycles count for the metrics (node_metrics.h): written by the
+// claiming cycle, read by a scrape.
+struct PartitionCounters {
+  std::atomic<std::uint64_t> elections_started{0};
+  std::atomic<std::uint64_t> elections_won{0};
+  std::atomic<std::uint64_t> prevotes_lost{0};
+  std::atomic<std::uint64_t> leader_changes{0};
+};
+
 struct Partition : std::enable_shared_from_this<Partition> {
   Partition(PartitionId partition_id, std::shared_ptr<SnapshotLogView> log,
             std::unique_ptr<raft::RawNode> node, std::size_t max_queued_requests);
@@ -64,6 +73,9 @@ struct Partition : std::enable_shared_from_this<Partition> {
   int idle_ticks = 0;
   bool retired = false;
   SnapshotProgress snapshots;
+  // The term and role the last Ready showed, to tell elections from its changes.
+  Term term_seen = 0;
+  raft::Role role_seen = raft::Role::Follower;
 
   bool scheduled = false;
   bool quiescent = false;
@@ -73,6 +85,11 @@ struct Partition : std::enable_shared_from_this<Partition> {
   // The highest index handed to the host (or covered by a snapshot): the bound for
   // report_applied, which the apply handler itself may call for the entry it was given.
   std::atomic<Index> delivered{0};
+  // For the metrics: the term, and the requests Raft has taken and not yet answered.
+  std::atomic<Term> published_term{0};
+  std::atomic<std::size_t> waiting_proposals{0};
+  std::atomic<std::size_t> waiting_reads{0};
+  PartitionCounters counters;
 
   // The state status() reports: scalars refreshed every cycle, the configuration and the
   // peers' progress only when they may have changed (see Cycle::publish).

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "inbox.h"
+#include "node_metrics.h"
 
 namespace synod::node {
 
@@ -37,6 +38,10 @@ void answer_all(ClosedInbox& closed, Status status);
 
 class PendingRequests {
  public:
+  // Records latencies, timeouts, dropped entries and stale completions in `metrics` (null:
+  // nothing is recorded). A request arrived `timeout` before its deadline. The calls below
+  // record the latencies of what they answer in `latencies` (null: not recorded).
+  void observe(NodeMetrics* metrics, env::Duration timeout);
   // Raft appended `proposals` at first_index.. in `term`.
   void add_proposals(Index first_index, Term term, std::deque<QueuedProposal>& proposals);
   void add_read(std::string context, QueuedRead&& read);
@@ -44,18 +49,23 @@ class PendingRequests {
   bool snapshot_requested() const { return !snapshot_requests_.empty(); }
 
   // An entry committed at `index` in `term`: answers every proposal at or below it.
-  void on_committed(Index index, Term term);
+  void on_committed(Index index, Term term, RequestLatencies* latencies);
+  // This node's commit index reached `commit` while its term is `term`: the proposals it
+  // took in that term up to there are committed (answered once applied). For the metrics.
+  void on_commit_index(Index commit, Term term, RequestLatencies* latencies);
   // The host installed a snapshot through `meta.index`: answers every proposal at or below
   // it from the snapshot's last term alone, since the entries themselves never arrive.
   void on_snapshot_installed(const raft::SnapshotMeta& meta);
   void on_read_state(const raft::ReadState& state);
   // Answers the reads whose read index the host has applied.
-  void complete_reads(Index applied);
+  void complete_reads(Index applied, RequestLatencies* latencies);
   // Answers every snapshot request waiting.
   void complete_snapshot_requests(Status status, Index index);
   void expire(env::TimePoint now);
   void close(Status status);
   bool empty() const { return proposals_.empty() && reads_.empty(); }
+  std::size_t proposals() const { return proposals_.size(); }
+  std::size_t reads() const { return reads_.size(); }
 
  private:
   struct WaitingProposal {
@@ -73,6 +83,15 @@ class PendingRequests {
   std::multimap<Index, WaitingProposal> proposals_;
   std::map<std::string, WaitingRead> reads_;
   std::vector<SnapshotCallback> snapshot_requests_;
+
+  env::TimePoint arrival(env::TimePoint deadline) const { return deadline - timeout_; }
+  NodeMetrics* metrics_ = nullptr;
+  env::Duration timeout_{};
+  // The commit index on_commit_index() last saw.
+  Index commit_seen_ = 0;
+  // Proposals answered Timeout whose entries may still commit: (index, term). Each leaves
+  // once the log is committed through its index.
+  std::multimap<Index, Term> expired_;
 };
 
 }  // namespace synod::node

@@ -38,7 +38,14 @@ StorageStatus LogStore::partition_error(PartitionId) const { return {}; }
 void LogStore::count_write(const WriteBatch& batch, bool synced) {
   if (!batch.empty()) {
     batches_.fetch_add(1, std::memory_order_relaxed);
-    entries_written_.fetch_add(batch.entry_count(), std::memory_order_relaxed);
+    std::size_t entries = 0;
+    std::size_t bytes = 0;
+    for (const PartitionWrite& w : batch.writes()) {
+      entries += w.entries.size();
+      for (const raft::Entry& e : w.entries) bytes += e.data.size();
+    }
+    entries_written_.fetch_add(entries, std::memory_order_relaxed);
+    entry_bytes_written_.fetch_add(bytes, std::memory_order_relaxed);
   }
   if (synced) count_sync();
 }

@@ -59,6 +59,8 @@ Inbound::Result Inbound::receive(synod::wire::v1::Batch& wire, std::optional<Nod
                                  snapshot_stream::SnapshotAssembler* assembler) {
   // The signer vouched for its own id; a batch claiming another is not what was signed.
   if (signed_by && wire.from() != *signed_by) return refuse(&TransportStats::refused_malformed);
+  // Before decoding, which moves the payloads out of `wire`.
+  const std::size_t bytes = wire.ByteSizeLong();
   wire_codec::Decoded decoded;
   std::string error;
   if (!wire_codec::decode(wire, &decoded, &error))
@@ -77,6 +79,7 @@ Inbound::Result Inbound::receive(synod::wire::v1::Batch& wire, std::optional<Nod
     counters_.update([&](TransportStats& s) {
       ++s.snapshot_chunks_received;
       s.snapshot_bytes_received += step.written;
+      s.bytes_received += step.refused || step.failed ? 0 : bytes;
       s.messages_malformed += step.refused ? 1 : 0;
       s.snapshot_transfers_refused += step.failed ? 1 : 0;
       s.snapshot_transfers_abandoned += step.abandoned ? 1 : 0;
@@ -91,6 +94,8 @@ Inbound::Result Inbound::receive(synod::wire::v1::Batch& wire, std::optional<Nod
     counters_.update([&](TransportStats& s) {
       ++s.batches_received;
       s.messages_received += messages;
+      // A completed snapshot's bytes were counted with its chunk.
+      s.bytes_received += decoded.chunk ? 0 : bytes;
       s.messages_malformed += decoded.skipped;
     });
   });

@@ -177,10 +177,14 @@ void PeerLink::lose_queued() {
 // it over.
 void PeerLink::run() {
   auto backoff = context_.reconnect_min;
+  // The next dial follows a broken link or a failed dial: it counts as a reconnect.
+  bool redialling = false;
   std::unique_lock lock(mu_);
   while (true) {
     wake_.wait(lock, [&] { return closed_ || !queue_.empty() || !snapshots_.empty(); });
     if (closed_) break;
+    if (redialling) context_.counters.add(&TransportStats::reconnects);
+    redialling = false;
     address_changed_ = false;
     broken_ = false;
     answered_ = false;
@@ -213,6 +217,7 @@ void PeerLink::run() {
     if (answered_ || end == End::Redial) backoff = context_.reconnect_min;
     if (end == End::Redial) continue;
     lose_queued();
+    redialling = true;
     down_ = true;
     wake_.wait_for(lock, backoff, [&] { return closed_ || address_changed_; });
     down_ = false;
@@ -278,6 +283,7 @@ PeerLink::End PeerLink::pump(std::unique_lock<std::mutex>& lock, LinkSession& se
     } else {
       wire_codec::encode(*pending.batch, &wire);
     }
+    const std::size_t bytes = readable ? wire.ByteSizeLong() : 0;
     lock.lock();
     if (chunk) {
       // The receiver gives the transfer up when a later one begins.
@@ -289,12 +295,15 @@ PeerLink::End PeerLink::pump(std::unique_lock<std::mutex>& lock, LinkSession& se
       context_.counters.update([&](TransportStats& s) {
         ++s.snapshot_chunks_sent;
         s.snapshot_bytes_sent += wire.snapshot_chunk().data().size();
+        s.bytes_sent += bytes;
       });
       if (cursor_->done()) {
         pending.batch = std::move(cursor_->transfer());
         cursor_.reset();
         ++held_;
       }
+    } else {
+      context_.counters.add(&TransportStats::bytes_sent, bytes);
     }
     // Before the send: its acknowledgement may come back before send() returns.
     unacked_.push_back(std::move(pending));

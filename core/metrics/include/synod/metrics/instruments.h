@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <chrono>
@@ -79,11 +80,21 @@ class alignas(64) HistogramCells {
         counts_(std::make_unique<std::atomic<std::uint64_t>[]>(bounds.size() + 1)) {}
 
   void record(std::uint64_t ticks) noexcept {
-    // The first bound >= the value: Prometheus' `le`. Past the last bound: the +Inf cell.
-    const auto i = static_cast<std::size_t>(
-        std::lower_bound(bounds_.begin(), bounds_.end(), ticks) - bounds_.begin());
-    counts_[i].fetch_add(1, std::memory_order_relaxed);
+    counts_[cell(ticks)].fetch_add(1, std::memory_order_relaxed);
     sum_.fetch_add(ticks, std::memory_order_relaxed);
+  }
+  // The first bound >= the value: Prometheus' `le`. Past the last bound: the +Inf cell.
+  std::size_t cell(std::uint64_t ticks) const noexcept {
+    return static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), ticks) -
+                                    bounds_.begin());
+  }
+  std::size_t cells() const noexcept { return bounds_.size() + 1; }
+  // Many observations at once: `counts` per cell, and their sum in ticks.
+  void add(std::span<const std::uint64_t> counts, std::uint64_t sum_ticks) noexcept {
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+      if (counts[i] != 0) counts_[i].fetch_add(counts[i], std::memory_order_relaxed);
+    }
+    sum_.fetch_add(sum_ticks, std::memory_order_relaxed);
   }
 
   // The count is the sum of the cells, so a scrape never sees a count that disagrees
@@ -114,13 +125,45 @@ class DurationHistogram {
  public:
   static constexpr double kTicksPerUnit = 1e9;  // nanoseconds per second
   explicit DurationHistogram(std::span<const std::uint64_t> bounds) : cells_(bounds) {}
-  void observe(std::chrono::nanoseconds d) noexcept {
-    cells_.record(d.count() > 0 ? static_cast<std::uint64_t>(d.count()) : 0);
-  }
+  void observe(std::chrono::nanoseconds d) noexcept { cells_.record(ticks(d)); }
   void read(Sample& out) const { cells_.read(out, kTicksPerUnit); }
 
+  static std::uint64_t ticks(std::chrono::nanoseconds d) noexcept {
+    return d.count() > 0 ? static_cast<std::uint64_t>(d.count()) : 0;
+  }
+
  private:
+  friend class DurationBatch;
   HistogramCells cells_;
+};
+
+// Durations one thread observes in a loop, counted without atomics and added to the
+// histogram at once by flush() (or the destructor): one atomic add per bucket used rather
+// than two per observation. Where several threads record into one histogram, this keeps
+// them from contending on its cache line at every observation. The histogram must outlive
+// the batch; its family may have at most kMaxBounds bounds.
+class DurationBatch {
+ public:
+  static constexpr std::size_t kMaxBounds = 31;
+  // Throws std::invalid_argument when the histogram has more than kMaxBounds bounds.
+  explicit DurationBatch(DurationHistogram& into);
+  ~DurationBatch() { flush(); }
+  DurationBatch(const DurationBatch&) = delete;
+  DurationBatch& operator=(const DurationBatch&) = delete;
+
+  void observe(std::chrono::nanoseconds d) noexcept {
+    const std::uint64_t t = DurationHistogram::ticks(d);
+    ++counts_[into_.cells_.cell(t)];
+    sum_ += t;
+    pending_ = true;
+  }
+  void flush() noexcept;
+
+ private:
+  DurationHistogram& into_;
+  std::array<std::uint64_t, kMaxBounds + 1> counts_{};
+  std::uint64_t sum_ = 0;
+  bool pending_ = false;
 };
 
 }  // namespace synod::metrics

@@ -20,6 +20,7 @@
 
 #include "synod/env/clock.h"
 #include "synod/env/scheduler.h"
+#include "synod/metrics/registry.h"
 #include "synod/node/snapshots.h"
 #include "synod/node/status.h"
 #include "synod/raft/raw_node.h"
@@ -106,6 +107,11 @@ struct NodeHostConfig {
   bool sync = true;
   // When to ask the host for snapshots and how far to compact (snapshots.h).
   SnapshotPolicy snapshots;
+  // Record the engine's metrics on the hot path: latencies, batch sizes, refused, timed
+  // out and dropped requests, elections, snapshot transfers (see NodeHost::metrics()).
+  // Off, those stay absent; the registry still serves what costs nothing until it is
+  // read: the partitions' state and the store's and transport's counters.
+  bool metrics = true;
   std::uint64_t seed = 0;
 
   // The environment, owned by the caller and outliving the NodeHost.
@@ -221,6 +227,13 @@ class NodeHost {
   std::vector<PartitionId> partitions() const;
   std::vector<PartitionStatus> status() const;
   NodeId id() const;
+
+  // This node's metrics (the table in README.md, "Metrics"): read them with
+  // prometheus_text() or snapshot(), from any thread. The host may register metrics of its
+  // own beside them (names must not collide). Valid as long as the NodeHost; it must not
+  // be read once the store or transport the NodeHost was given are gone. A cycle adds the
+  // latencies of the requests it answered when it ends: a moment after the answers.
+  metrics::Registry& metrics();
 
  private:
   explicit NodeHost(std::shared_ptr<Engine> engine);

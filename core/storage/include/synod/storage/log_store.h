@@ -132,6 +132,11 @@ class LogStore {
   std::uint64_t batches() const { return batches_.load(std::memory_order_relaxed); }
   // Entries in accepted batches.
   std::uint64_t entries_written() const { return entries_written_.load(std::memory_order_relaxed); }
+  // Payload bytes of the entries in accepted batches (what the log grew by, before the
+  // store's own framing and checksums).
+  std::uint64_t entry_bytes_written() const {
+    return entry_bytes_written_.load(std::memory_order_relaxed);
+  }
 
  protected:
   LogStore() = default;
@@ -143,6 +148,7 @@ class LogStore {
   std::atomic<std::uint64_t> syncs_{0};
   std::atomic<std::uint64_t> batches_{0};
   std::atomic<std::uint64_t> entries_written_{0};
+  std::atomic<std::uint64_t> entry_bytes_written_{0};
 };
 
 }  // namespace synod::storage

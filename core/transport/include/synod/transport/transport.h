@@ -54,6 +54,15 @@ struct TransportStats {
   // Handed to the receiver.
   std::uint64_t batches_received = 0;
   std::uint64_t messages_received = 0;
+  // Network transports: encoded wire bytes (batches and snapshot chunks, before any
+  // signature or framing) written to a session, and taken from one by the inbound side
+  // (accepted batches and chunks). The in-memory transport encodes nothing and leaves
+  // them at zero.
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+  // Network transports: dials of a peer that follow a broken link or a failed dial (each
+  // attempt counts; the first dial of a link does not).
+  std::uint64_t reconnects = 0;
 
   // Lost on the way out, by reason.
   std::uint64_t dropped_peer_unknown = 0;  // no such node
