@@ -15,6 +15,7 @@ clients write. Stops everything. Exits 0 when every check held; every wait is bo
 import argparse
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -30,13 +31,25 @@ PARTITIONS = 4
 PATIENCE_S = 30
 
 
+# Below the kernel's ephemeral range (32768 up), so that no other process binding port 0
+# takes a node's port while the demo has it down between a kill and a restart. The fault
+# harness takes its ports from 20000 to 27999.
+RESERVED_PORTS = range(28000, 32768)
+
+
 def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
+    ports = []
+    chooser = random.SystemRandom()
+    while len(ports) < count:
+        port = chooser.choice(RESERVED_PORTS)
+        if port in ports:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        ports.append(port)
     return ports
 
 

@@ -8,6 +8,7 @@ directly; only the traffic between nodes crosses the proxies.
 import asyncio
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -19,10 +20,23 @@ import urllib.request
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
 
 
+# Node ports come from below the kernel's ephemeral range (32768 up), so that no other
+# process on the machine (another test binding port 0) can take one while its node is down
+# between a kill and a restart, and then answer the harness in its place. The synod-kv
+# demo takes its ports from 28000 up.
+RESERVED_PORTS = range(20000, 28000)
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    for _ in range(1000):
+        port = random.SystemRandom().choice(RESERVED_PORTS)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {RESERVED_PORTS}")
 
 
 class LinkProxy:
@@ -214,11 +228,14 @@ class Node:
             self.kill()
 
     def status(self, timeout=2):
+        """This node's /status; None when it does not answer, or when another process answers
+        on its port."""
         try:
             with urllib.request.urlopen(self.url + "/status", timeout=timeout) as r:
-                return json.loads(r.read())
+                status = json.loads(r.read())
         except (OSError, ValueError):
             return None
+        return status if status.get("node") == self.id else None
 
 
 class Cluster:

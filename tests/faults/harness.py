@@ -107,6 +107,14 @@ def resolve(args):
     return config
 
 
+def read_text(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def replay_line(config, args):
     parts = [os.path.relpath(os.path.abspath(__file__), REPO), "--seed", str(config["seed"]),
              "--duration", str(config["duration"]), "--workload", config["workload"],
@@ -277,6 +285,12 @@ def run(config, args):
         cluster.close(keep_data=args.keep_data)
         phases.mark("stop")
 
+    # A node that could not take its port leaves the run without meaning: whatever else
+    # listened there may have answered for it.
+    unbound = [n.id for n in cluster.nodes if "cannot listen" in read_text(n.log_path)]
+    if unbound and not failed_to_run:
+        failed_to_run = (f"node {', '.join(map(str, unbound))} could not listen on its port; "
+                         "the run's verdicts are void")
     if failed_to_run:
         results.append({"checker": "harness", "valid": False, "detail": failed_to_run, "offending": []})
     faults = [e for e in history.nemesis if e["stage"] == "end"]
