@@ -81,6 +81,8 @@ class NodeFailure : public ::testing::Test {
     c.max_parallel_cycles = 1;
     c.user_partitions = 2;
     c.seed = 11;
+    // Snapshots only on request; the host's save is what the test makes it.
+    c.snapshot_store = snapshots_.get();
     std::string error;
     host_ = NodeHost::create(c, &error);
     EXPECT_TRUE(host_) << error;
@@ -91,6 +93,11 @@ class NodeFailure : public ::testing::Test {
     host_->set_leader_handler([this](const LeaderChange& c) {
       if (on_leader_) on_leader_(c);
     });
+    host_->set_snapshot_handler({[this](SaveRequest r) {
+                                   if (on_save_) on_save_(r);
+                                   r.done(Status::Ok, "");
+                                 },
+                                 [](InstallRequest r) { r.done(Status::Ok, ""); }});
     host_->start();
   }
 
@@ -110,9 +117,11 @@ class NodeFailure : public ::testing::Test {
   transport::InMemoryNetwork network_;
   transport::InMemoryTransport transport_;
   FailingLogStore store_;
+  std::unique_ptr<storage::SnapshotStore> snapshots_ = storage::make_memory_snapshot_store();
   std::vector<std::string> failures_;
   std::function<void(const CommittedEntry&)> on_apply_;
   std::function<void(const LeaderChange&)> on_leader_;
+  std::function<void(SaveRequest&)> on_save_;
   std::unique_ptr<NodeHost> host_;
 };
 
@@ -216,6 +225,19 @@ TEST_F(NodeFailure, AThrowingLeaderHandlerFailsTheNode) {
   EXPECT_NE(failures_[0].find("an engine task failed"), std::string::npos) << failures_[0];
   host_->stop();
   EXPECT_EQ(failures_.size(), 1u);
+}
+
+TEST_F(NodeFailure, AThrowingSnapshotHandlerFailsTheNodeAndAnswersTheRequest) {
+  ASSERT_TRUE(run_until([&] { return host_->is_leader(1); }));
+  ASSERT_EQ(put(1)->status, Status::Ok);
+  on_save_ = [](SaveRequest&) { throw std::runtime_error("the host could not serialize its state"); };
+  std::optional<Status> requested;
+  host_->request_snapshot(1, [&](Status st, Index) { requested = st; });
+  ASSERT_TRUE(run_until([&] { return !failures_.empty() && requested.has_value(); }));
+  EXPECT_NE(failures_[0].find("the host could not serialize its state"), std::string::npos)
+      << failures_[0];
+  EXPECT_NE(*requested, Status::Ok);
+  EXPECT_EQ(put(2)->status, Status::ShuttingDown);
 }
 
 }  // namespace
