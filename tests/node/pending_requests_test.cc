@@ -46,24 +46,26 @@ TEST(PendingRequests, ASnapshotOfTheProposalsTermCommitsThem) {
   EXPECT_EQ(answers.results[2].term, 3u);
 }
 
-TEST(PendingRequests, ASnapshotOfAnEarlierTermDropsLaterProposals) {
+// The answers of two proposals of `term` at 5 and 6 once a snapshot through 9 of
+// `snapshot_term` is installed.
+std::vector<Status> answers_after_snapshot(Term term, Term snapshot_term) {
   PendingRequests pending;
   Answers answers;
-  propose(pending, 5, 4, 2, answers);
-  pending.on_snapshot_installed(snapshot_at(8, 3));
-  ASSERT_EQ(answers.results.size(), 2u);
-  for (const auto& r : answers.results) EXPECT_EQ(r.status, Status::Dropped);
+  propose(pending, 5, term, 2, answers);
+  pending.on_snapshot_installed(snapshot_at(9, snapshot_term));
+  std::vector<Status> statuses;
+  for (const auto& r : answers.results) statuses.push_back(r.status);
+  return statuses;
+}
+
+TEST(PendingRequests, ASnapshotOfAnEarlierTermDropsLaterProposals) {
+  EXPECT_EQ(answers_after_snapshot(4, 3), (std::vector<Status>{Status::Dropped, Status::Dropped}));
 }
 
 TEST(PendingRequests, ASnapshotOfALaterTermLeavesTheOutcomeUnknown) {
-  PendingRequests pending;
-  Answers answers;
-  propose(pending, 5, 2, 2, answers);
-  pending.on_snapshot_installed(snapshot_at(9, 3));
-  ASSERT_EQ(answers.results.size(), 2u);
   // The new leader may have kept them or not: never "Dropped", which promises they did not
   // commit and invites a retry that would apply them twice.
-  for (const auto& r : answers.results) EXPECT_EQ(r.status, Status::Timeout);
+  EXPECT_EQ(answers_after_snapshot(2, 3), (std::vector<Status>{Status::Timeout, Status::Timeout}));
 }
 
 TEST(PendingRequests, ProposalsAboveTheSnapshotWaitForTheirEntries) {
