@@ -296,14 +296,22 @@ TEST(CapiSnapshotBadInput, NullsAndUnknownHandlesAreRefused) {
   EXPECT_EQ(synod_node_request_snapshot(n.get(), 1, 1), SYNOD_E_SHUTTING_DOWN);
 }
 
-// A requested snapshot, its handle misused in every way, and a save the host fails.
-TEST(CapiSnapshotHandles, MisuseIsRefusedAndAFailedSaveIsReported) {
+// One node that leads partition 1, its host holding every save open.
+class CapiSnapshotHandles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::uint64_t leader = 0;
+    ASSERT_EQ(synod_node_wait_for_leader(n.get(), 1, 20000, &leader), SYNOD_OK);
+    host.hold_saves = true;
+  }
+
   ConfigPtr c = fast_config(1, {1});
-  PolledNode n(make_node(c.get()));
-  std::uint64_t leader = 0;
-  ASSERT_EQ(synod_node_wait_for_leader(n.get(), 1, 20000, &leader), SYNOD_OK);
-  MapHost host(n);
-  host.hold_saves = true;
+  PolledNode n{make_node(c.get())};
+  MapHost host{n};
+};
+
+// A requested snapshot, its handle misused in every way, and a save the host fails.
+TEST_F(CapiSnapshotHandles, MisuseIsRefusedAndAFailedSaveIsReported) {
   write_entries(n.get(), 0, 3);
   ASSERT_EQ(synod_node_request_snapshot(n.get(), 1, 41), SYNOD_OK) << synod_last_error();
   const std::uint64_t last = write_entries(n.get(), 3, 1);
@@ -346,13 +354,7 @@ TEST(CapiSnapshotHandles, MisuseIsRefusedAndAFailedSaveIsReported) {
 }
 
 // A handle the host never finishes is finished by the stop, as failed.
-TEST(CapiSnapshotHandles, StopFinishesOpenHandlesAsFailed) {
-  ConfigPtr c = fast_config(1, {1});
-  PolledNode n(make_node(c.get()));
-  std::uint64_t leader = 0;
-  ASSERT_EQ(synod_node_wait_for_leader(n.get(), 1, 20000, &leader), SYNOD_OK);
-  MapHost host(n);
-  host.hold_saves = true;
+TEST_F(CapiSnapshotHandles, StopFinishesOpenHandlesAsFailed) {
   ASSERT_EQ(synod_node_request_snapshot(n.get(), 1, 7), SYNOD_OK) << synod_last_error();
   write_entries(n.get(), 0, 1);
   ASSERT_TRUE(host.run_until([&] { return host.open_saves.size() == 1; }));
