@@ -121,6 +121,30 @@ TEST(SystemCreate, LimitReached) {
   expect_map_refused(s, SplitBegin{0, 2, {}}, Status::LimitReached);
 }
 
+// Counters stop at kMaxCounter instead of wrapping to 0 (found by the codec fuzzer: a
+// decoded state with a generation of 2^64-1 split into generation 0).
+TEST(SystemCreate, CountersStopAtTheirLimit) {
+  SystemState s = bootstrapped(2);
+  s.map.partitions.at(1).generation = kMaxCounter;
+  expect_map_refused(s, SplitBegin{0, 1, {}}, Status::LimitReached);
+  expect_map_refused(s, MergeBegin{0, 2, 1}, Status::LimitReached);
+  apply_ok(s, SplitBegin{0, 2, {}});
+
+  s = bootstrapped(2);
+  s.map.next_id = kMaxCounter;
+  expect_map_refused(s, CreatePartition{0, RoutingMode::Unrouted, {}}, Status::LimitReached);
+  expect_map_refused(s, SplitBegin{0, 1, {}}, Status::LimitReached);
+
+  s = bootstrapped(2);
+  s.map.version = kMaxCounter;
+  expect_map_refused(s, MergeBegin{0, 1, 2}, Status::LimitReached);
+  s.roster.version = kMaxCounter;
+  expect_roster_refused(s, AddLearner{kMaxCounter, 9, "n9"}, Status::LimitReached);
+
+  s.map.version = kMaxCounter + 1;
+  EXPECT_NE(check_invariants(s), "");
+}
+
 TEST(SystemRemove, RemovesAnUnroutedPartitionAndNeverReusesItsId) {
   SystemState s = bootstrapped(1);
   const PartitionId id = apply_ok(s, CreatePartition{0, RoutingMode::Unrouted, {}}).created;

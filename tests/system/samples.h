@@ -53,7 +53,11 @@ inline SystemState busy_state() {
 inline std::vector<SystemState> states() {
   SystemState fresh;
   apply(fresh, Bootstrap{3, {{1, "a"}, {2, "b"}, {3, "c"}}});
-  return {SystemState{}, fresh, busy_state()};
+  // Every counter at its limit: each command that would pass one is refused.
+  SystemState worn = fresh;
+  worn.map.version = worn.map.next_id = worn.roster.version = kMaxCounter;
+  for (auto& [id, p] : worn.map.partitions) p.generation = kMaxCounter;
+  return {SystemState{}, fresh, busy_state(), worn};
 }
 
 }  // namespace synod::system::samples

@@ -14,6 +14,8 @@ bool bootstrapped(const SystemState& state) { return state.map.version != 0; }
 
 bool is_routed(const Partition& p) { return p.mode == RoutingMode::HashRange; }
 
+bool exhausted(std::uint64_t counter) { return counter >= kMaxCounter; }
+
 // Applies the map commands. Each method checks before it changes anything, so a refusal
 // leaves the map as it was.
 class MapApplier {
@@ -30,7 +32,7 @@ class MapApplier {
     } else if (c.range != HashRange{}) {
       return refuse(Status::InvalidArgument);
     }
-    if (map_.partitions.size() >= kMaxPartitions) return refuse(Status::LimitReached);
+    if (no_room_for_one_more()) return refuse(Status::LimitReached);
     Partition p;
     p.id = map_.next_id++;
     p.mode = c.mode;
@@ -57,7 +59,7 @@ class MapApplier {
     if (r.lo == r.hi) return refuse(Status::BoundaryOutsideRange);
     const std::uint64_t boundary = c.boundary.value_or(r.lo + (r.hi - r.lo) / 2 + 1);
     if (boundary <= r.lo || boundary > r.hi) return refuse(Status::BoundaryOutsideRange);
-    if (map_.partitions.size() >= kMaxPartitions) return refuse(Status::LimitReached);
+    if (no_room_for_one_more()) return refuse(Status::LimitReached);
     Partition fresh;
     fresh.id = map_.next_id++;
     fresh.state = PartitionState::Splitting;
@@ -122,8 +124,14 @@ class MapApplier {
     return {Status::Ok, created, map_.version};
   }
 
+  // Every command that succeeds increments the map version.
   Status check_version(Version expected) const {
-    return expected == 0 || expected == map_.version ? Status::Ok : Status::StaleMapVersion;
+    if (expected != 0 && expected != map_.version) return Status::StaleMapVersion;
+    return exhausted(map_.version) ? Status::LimitReached : Status::Ok;
+  }
+
+  bool no_room_for_one_more() const {
+    return map_.partitions.size() >= kMaxPartitions || exhausted(map_.next_id);
   }
 
   Status find(PartitionId id, Partition*& out) {
@@ -131,6 +139,8 @@ class MapApplier {
     auto it = map_.partitions.find(id);
     if (it == map_.partitions.end()) return Status::UnknownPartition;
     if (it->second.state == PartitionState::Removed) return Status::PartitionRemoved;
+    // Every command that finds a partition increments its generation.
+    if (exhausted(it->second.generation)) return Status::LimitReached;
     out = &it->second;
     return Status::Ok;
   }
@@ -160,6 +170,7 @@ class MapApplier {
     if (auto st = find(id, self); st != Status::Ok) return refuse(st);
     if (self->state != step) return refuse(Status::NoOperationInProgress);
     Partition& peer = map_.partitions.at(self->peer);
+    if (exhausted(peer.generation)) return refuse(Status::LimitReached);
     change(*self, peer);
     self->peer = 0;
     peer.peer = 0;
@@ -228,8 +239,10 @@ class RosterApplier {
     return {Status::Ok, 0, roster_.version};
   }
 
+  // Every command that succeeds increments the roster version.
   Status check_version(Version expected) const {
-    return expected == roster_.version ? Status::Ok : Status::StaleRosterVersion;
+    if (expected != roster_.version) return Status::StaleRosterVersion;
+    return exhausted(roster_.version) ? Status::LimitReached : Status::Ok;
   }
 
   Status find(Version expected, NodeId id, Member*& out) {

@@ -13,7 +13,8 @@ namespace {
 std::string partition_rule(const PartitionMap& map, const Partition& p) {
   const std::string who = "partition " + std::to_string(p.id) + ": ";
   if (p.id == kSystemPartition || p.id >= map.next_id) return who + "id not in 1..next_id-1";
-  if (p.generation == 0) return who + "generation 0";
+  if (p.generation == 0 || p.generation > kMaxCounter)
+    return who + "generation 0 or past kMaxCounter";
   if (p.mode == RoutingMode::Unrouted) {
     if (p.range != HashRange{}) return who + "unrouted with a range";
     if (p.state != PartitionState::Active && p.state != PartitionState::Removed) {
@@ -62,6 +63,9 @@ std::string map_rules(const PartitionMap& map) {
     return "map not bootstrapped but not empty";
   }
   if (map.next_id == 0) return "next_id 0";
+  if (map.version > kMaxCounter || map.next_id > kMaxCounter) {
+    return "version or next_id past kMaxCounter";
+  }
   std::vector<HashRange> owned;
   for (const auto& [id, p] : map.partitions) {
     if (id != p.id)
@@ -82,6 +86,7 @@ std::string map_rules(const PartitionMap& map) {
 std::string roster_rules(const Roster& roster) {
   if (roster.members.size() > kMaxMembers) return "more than kMaxMembers members";
   if (roster.retired.size() > kMaxRetiredMembers) return "more than kMaxRetiredMembers retired";
+  if (roster.version > kMaxCounter) return "version past kMaxCounter";
   if (roster.version == 0 && (!roster.members.empty() || !roster.retired.empty())) {
     return "roster not bootstrapped but not empty";
   }

@@ -31,7 +31,8 @@ enum class Status : std::uint8_t {
   // A field is out of its domain: a member id of 0, an empty or oversized address, a
   // hash range with lo > hi, a bootstrap with more partitions than kMaxPartitions.
   InvalidArgument,
-  // The state would exceed kMaxPartitions, kMaxMembers or kMaxRetiredMembers.
+  // The state would exceed kMaxPartitions, kMaxMembers or kMaxRetiredMembers, or a
+  // version, id or generation would pass kMaxCounter.
   LimitReached,
   // The command's expected map (roster) version is not the current one.
   StaleMapVersion,

@@ -29,6 +29,10 @@ inline constexpr std::size_t kMaxPartitions = 1'000'000;  // removed ones includ
 inline constexpr std::size_t kMaxMembers = 10'000;
 inline constexpr std::size_t kMaxRetiredMembers = 1'000'000;
 inline constexpr std::size_t kMaxAddressSize = 1024;
+// Versions, partition ids and generations only grow, one step per command; apply() stops
+// them here so that no increment wraps to 0 (which means "not bootstrapped" or "no
+// partition"). 2^62 commands is out of reach; a decoded state above it is refused.
+inline constexpr std::uint64_t kMaxCounter = std::uint64_t{1} << 62;
 
 enum class PartitionState : std::uint8_t {
   // Serving; the source of a split stays active (and keeps its whole range) until the
