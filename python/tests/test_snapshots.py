@@ -202,8 +202,10 @@ def test_in_memory_cluster_compacts_and_a_wiped_follower_installs_the_leaders_sn
     leader = c.leader()
     last = write(leader, 0, 20)
     for host in c.hosts.values():
-        host.wait(lambda: host.applied.get(1, 0) >= last and len(host.saves) >= 3,
-                  "entries applied and saved")
+        host.wait(lambda: host.applied.get(1, 0) >= last, "entries applied")
+        # At least one save: a follower that lags applies its entries in larger batches,
+        # and the policy counts entries since its last save, not the batches.
+        host.wait(lambda: host.saves, "a policy save")
         assert {w.reason for w in host.saves} == {"policy"}
 
     wiped = 3 if leader.id != 3 else 2
