@@ -96,8 +96,7 @@ TEST(GrpcSecurity, AFrameWithoutItsSignatureIsRefusedAsUnauthenticated) {
 }
 
 TEST(GrpcSecurity, AReplayedFrameIsRefused) {
-  NetworkPair p = network_pair(grpc_maker(), test_security(SecurityMode::SharedSecret),
-                               test_security(SecurityMode::SharedSecret));
+  NetworkPair p = signed_pair(grpc_maker());
   const auto signer = test_signer();
   const pb::Frame frame = frame_of(numbered_batch(kCluster, 1, 2, 0), signer, 1);
   RawClient<pb::Frame> client(p.two->listen_port());
@@ -106,15 +105,11 @@ TEST(GrpcSecurity, AReplayedFrameIsRefused) {
   // Also on another stream.
   RawClient<pb::Frame> again(p.two->listen_port());
   again.send(frame);
-  ASSERT_EQ(p.two.inbox.batch_count(), 1u);
-  const auto stats = p.two->stats();
-  EXPECT_EQ(stats.batches_received, 1u);
-  EXPECT_EQ(stats.refused_replayed, 2u);
+  expect_one_batch_and_replays_refused(p, 2);
 }
 
 TEST(GrpcSecurity, StaleAndTamperedFramesAreRefused) {
-  NetworkPair p = network_pair(grpc_maker(), test_security(SecurityMode::SharedSecret),
-                               test_security(SecurityMode::SharedSecret));
+  NetworkPair p = signed_pair(grpc_maker());
   RawClient<pb::Frame> client(p.two->listen_port());
   const Batch batch = numbered_batch(kCluster, 1, 2, 0);
 

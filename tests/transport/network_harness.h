@@ -142,4 +142,18 @@ inline NetworkPair network_pair(const NetworkMaker& maker, TransportSecurity one
                      loopback_options(kCluster, 2, std::move(two)));
 }
 
+// Both ends sign with the test's shared secret.
+inline NetworkPair signed_pair(const NetworkMaker& maker) {
+  return network_pair(maker, test_security(SecurityMode::SharedSecret),
+                      test_security(SecurityMode::SharedSecret));
+}
+
+// Node 2 took one batch and refused each of `replays` copies of it.
+inline void expect_one_batch_and_replays_refused(NetworkPair& p, std::uint64_t replays) {
+  ASSERT_EQ(p.two.inbox.batch_count(), 1u);
+  const auto stats = p.two->stats();
+  EXPECT_EQ(stats.batches_received, 1u);
+  EXPECT_EQ(stats.refused_replayed, replays);
+}
+
 }  // namespace synod::transport::testing

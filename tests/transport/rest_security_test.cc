@@ -76,22 +76,17 @@ TEST(RestSecurity, SignatureHeadersThatDoNotParseAreRefusedAsUnauthenticated) {
 }
 
 TEST(RestSecurity, AReplayedBatchIsRefused) {
-  NetworkPair p = network_pair(rest_maker(), test_security(SecurityMode::SharedSecret),
-                               test_security(SecurityMode::SharedSecret));
+  NetworkPair p = signed_pair(rest_maker());
   const std::string body = body_of(numbered_batch(kCluster, 1, 2, 0));
   const httplib::Headers headers = signed_headers(body, test_signer(), 1);
   EXPECT_EQ(post(p.two->listen_port(), body, headers), 200);
   EXPECT_EQ(post(p.two->listen_port(), body, headers), 401);
   EXPECT_EQ(post(p.two->listen_port(), body, headers), 401);
-  ASSERT_EQ(p.two.inbox.batch_count(), 1u);
-  const auto stats = p.two->stats();
-  EXPECT_EQ(stats.batches_received, 1u);
-  EXPECT_EQ(stats.refused_replayed, 2u);
+  expect_one_batch_and_replays_refused(p, 2);
 }
 
 TEST(RestSecurity, StaleTamperedAndMisattributedBatchesAreRefused) {
-  NetworkPair p = network_pair(rest_maker(), test_security(SecurityMode::SharedSecret),
-                               test_security(SecurityMode::SharedSecret));
+  NetworkPair p = signed_pair(rest_maker());
   const int port = p.two->listen_port();
   const std::string body = body_of(numbered_batch(kCluster, 1, 2, 0));
 
