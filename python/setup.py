@@ -56,6 +56,7 @@ class CMakeBuild(build_ext):
             "-DCMAKE_BUILD_TYPE=Release",
             "-DSYNOD_BUILD_TESTS=OFF", "-DSYNOD_BUILD_BENCH=OFF",
             "-DSYNOD_BUILD_EXAMPLES=OFF", "-DSYNOD_BUILD_PYTHON=ON",
+            "-DSYNOD_BUILD_JAVA=OFF",
             f"-DPython3_EXECUTABLE={sys.executable}",
         ]
         if shutil.which("ninja") and not (build_dir / "CMakeCache.txt").exists():

@@ -2,15 +2,16 @@
 # The project's test command (README, CI).
 #   1. installs dependencies (scripts/setup.sh)
 #   2. builds build/ and runs its CTest suite (C++, the C ABI, pytest, the examples),
-#      then the .NET binding's build, tests and package (dotnet/test.sh), and
-#      pip install ./python into a fresh venv followed by the Python example
+#      then the .NET binding's build, tests and package (dotnet/test.sh),
+#      pip install ./python into a fresh venv followed by the Python example, and the
+#      wheel from `pip wheel ./python` installed into a bare venv (scripts/check_wheel.sh)
 #   3. builds build-asan/ with AddressSanitizer + UBSan and runs the suite again, then
 #      build-tsan/ with ThreadSanitizer for the runtime, transport and snapshot-store tests
 #      (where threads meet; gRPC's cases are left out: Debian's gRPC is not instrumented)
 #   4. builds the libFuzzer targets in build-fuzz/ with clang (ASan + UBSan) and fuzzes the
 #      stored-record and the wire batch decoders for 30 s each, from seeds the build writes
 # Usage: scripts/test.sh [--quick]
-#   --quick skips the pip install, step 3 and, in step 4, only replays the seed corpus
+#   --quick skips the pip install and wheel, step 3 and, in step 4, only replays the seed corpus
 #   (no fuzzing);
 #   CI never passes it.
 # Exits non-zero if any step fails.
@@ -21,7 +22,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
     -h|--help)
-      sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -81,6 +82,11 @@ else
     failures+=("pip install ./python and the example")
   fi
   rm -rf "$venv_dir"
+
+  # What a user of the wheel does: pip wheel ./python, then install the wheel alone into a
+  # bare venv (no system site packages, no compiler on PATH) and run a node from it.
+  section "test: pip wheel ./python, installed into a bare venv, a one-node cluster from it"
+  ./scripts/check_wheel.sh || failures+=("the Python wheel (scripts/check_wheel.sh)")
 fi
 
 if [[ $quick -eq 1 ]]; then

@@ -3,11 +3,16 @@
 # source tree, a C program against that prefix alone: once with pkg-config, once with
 # find_package(synod) -> synod::synod and once with find_package(Synod) -> Synod::synod.
 # Each program must run and commit an entry. Also checks the installed files and SONAME.
-# Usage: check_install.sh <build dir> <tests/install dir> <C compiler>
+# With a javac and a java (a build with the Java binding): compiles a Java program against
+# the installed share/java/synod.jar alone and runs it with only that jar and itself on
+# the class path.
+# Usage: check_install.sh <build dir> <tests/install dir> <C compiler> [<javac> <java>]
 set -euo pipefail
 build="$1"
 here="$2"
 cc="$3"
+javac="${4:-}"
+java="${5:-}"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -43,4 +48,16 @@ for spelling in synod Synod; do
   # CMake links the imported library with an RPATH into the prefix: nothing else needed.
   "$work/build-$spelling/consumer"
 done
+
+if [[ -n "$javac" ]]; then
+  echo "== javac against the installed synod.jar alone"
+  jar="$prefix/share/java/synod.jar"
+  [[ -f "$jar" ]] || { echo "check_install: $jar was not installed" >&2; exit 1; }
+  mkdir "$work/java-app"
+  cp "$work/src/java/Consumer.java" "$work/java-app/"
+  # What a user does (README): javac -cp synod.jar App.java && java -cp synod.jar:. App.
+  # No library path: the jar must load the native libraries it carries.
+  (cd "$work/java-app" && "$javac" -cp "$jar" Consumer.java &&
+     env -u LD_LIBRARY_PATH "$java" -cp "$jar:." Consumer)
+fi
 echo "check_install: OK"
