@@ -151,6 +151,16 @@ public sealed class MetricsTests
         string countLine = text.Split('\n').Single(l => l.StartsWith(Commit + "_count ", StringComparison.Ordinal));
         Assert.True(double.Parse(countLine.Split(' ')[1], CultureInfo.InvariantCulture) >= 3);
         Assert.Contains($"synod_partition_leader{{partition=\"1\"}} {node.Id}\n", text);
+        // The Meter's buckets are the text's, with the same "le" values (nothing is proposed
+        // between the two reads).
+        Collected collected = Collect(184);
+        var buckets = collected.Values.Where(kv => kv.Key.Instrument == Commit + "_bucket").ToList();
+        Assert.True(buckets.Count > 2);
+        foreach (var ((_, tags), value) in buckets)
+        {
+            string le = tags.Split(',').Single(t => t.StartsWith("le=", StringComparison.Ordinal))[3..];
+            Assert.Contains($"{Commit}_bucket{{le=\"{le}\"}} {value.ToString(CultureInfo.InvariantCulture)}\n", text);
+        }
         await node.DisposeAsync();
         Assert.Throws<ObjectDisposedException>(() => node.Node.MetricsText());
     }

@@ -20,8 +20,8 @@ namespace Synod;
 /// single observations, and the engine keeps only bucket counts), so each histogram family
 /// <c>F</c> is three observable counters holding everything the engine has, named as its
 /// Prometheus series are: <c>F_bucket</c> (long, cumulative count of observations at or below
-/// the tag <c>le</c>, the bucket's upper bound, "+Inf" last), <c>F_sum</c> (double, in the
-/// family's unit) and <c>F_count</c> (long).</para>
+/// the tag <c>le</c>, the bucket's upper bound as the Prometheus text writes it, "+Inf"
+/// last), <c>F_sum</c> (double, in the family's unit) and <c>F_count</c> (long).</para>
 /// <para>One collection reads each node's metrics once (one <c>synod_node_metrics_json</c>
 /// call), however many instruments it observes: a node's reading is kept until an instrument
 /// asks for it a second time, which starts the next collection.</para>
@@ -226,9 +226,10 @@ public static class SynodMetrics
                 string type = f.GetProperty("type").GetString() ?? "";
                 string[] labelNames = f.TryGetProperty("labels", out JsonElement l)
                     ? l.EnumerateArray().Select(e => e.GetString() ?? "").ToArray() : [];
-                // The bounds as the "le" label: the shortest text that reads back the same double.
+                // The bounds as the "le" label, written as the library writes them (the same
+                // shortest form as its Prometheus text: "1e-04", "0.0016", "64").
                 string[] bounds = f.TryGetProperty("bounds", out JsonElement b)
-                    ? b.EnumerateArray().Select(e => e.GetDouble().ToString("R", System.Globalization.CultureInfo.InvariantCulture)).ToArray()
+                    ? b.EnumerateArray().Select(e => e.GetRawText()).ToArray()
                     : [];
                 var samples = new List<Sample>();
                 foreach (JsonElement s in f.GetProperty("samples").EnumerateArray())
