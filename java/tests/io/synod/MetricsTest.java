@@ -25,6 +25,18 @@ class MetricsTest {
     }
   }
 
+  /**
+   * {@code node.metrics()} once {@code ok} holds for it. The engine adds a cycle's request
+   * latencies at the end of the cycle, just after answering the requests, so a histogram may
+   * count a request a moment after its caller has the answer.
+   */
+  private static Metrics eventually(RaftNode node, java.util.function.Predicate<Metrics> ok) {
+    Metrics[] last = new Metrics[1];
+    TestCluster.eventually("the metrics reach the expected values",
+                           () -> ok.test(last[0] = node.metrics()));
+    return last[0];
+  }
+
   @Test
   void metricsHoldRealValuesThatGrowWithProposals() throws Exception {
     try (TestCluster cluster = new TestCluster(3)) {
@@ -32,7 +44,8 @@ class MetricsTest {
       replicate(leader, 10);
       leader.readIndex(1).get(TestCluster.WAIT.toSeconds(), TimeUnit.SECONDS);
 
-      Metrics first = leader.metrics();
+      Metrics first = eventually(leader, m -> m.sample(COMMIT).count() >= 10
+          && m.sample("synod_read_index_latency_seconds").count() >= 1);
       assertEquals(leader.id(), first.node());
       Metrics.Family commit = first.family(COMMIT);
       assertEquals(Metrics.Type.HISTOGRAM, commit.type());
@@ -65,7 +78,7 @@ class MetricsTest {
                    () -> first.value("synod_partition_term", "partition", "99"));
 
       replicate(leader, 5);
-      Metrics second = leader.metrics();
+      Metrics second = eventually(leader, m -> m.sample(COMMIT).count() >= latency.count() + 5);
       assertTrue(second.sample(COMMIT).count() >= latency.count() + 5);
       assertTrue(second.value("synod_storage_entries_total")
                  >= first.value("synod_storage_entries_total") + 5);
@@ -77,7 +90,8 @@ class MetricsTest {
     try (TestCluster cluster = new TestCluster(1)) {
       RaftNode node = cluster.leader(1);
       replicate(node, 3);
-      // Nothing is proposed between the two reads: the commit counts agree.
+      eventually(node, m -> m.sample(COMMIT).count() >= 3);
+      // Nothing is proposed from here on: the two reads agree on the commit count.
       String text = node.metricsText();
       Metrics metrics = node.metrics();
       assertTrue(text.contains("# TYPE " + COMMIT + " histogram\n"));
