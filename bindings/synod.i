@@ -108,6 +108,8 @@ SYNOD_HANDLE(synod_event)
 %ignore synod_node_read_index_wait;
 %ignore synod_node_partitions;
 %ignore synod_node_status_json;
+%ignore synod_node_metrics_text;
+%ignore synod_node_metrics_json;
 %ignore synod_free;
 /* The Java layer encodes log types itself (io.synod.LogType), to the same vectors. */
 %ignore synod_log_type_encode;
@@ -119,6 +121,8 @@ SYNOD_HANDLE(synod_event)
 
 /* The JSON buffer is the library's: SWIG copies it into a String, then frees it. */
 %newobject synod_j_status_json;
+%newobject synod_j_metrics_text;
+%newobject synod_j_metrics_json;
 %typemap(newfree) char* "synod_free($1);";
 
 %include "synod.h"
@@ -226,5 +230,17 @@ int synod_j_partitions(synod_node* node, int64_t* longs, size_t longs_len, size_
 char* synod_j_status_json(synod_node* node) {
   char* json = NULL;
   return synod_node_status_json(node, &json, NULL) == SYNOD_OK ? json : NULL;
+}
+
+/* synod_node_metrics_text (Prometheus text) as a Java String (NULL on failure). */
+char* synod_j_metrics_text(synod_node* node) {
+  char* text = NULL;
+  return synod_node_metrics_text(node, &text, NULL) == SYNOD_OK ? text : NULL;
+}
+
+/* synod_node_metrics_json as a Java String (NULL on failure). */
+char* synod_j_metrics_json(synod_node* node) {
+  char* json = NULL;
+  return synod_node_metrics_json(node, &json, NULL) == SYNOD_OK ? json : NULL;
 }
 %}

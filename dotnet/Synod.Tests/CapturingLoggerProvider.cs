@@ -8,6 +8,9 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider
 {
     internal ConcurrentQueue<(string Category, LogLevel Level, string Text)> Messages { get; } = new();
 
+    /// <summary>The structured properties of every message (its template's named values).</summary>
+    internal ConcurrentQueue<(LogLevel Level, IReadOnlyDictionary<string, object?> Properties)> Structured { get; } = new();
+
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
     public void Dispose()
@@ -20,7 +23,13 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
             owner.Messages.Enqueue((category, logLevel, formatter(state, exception)));
+            if (state is IReadOnlyList<KeyValuePair<string, object?>> properties)
+            {
+                owner.Structured.Enqueue((logLevel, properties.ToDictionary(p => p.Key, p => p.Value)));
+            }
+        }
     }
 }

@@ -56,6 +56,7 @@ public sealed class RaftNode : IAsyncDisposable
     private Thread? _dispatchThread;
     private Task? _disposal;
     private ISnapshotHandler? _snapshotHandler;
+    private SynodMetrics.Source? _metrics;
     private long _nextTag;
     private int _state;
 
@@ -66,6 +67,7 @@ public sealed class RaftNode : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(configuration);
         _config = configuration.ToNative();
         NodeId = configuration.NodeId;
+        ClusterId = configuration.ClusterId;
         _maxPayloadBytes = configuration.MaxPayloadBytes;
         _requestTimeout = configuration.RequestTimeout;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -81,6 +83,9 @@ public sealed class RaftNode : IAsyncDisposable
 
     /// <summary>This node's id.</summary>
     public ulong NodeId { get; }
+
+    /// <summary>The id of this node's cluster (<see cref="RaftConfiguration.ClusterId"/>).</summary>
+    public ulong ClusterId { get; }
 
     /// <summary>Saves and installs the host's state (see <see cref="ISnapshotHandler"/> and
     /// <see cref="RaftConfiguration.StateMachine"/>). Set before <see cref="Start"/>. Without one,
@@ -141,6 +146,8 @@ public sealed class RaftNode : IAsyncDisposable
             _dispatchThread.Start();
             _pollThread.Start();
             Volatile.Write(ref _state, Running);
+            // The Meter "Synod" observes the node from now until it is disposed.
+            _metrics = SynodMetrics.Register(this);
         }
     }
 
@@ -326,6 +333,56 @@ public sealed class RaftNode : IAsyncDisposable
         }
     }
 
+    /// <summary>The node's metrics (README.md, "Metrics") in the Prometheus text exposition
+    /// format 0.0.4, to serve with the content type <c>text/plain; version=0.0.4; charset=utf-8</c>.
+    /// The same values reach .NET's metrics through the Meter <see cref="SynodMetrics.MeterName"/>.</summary>
+    public string MetricsText()
+    {
+        int status = NativeMethods.NodeMetricsText(RunningNode(), out IntPtr text, out nuint length);
+        SynodException.ThrowIfFailed(status, "synod_node_metrics_text");
+        try
+        {
+            return Marshal.PtrToStringUTF8(text, checked((int)length));
+        }
+        finally
+        {
+            NativeMethods.Free(text);
+        }
+    }
+
+    /// <summary>How the Meter observes this node (null before Start).</summary>
+    internal SynodMetrics.Source? MetricsSource => _metrics;
+
+    /// <summary>synod_node_metrics_json, or null once the node is no longer running.</summary>
+    internal string? TryMetricsJson()
+    {
+        SafeNodeHandle? node = Volatile.Read(ref _state) == Running ? _node : null;
+        if (node is null)
+        {
+            return null;
+        }
+        try
+        {
+            if (NativeMethods.NodeMetricsJson(node, out IntPtr json, out nuint length) != 0)
+            {
+                return null;
+            }
+            try
+            {
+                return Marshal.PtrToStringUTF8(json, checked((int)length));
+            }
+            finally
+            {
+                NativeMethods.Free(json);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Freed between the check and the call.
+            return null;
+        }
+    }
+
     /// <summary>The partitions this node hosts, system partition 0 included, ascending.</summary>
     public unsafe IReadOnlyList<int> GetPartitions()
     {
@@ -386,6 +443,10 @@ public sealed class RaftNode : IAsyncDisposable
         // Decided before the first await: the continuation may resume on another thread.
         bool fromHandler = Thread.CurrentThread == _dispatchThread;
         Volatile.Write(ref _state, Stopped);
+        if (_metrics is not null)
+        {
+            SynodMetrics.Unregister(_metrics);
+        }
         _config?.Dispose();
         _stopping.Cancel();
         if (_node is null)

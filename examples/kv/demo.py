@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -131,6 +132,33 @@ class Cluster:
                 p.wait()
 
 
+SAMPLE_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$')
+
+
+def scrape(cluster, node):
+    """GET /metrics of `node`: {series (name with labels): value}; checks the format."""
+    code, body, headers = request("GET", cluster.url(node, "/metrics"))
+    if code != 200:
+        raise SystemExit(f"demo: GET /metrics of node {node} answered {code}")
+    content_type = headers.get("Content-Type", "")
+    if not content_type.startswith("text/plain; version=0.0.4"):
+        raise SystemExit(f"demo: /metrics of node {node} has content type {content_type!r}")
+    series = {}
+    for line in body.decode().splitlines():
+        if not line or line.startswith("#"):
+            continue
+        match = SAMPLE_LINE.match(line)
+        if not match:
+            raise SystemExit(f"demo: /metrics of node {node} has a malformed line {line!r}")
+        series[match.group(1) + (match.group(2) or "")] = float(match.group(3))
+    return series
+
+
+def commits(cluster, nodes):
+    """Proposals committed on the leaders among `nodes`, from their /metrics."""
+    return sum(scrape(cluster, n)["synod_proposal_commit_latency_seconds_count"] for n in nodes)
+
+
 def put(cluster, node, key, value, **params):
     query = ("?" + urllib.parse.urlencode(params)) if params else ""
     return request("PUT", cluster.url(node, f"/kv/{urllib.parse.quote(key)}{query}"), value.encode())
@@ -193,6 +221,23 @@ def main():
                     raise SystemExit(f"demo: node {n} read {key} as {code} {body!r}, expected {value}")
         print("every node reads every key back (linearizable reads via read_index)")
 
+        # GET /metrics: Prometheus text whose counters saw the writes and the reads (request
+        # latencies are added at the end of the engine's cycle, a moment after the answers).
+        committed = until(f"/metrics of the leaders to count {len(acknowledged)} commits",
+                          lambda: (lambda c: c if c >= len(acknowledged) else None)(
+                              commits(cluster, NODES)))
+        until(f"/metrics of the leaders to count {len(NODES) * len(acknowledged)} reads",
+              lambda: sum(scrape(cluster, n)["synod_read_index_latency_seconds_count"]
+                          for n in NODES) >= len(NODES) * len(acknowledged))
+        for n in NODES:
+            m = scrape(cluster, n)
+            if m["synod_storage_entries_total"] < 1 or m["synod_storage_syncs_total"] < 1:
+                raise SystemExit(f"demo: node {n}'s /metrics shows no storage writes")
+            for p in range(1, PARTITIONS + 1):
+                if m[f'synod_partition_leader{{partition="{p}"}}'] not in NODES:
+                    raise SystemExit(f"demo: node {n}'s /metrics knows no leader of partition {p}")
+        print(f"GET /metrics: Prometheus text; {committed:.0f} commits counted on the leaders")
+
         code, _, _ = put(cluster, 1, "key-0", "swapped", expect="value-0")
         if code != 200:
             raise SystemExit(f"demo: compare-and-set with the right value answered {code}")
@@ -203,6 +248,7 @@ def main():
         print("compare-and-set: the right expectation swaps (200), a stale one is refused (409)")
 
         victim = leaders[partition_of("key-1")]
+        committed_before_kill = commits(cluster, [n for n in NODES if n != victim])
         cluster.processes[victim].kill()
         cluster.processes[victim].wait()
         survivors = [n for n in NODES if n != victim]
@@ -221,6 +267,8 @@ def main():
                 if code != 200 or body.decode() != value:
                     raise SystemExit(f"demo: after failover node {n} read {key} as {code} {body!r}")
         print(f"no acknowledged write was lost: all {len(acknowledged)} keys read back")
+        until("/metrics of the survivors to count the 12 new writes",
+              lambda: commits(cluster, survivors) >= committed_before_kill + 12)
 
         cluster.start(victim)
         until(f"node {victim} to rejoin", lambda: cluster.leaders(list(NODES)))

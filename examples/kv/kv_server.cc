@@ -14,6 +14,7 @@
 //   GET    /status                        role, term, leader, commit, applied per partition;
 //                                         follower lag where this node leads; leader changes
 //   GET    /cluster                       /status of every node, fetched by this one
+//   GET    /metrics                       this node's metrics, Prometheus text format 0.0.4
 //   GET    /                              a live status page over /cluster
 //
 // Keys go to partitions by a stable hash. A node that does not lead a key's partition
@@ -228,6 +229,10 @@ class KvServer {
     });
     server.Get("/cluster", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(cluster_json(), "application/json");
+    });
+    server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(host_.metrics().prometheus_text(),
+                      "text/plain; version=0.0.4; charset=utf-8");
     });
     server.Get("/", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(std::string(synod_kv::kStatusPage), "text/html; charset=utf-8");

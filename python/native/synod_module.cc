@@ -400,17 +400,9 @@ class Node {
     });
   }
 
-  std::string status_json() {
-    std::string text;
-    with_node([&](synod_node* n) {
-      char* json = nullptr;
-      size_t len = 0;
-      check(synod_node_status_json(n, &json, &len));
-      text.assign(json, len);
-      synod_free(json);
-    });
-    return text;
-  }
+  std::string status_json() { return read_text(synod_node_status_json); }
+  std::string metrics_text() { return read_text(synod_node_metrics_text); }
+  std::string metrics_json() { return read_text(synod_node_metrics_json); }
 
  private:
   // Runs `body` on the live node without the GIL, under the shared lock close() waits on.
@@ -420,6 +412,20 @@ class Node {
     std::shared_lock lock(mu_);
     if (!node_) throw StatusError{SYNOD_E_SHUTTING_DOWN, "the node is closed", 0};
     body(node_);
+  }
+
+  // One of the node's text reads (status, metrics): a buffer the library allocates, copied
+  // into a std::string and freed.
+  std::string read_text(int (*read)(synod_node*, char**, size_t*)) {
+    std::string text;
+    with_node([&](synod_node* n) {
+      char* buffer = nullptr;
+      size_t len = 0;
+      check(read(n, &buffer, &len));
+      text.assign(buffer, len);
+      synod_free(buffer);
+    });
+    return text;
   }
 
   // A request refused inline carries no leader hint; ask the node for it. The error text
@@ -528,7 +534,9 @@ PYBIND11_MODULE(_synod, m) {
       .def("listen_port", &Node::listen_port)
       .def("set_peer_address", &Node::set_peer_address, py::arg("node_id"),
            py::arg("address"))
-      .def("status_json", &Node::status_json);
+      .def("status_json", &Node::status_json)
+      .def("metrics_text", &Node::metrics_text)
+      .def("metrics_json", &Node::metrics_json);
 
   m.attr("EVENT_ENTRY") = static_cast<int>(SYNOD_EVENT_ENTRY);
   m.attr("EVENT_REPLICATED") = static_cast<int>(SYNOD_EVENT_REPLICATED);

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 import synod
-from conftest import WAIT, Cluster, read_entries
+from conftest import WAIT, Cluster, read_entries, wait_for
 
 
 def test_replicate_sync_delivers_every_entry_in_order_on_every_node(cluster):
@@ -179,6 +179,23 @@ def test_library_log_messages_reach_the_logging_module(caplog):
     with synod.Node(cfg):
         pass
     assert any(r.name == "synod" and "node 1: " in r.getMessage() for r in caplog.records)
+    assert any(getattr(r, "synod_node", None) == 1 for r in caplog.records)
+
+
+def test_leader_changes_are_logged_with_node_partition_and_term(cluster, caplog):
+    caplog.set_level("DEBUG", logger="synod")
+    c = cluster()
+    leader = c.wait_leader()
+    term = next(p["term"] for p in leader.status()["partitions"] if p["partition"] == 1)
+
+    def every_node_logged_it() -> bool:
+        nodes = {r.synod_node for r in list(caplog.records)
+                 if getattr(r, "synod_partition", None) == 1 and r.synod_term == term
+                 and f"partition 1: leader {leader.id} in term {term}" in r.getMessage()}
+        return nodes == set(c.ids)
+    # Each node logs the change just before its on_leader_change callback notifies the
+    # cluster's condition.
+    wait_for(every_node_logged_it, c._cond)
 
 
 def test_close_fails_pending_requests_with_shutting_down(cluster):

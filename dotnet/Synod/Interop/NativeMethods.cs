@@ -201,6 +201,12 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "synod_node_status_json")]
     internal static partial int NodeStatusJson(SafeNodeHandle node, out IntPtr json, out nuint len);
 
+    [LibraryImport(Library, EntryPoint = "synod_node_metrics_text")]
+    internal static partial int NodeMetricsText(SafeNodeHandle node, out IntPtr text, out nuint len);
+
+    [LibraryImport(Library, EntryPoint = "synod_node_metrics_json")]
+    internal static partial int NodeMetricsJson(SafeNodeHandle node, out IntPtr json, out nuint len);
+
     /// <summary>The calling thread's synod_last_error(), read right after the failing call.</summary>
     internal static string LastErrorText() => Marshal.PtrToStringUTF8(LastError()) ?? string.Empty;
 

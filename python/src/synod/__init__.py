@@ -45,6 +45,7 @@ from ._errors import (
 )
 from ._log_type import (MAX_LOG_TYPE_BYTES, MAX_LOG_TYPE_NUMBER, LogType, decode_log_type,
                         encode_log_type)
+from ._metrics import Histogram, MetricValue
 from ._node import EntryStream, Node
 from ._snapshots import SnapshotReader, SnapshotWriter
 
@@ -58,12 +59,14 @@ __all__ = [
     "DroppedError",
     "Entry",
     "EntryStream",
+    "Histogram",
     "InternalError",
     "InvalidArgumentError",
     "LeaderChange",
     "LogType",
     "MAX_LOG_TYPE_BYTES",
     "MAX_LOG_TYPE_NUMBER",
+    "MetricValue",
     "Network",
     "Tls",
     "Node",

@@ -300,12 +300,17 @@ class Dispatcher:
                 _complete(pending.loop, pending.future,
                           None if pending.error else result, pending.error)
         elif kind == _synod.EVENT_LEADER_CHANGED:
+            logger.debug("node %d: partition %d: leader %d in term %d", self._node_id,
+                         partition, leader_hint, term,
+                         extra={"synod_node": self._node_id, "synod_partition": partition,
+                                "synod_term": term})
             if self._on_leader_change is not None:
                 self._call(self._on_leader_change,
                            LeaderChange(partition, leader_hint or None, term))
         elif kind == _synod.EVENT_LOG:
             logger.log(_LOG_LEVELS.get(status, logging.INFO), "node %d: %s",
-                       self._node_id, data.decode("utf-8", "replace"))
+                       self._node_id, data.decode("utf-8", "replace"),
+                       extra={"synod_node": self._node_id})
 
     def _snapshot(self, callback: Optional[Callable[[Any], Any]], name: str,
                   stream: "SnapshotWriter | SnapshotReader") -> None:

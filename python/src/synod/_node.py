@@ -16,6 +16,7 @@ from ._errors import Status, TimeoutError
 from ._dispatch import (CLOSED, Dispatcher, Entry, EntryChannel, LeaderChange, Replicated,
                         _running_loop)
 from ._log_type import LogType, encode_log_type
+from ._metrics import MetricValue, parse_metrics_json
 from ._snapshots import SnapshotReader, SnapshotWriter
 
 __all__ = ["Node", "EntryStream"]
@@ -192,6 +193,18 @@ class Node:
         """The node's state: {"node", "partitions": [{"partition", "role", "term",
         "leader", "commit", "applied", "last_index", ...}], "transport": {...}}."""
         return json.loads(self._native.status_json())
+
+    def metrics(self) -> dict[str, MetricValue]:
+        """This node's metrics (README.md, "Metrics") as plain values, read now: counters
+        and gauges as numbers, histograms as ``{"buckets", "sum", "count"}`` dicts, labelled
+        families as dicts keyed by label value (see ``synod._metrics``). For example
+        ``node.metrics()["synod_proposal_commit_latency_seconds"]["count"]``."""
+        return parse_metrics_json(self._native.metrics_json())
+
+    def metrics_text(self) -> str:
+        """This node's metrics in the Prometheus text format 0.0.4, ready to serve with the
+        content type ``text/plain; version=0.0.4; charset=utf-8``."""
+        return self._native.metrics_text()
 
     def pending_events(self) -> int:
         """Events queued in the library and not yet dispatched."""

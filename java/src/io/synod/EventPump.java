@@ -140,7 +140,14 @@ final class EventPump {
       }
       case SYNOD_EVENT_LEADER_CHANGED: {
         LeaderChange change = new LeaderChange(partition, f[at + SYNOD_J_LEADER_HINT], f[at + SYNOD_J_TERM]);
-        LOG.fine(() -> "node " + nodeId + ": " + change);
+        if (LOG.isLoggable(Level.FINE)) {
+          // Node, partition, leader and term as parameters, for handlers and bridges (SLF4J).
+          LOG.log(Level.FINE, "node {0}: partition {1}: leader {2} in term {3}",
+                  new Object[] {Long.toUnsignedString(nodeId),
+                                Long.toUnsignedString(change.partition()),
+                                Long.toUnsignedString(change.leaderId()),
+                                Long.toUnsignedString(change.term())});
+        }
         enqueue(() -> deliver(leaderListeners, change));
         break;
       }

@@ -249,6 +249,32 @@ public final class RaftNode implements AutoCloseable {
     return json[0];
   }
 
+  /**
+   * The node's metrics (README.md, "Metrics"), read now: every family with its samples.
+   * The same values as {@link #metricsText()}.
+   */
+  public Metrics metrics() {
+    String[] json = new String[1];
+    call("synod_node_metrics_json", p -> {
+      json[0] = SynodNative.synod_j_metrics_json(p);
+      return json[0] == null ? Status.INTERNAL.code() : Status.OK.code();
+    });
+    return Metrics.parse(json[0]);
+  }
+
+  /**
+   * The node's metrics in the Prometheus text exposition format 0.0.4, to serve with the
+   * content type {@code text/plain; version=0.0.4; charset=utf-8}.
+   */
+  public String metricsText() {
+    String[] text = new String[1];
+    call("synod_node_metrics_text", p -> {
+      text[0] = SynodNative.synod_j_metrics_text(p);
+      return text[0] == null ? Status.INTERNAL.code() : Status.OK.code();
+    });
+    return text[0];
+  }
+
   /** Whether {@link #close()} was called, or the node stopped itself after a storage failure. */
   public boolean isClosed() {
     return closed;

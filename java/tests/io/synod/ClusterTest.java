@@ -153,4 +153,37 @@ class ClusterTest {
           r -> r.getLevel() == Level.SEVERE && r.getThrown() instanceof IllegalStateException));
     }
   }
+
+  @Test
+  void leaderChangesAreLoggedWithNodePartitionAndTerm() throws Exception {
+    java.util.logging.Logger logger = java.util.logging.Logger.getLogger("io.synod");
+    Level before = logger.getLevel();
+    logger.setLevel(Level.FINE);
+    try (LogCapture log = new LogCapture(); TestCluster cluster = new TestCluster(3)) {
+      RaftNode leader = cluster.leader(1);
+      String term = statusTerm(leader.statusJson());
+      String id = Long.toString(leader.id());
+      cluster.await("every node logged the leader of partition 1 in its term", () -> {
+        Set<Object> nodes = new java.util.HashSet<>();
+        for (java.util.logging.LogRecord r : log.records) {
+          Object[] p = r.getParameters();
+          if (r.getLevel() == Level.FINE && p != null && p.length == 4 && "1".equals(p[1])
+              && id.equals(p[2]) && term.equals(p[3])) {
+            nodes.add(p[0]);
+          }
+        }
+        return nodes.equals(Set.of("1", "2", "3"));
+      });
+    } finally {
+      logger.setLevel(before);
+    }
+  }
+
+  /** The term of partition 1 in a node's status JSON. */
+  private static String statusTerm(String json) {
+    java.util.regex.Matcher m = java.util.regex.Pattern
+        .compile("\\{[^{}]*\"partition\":1,[^{}]*\"term\":(\\d+)").matcher(json);
+    assertTrue(m.find(), json);
+    return m.group(1);
+  }
 }
