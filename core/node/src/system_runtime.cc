@@ -82,19 +82,26 @@ void SystemRuntime::apply(const raft::Entry& e) {
     result = system::apply(state_, command);
   }
   last_ = {e.index, e.term, result};
-  if (!result.ok()) return;
-  publish();
-  if (std::holds_alternative<system::CreatePartition>(command)) {
-    created(result.created);
-  } else if (const auto* r = std::get_if<system::RemovePartition>(&command)) {
-    removed(r->partition);
+  if (result.ok()) {
+    publish();
+    if (std::holds_alternative<system::CreatePartition>(command)) {
+      created(result.created);
+    } else if (const auto* r = std::get_if<system::RemovePartition>(&command)) {
+      removed(r->partition);
+    }
   }
+  maybe_end_replay();
 }
 
 void SystemRuntime::applied_through(raft::Index index) {
-  const bool was_replaying = replaying();
   applied_ = std::max(applied_, index);
-  if (was_replaying && !replaying()) reconcile();
+  maybe_end_replay();
+}
+
+void SystemRuntime::maybe_end_replay() {
+  if (replay_done_ || applied_ < replay_until_) return;
+  replay_done_ = true;
+  reconcile();
 }
 
 std::optional<system::ApplyResult> SystemRuntime::result_at(raft::Index index,
@@ -171,7 +178,11 @@ bool SystemRuntime::install(std::string_view bytes, raft::Index index, std::stri
   applied_ = std::max(applied_, index);
   last_ = {};
   // The entries that led here never arrive: the map as a whole says what must run here.
-  if (!replaying()) reconcile();
+  if (replay_done_) {
+    reconcile();
+  } else {
+    maybe_end_replay();
+  }
   return true;
 }
 

@@ -99,7 +99,9 @@ class SystemRuntime {
   // Makes local partitions follow the whole map: after an install and after replay.
   void reconcile();
   std::vector<NodeId> voters() const;
-  bool replaying() const { return applied_ < replay_until_; }
+  bool replaying() const { return !replay_done_; }
+  // Ends the replay (and reconciles) once everything held at open is applied.
+  void maybe_end_replay();
   void publish();
 
   const NodeId self_;
@@ -112,6 +114,7 @@ class SystemRuntime {
   // Partition 0's cycle only.
   raft::Index applied_ = 0;
   raft::Index replay_until_ = 0;
+  bool replay_done_ = false;
   std::set<system::PartitionId> deferred_;
   struct Last {
     raft::Index index = 0;
