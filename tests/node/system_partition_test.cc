@@ -251,6 +251,10 @@ void change_then_restart(bool snapshot_first) {
     for (const auto& line : cluster.node(restarted).snapshot_log) {
       EXPECT_NE(line.rfind("save 0@", 0), 0u) << line;
     }
+    // A synced write on the node makes the snapshot's record and the compaction durable.
+    ASSERT_TRUE(cluster.run_until([&] { return cluster.agreed_leader(1) != raft::kNoNode; }));
+    ASSERT_EQ(put(cluster, cluster.agreed_leader(1), 1, "sync").status, Status::Ok);
+    ASSERT_TRUE(cluster.run_until([&] { return !cluster.node(restarted).applied[1].empty(); }));
   }
   const auto expected = cluster.host(leader).system_state();
   cluster.crash(restarted);
@@ -259,6 +263,14 @@ void change_then_restart(bool snapshot_first) {
     return cluster.host(restarted).system_state() == expected && runs(cluster.host(restarted), 3);
   }));
   cluster.run_for(milliseconds(500));
+  if (snapshot_first) {
+    // Partition 0's log was compacted behind the snapshot the restart installed.
+    for (const auto& st : cluster.host(restarted).status()) {
+      if (st.partition == kSystemPartition) {
+        EXPECT_GT(st.raft.first_index, 3u);
+      }
+    }
+  }
   EXPECT_EQ(cluster.host(restarted).partitions(), (std::vector<PartitionId>{0, 1, 3}));
   EXPECT_FALSE(stored(cluster.node(restarted), 2));
   EXPECT_TRUE(cluster.halted().empty());
@@ -302,6 +314,12 @@ TEST(SystemPartition, AWipedNodeCatchesUpTheMapFromTheLeadersSnapshot) {
   }));
   EXPECT_FALSE(runs(cluster.host(wiped), 2));
   EXPECT_TRUE(cluster.halted().empty());
+  // It got there through the leader's snapshot of partition 0: its log starts above it.
+  for (const auto& st : cluster.host(wiped).status()) {
+    if (st.partition == kSystemPartition) {
+      EXPECT_GT(st.raft.first_index, 3u);
+    }
+  }
 }
 
 }  // namespace
