@@ -47,7 +47,21 @@ typedef enum synod_status {
   SYNOD_E_INTERNAL = -15,
   /* An earlier membership change of the partition is not yet committed; retry after
    * it completes. */
-  SYNOD_E_CONF_CHANGE_PENDING = -16
+  SYNOD_E_CONF_CHANGE_PENDING = -16,
+  /* A change to the partition map named a map version that is no longer the current
+   * one; read the map again and retry. */
+  SYNOD_E_STALE_MAP_VERSION = -17,
+  /* The proposal was routed with a partition generation that is no longer current (a
+   * split or merge touched the partition): refresh the routing and retry. */
+  SYNOD_E_STALE_GENERATION = -18,
+  /* The partition map's current state refuses the change: an overlapping range, a
+   * partition taking part in a split or merge, a hash-range partition removed
+   * (merge it instead), or the cluster not bootstrapped. */
+  SYNOD_E_MAP_CONFLICT = -19,
+  /* Partition 0 is the system partition, owned by the engine: the host may not
+   * propose to it or report its applied index, and it cannot be removed, split or
+   * merged. */
+  SYNOD_E_SYSTEM_PARTITION = -20
 } synod_status;
 
 #endif /* SYNOD_STATUS_H */

@@ -37,4 +37,12 @@ public enum SynodStatus
     Internal = -15,
     /// <summary>An earlier membership change of the partition is not yet committed; retry after it completes (SYNOD_E_CONF_CHANGE_PENDING).</summary>
     ConfChangePending = -16,
+    /// <summary>A change to the partition map named a map version that is no longer current (SYNOD_E_STALE_MAP_VERSION).</summary>
+    StaleMapVersion = -17,
+    /// <summary>The proposal was routed with a partition generation that is no longer current; refresh the routing and retry (SYNOD_E_STALE_GENERATION).</summary>
+    StaleGeneration = -18,
+    /// <summary>The partition map's current state refuses the change (SYNOD_E_MAP_CONFLICT).</summary>
+    MapConflict = -19,
+    /// <summary>Partition 0 belongs to the engine: the host may not propose to it (SYNOD_E_SYSTEM_PARTITION).</summary>
+    SystemPartition = -20,
 }

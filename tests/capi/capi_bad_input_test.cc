@@ -25,11 +25,11 @@ const std::uint8_t kByte[1] = {1};
   } while (0)
 
 TEST(CapiErrors, EveryStatusHasTextAndUnknownCodesToo) {
-  // SYNOD_E_CONF_CHANGE_PENDING is the lowest code; there are no gaps above it.
-  for (int s = SYNOD_OK; s >= SYNOD_E_CONF_CHANGE_PENDING; --s) {
+  // SYNOD_E_SYSTEM_PARTITION is the lowest code; there are no gaps above it.
+  for (int s = SYNOD_OK; s >= SYNOD_E_SYSTEM_PARTITION; --s) {
     EXPECT_STRNE(synod_errstr(s), "unknown status") << s;
   }
-  EXPECT_STREQ(synod_errstr(SYNOD_E_CONF_CHANGE_PENDING - 1), "unknown status");
+  EXPECT_STREQ(synod_errstr(SYNOD_E_SYSTEM_PARTITION - 1), "unknown status");
   EXPECT_STREQ(synod_errstr(-1000), "unknown status");
   EXPECT_STREQ(synod_errstr(1), "unknown status");
   EXPECT_STREQ(synod_errstr(SYNOD_E_NOT_LEADER), "not leader");

@@ -163,6 +163,10 @@ struct Settings {
   // Upper bound of the virtual time a host takes to answer a save or an install (0: it
   // answers at once).
   milliseconds host_delay{0};
+  // Chance, per 10 ms step, that the workload proposes a change of the partition map
+  // (create or remove an unrouted partition) on partition 0. Drawn from a random generator
+  // of its own, so that the seed's other settings and choices stay what they were.
+  double map_rate = 0;
 };
 
 struct Stats {
@@ -181,6 +185,9 @@ struct Stats {
   std::uint64_t requests = 0;    // request_snapshot answered Ok
   std::uint64_t wipes = 0;
   std::uint64_t wiped_installs = 0;  // wiped nodes that rejoined through a snapshot
+  std::uint64_t map_created = 0;     // partitions created through the map (answered Ok)
+  std::uint64_t map_removed = 0;     // and removed
+  std::uint64_t map_refused = 0;     // map changes answered otherwise
 };
 
 // What one node applied at an index, and what every node must agree on.
@@ -289,6 +296,7 @@ class Simulation {
       s_.request_rate = rng_.chance(0.3) ? 0.05 : 0;
       s_.host_delay = rng_.chance(0.3) ? milliseconds(1 + rng_.below(30)) : 0ms;
     }
+    s_.map_rate = map_rng_.chance(0.5) ? std::array{0.01, 0.03, 0.1}[map_rng_.below(3)] : 0;
     for (std::size_t i = 0; i < s_.keys; ++i) keys_.push_back("k" + std::to_string(i));
     for (std::size_t i = 0; i < s_.clients; ++i) clients_.push_back(Client{i + 1, {}, {}});
     open_stores();
@@ -324,6 +332,7 @@ class Simulation {
     for (; elapsed() < duration_;) {
       maybe_fault();
       if (s_.snapshots) maybe_request_snapshot();
+      maybe_change_map();
       restart_due();
       if (!advance()) return report(violation_);
     }
@@ -336,6 +345,7 @@ class Simulation {
     if (!settle()) return report(violation_);
     if (!final_reads()) return report(violation_);
     if (auto failure = check_final(); !failure.empty()) return report(failure);
+    if (auto failure = check_final_map(); !failure.empty()) return report(failure);
     return {};
   }
 
@@ -383,7 +393,8 @@ class Simulation {
            " request_timeout=" + std::to_string(s_.request_timeout.count()) +
            "ms quiesce=" + std::to_string(s_.quiesce) +
            " quiesce_after_ticks=" + std::to_string(s_.quiesce_after_ticks) +
-           " fault_rate=" + std::to_string(s_.fault_rate);
+           " fault_rate=" + std::to_string(s_.fault_rate) +
+           " map_rate=" + std::to_string(s_.map_rate);
     if (s_.snapshots) {
       out += " snapshots: every_entries=" + std::to_string(s_.policy.every_entries) +
              " keep_entries=" + std::to_string(s_.policy.keep_entries) +
@@ -777,6 +788,89 @@ class Simulation {
     });
   }
 
+  // The workload changes the partition map now and then: creates an unrouted partition, or
+  // removes one it created, through partition 0 on a node that may or may not lead it.
+  void maybe_change_map() {
+    if (s_.map_rate == 0 || !clients_running_ || !map_rng_.chance(s_.map_rate)) return;
+    const auto up = up_nodes();
+    if (up.empty()) return;
+    const NodeId id = up[map_rng_.below(up.size())];
+    NodeHost& host = *nodes_.at(id).host;
+    const std::uint64_t version = map_rng_.chance(0.3) ? host.partition_map().version : 0;
+    const bool create = created_.empty() || map_rng_.chance(0.6);
+    auto done = [this, id, create](const node::MapChangeResult& r) {
+      if (closing_) return;
+      note("node %llu: map %s answered %s (%s) partition %llu version %llu",
+           static_cast<unsigned long long>(id), create ? "create" : "remove",
+           node::to_string(r.status), system::to_string(r.detail),
+           static_cast<unsigned long long>(r.partition),
+           static_cast<unsigned long long>(r.map_version));
+      if (r.status != Status::Ok) {
+        ++stats_.map_refused;
+        return;
+      }
+      if (create) {
+        ++stats_.map_created;
+        if (!created_.insert(r.partition).second || r.partition <= s_.partitions) {
+          fail("map create answered Ok with partition " + std::to_string(r.partition) +
+               ", an id handed out before");
+        }
+      } else {
+        ++stats_.map_removed;
+      }
+    };
+    if (create) {
+      host.create_partition(system::RoutingMode::Unrouted, {}, version, done);
+    } else {
+      const auto it =
+          std::next(created_.begin(), static_cast<long>(map_rng_.below(created_.size())));
+      host.remove_partition(*it, version, done);
+    }
+  }
+
+  // Partition 0 applies the same commands in the same order on every node: two nodes at
+  // one map version hold the same map, and every map keeps core/system's rules.
+  void check_maps() {
+    for (auto& [id, n] : nodes_) {
+      if (!n.host) continue;
+      const system::SystemState state = n.host->system_state();
+      if (auto broken = system::check_invariants(state); !broken.empty()) {
+        return fail("node " + std::to_string(id) + ": its system state breaks a rule: " + broken);
+      }
+      auto [it, fresh] = maps_.try_emplace(state.map.version, state.map);
+      if (!fresh && it->second != state.map) {
+        return fail("node " + std::to_string(id) + ": its map at version " +
+                    std::to_string(state.map.version) + " differs from another node's");
+      }
+    }
+  }
+
+  // Once settled: every node holds the same map and runs exactly the partitions it holds
+  // live (the removed ones stopped and their storage deleted).
+  std::string check_final_map() {
+    const system::PartitionMap map = nodes_.begin()->second.host->partition_map();
+    for (auto& [id, n] : nodes_) {
+      const std::string who = "node " + std::to_string(id);
+      if (n.host->partition_map() != map) return who + ": its map differs once settled";
+      const auto running = n.host->partitions();
+      const auto stored = n.store()->partitions();
+      auto has = [](const std::vector<PartitionId>& ids, PartitionId p) {
+        return std::find(ids.begin(), ids.end(), p) != ids.end();
+      };
+      for (const auto& [pid, p] : map.partitions) {
+        const bool live = p.state != system::PartitionState::Removed;
+        if (live && !has(running, pid)) {
+          return who + ": does not run partition " + std::to_string(pid) + ", live in the map";
+        }
+        if (!live && (has(running, pid) || has(stored, pid))) {
+          return who + ": still runs or stores partition " + std::to_string(pid) +
+                 ", removed from the map";
+        }
+      }
+    }
+    return {};
+  }
+
   // --- invariants after every step ----------------------------------------------------
   // Runs one step of virtual time. A bounded number of events: an engine that keeps
   // exchanging messages without letting time pass must fail, not hang the test.
@@ -791,6 +885,7 @@ class Simulation {
       world_.step();
     }
     check_nodes();
+    if (violation_.empty()) check_maps();
     return violation_.empty();
   }
 
@@ -927,7 +1022,10 @@ class Simulation {
         }
         break;
       case 7: {
-        // A disk lost: the node crashes, and comes back empty (see the header).
+        // A disk lost: the node crashes, and comes back empty (see the header). Not in seeds
+        // that change the map: the rejoin protocol guards the founding partitions only, and
+        // a wiped node founds the map's created partitions again with an empty log.
+        if (s_.map_rate > 0) break;
         if (wipe_in_progress() || up.empty() || 2 * (down + 1) >= members_.size()) break;
         const NodeId id = pick(up);
         crash(id);
@@ -1446,6 +1544,8 @@ class Simulation {
   std::uint64_t seed_;
   milliseconds duration_;
   env::Random rng_;
+  // The map changes' own choices (Settings::map_rate).
+  env::Random map_rng_{seed_ * 7919 + 0x6d6170};
   Settings s_;
   std::vector<NodeId> members_;
   std::vector<std::string> keys_;
@@ -1474,6 +1574,9 @@ class Simulation {
   std::set<std::uint64_t> dropped_ops_;
   std::map<std::pair<PartitionId, Term>, NodeId> leaders_;
   std::string violation_;
+  // Partitions created through the map (answered Ok), and every map seen, by version.
+  std::set<PartitionId> created_;
+  std::map<std::uint64_t, system::PartitionMap> maps_;
 
   Stats stats_;
   std::array<std::string, kTraceLength> trace_;
@@ -1526,6 +1629,9 @@ void run_sweep(int nodes, const SimStore& store) {
       total.requests += s.requests;
       total.wipes += s.wipes;
       total.wiped_installs += s.wiped_installs;
+      total.map_created += s.map_created;
+      total.map_removed += s.map_removed;
+      total.map_refused += s.map_refused;
     }
     if (failure.empty()) continue;
     if (failed.empty()) {
@@ -1542,7 +1648,8 @@ void run_sweep(int nodes, const SimStore& store) {
       "acknowledged, %llu reads, %llu unknown outcomes, %llu refused, %llu leaders elected, %llu "
       "crashes, %llu partitions, %llu transfers; snapshots: %llu saved (%llu on request), %llu "
       "installed from a leader, %llu reinstalled after a restart; %llu disks wiped (%llu "
-      "rejoined through a snapshot); checker gave up on %llu\n",
+      "rejoined through a snapshot); map: %llu partitions created, %llu removed, %llu changes "
+      "refused; checker gave up on %llu\n",
       nodes, store.name, static_cast<unsigned long long>(count),
       static_cast<long long>(duration.count()), seconds,
       static_cast<unsigned long long>(total.acked_writes),
@@ -1557,6 +1664,9 @@ void run_sweep(int nodes, const SimStore& store) {
       static_cast<unsigned long long>(total.reinstalls),
       static_cast<unsigned long long>(total.wipes),
       static_cast<unsigned long long>(total.wiped_installs),
+      static_cast<unsigned long long>(total.map_created),
+      static_cast<unsigned long long>(total.map_removed),
+      static_cast<unsigned long long>(total.map_refused),
       static_cast<unsigned long long>(total.gave_up));
   if (!failed.empty()) {
     std::string seeds;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "system_runtime.h"
+
 namespace synod::node {
 
 std::string check_config(const NodeHostConfig& c) {
@@ -32,7 +34,16 @@ std::vector<PartitionId> found_or_list(const NodeHostConfig& c, std::string& err
   }
   storage::WriteBatch batch;
   for (PartitionId id = 0; id <= c.user_partitions; ++id) {
-    batch.add(storage::bootstrap_write(id, c.initial_members));
+    storage::PartitionWrite write = storage::bootstrap_write(id, c.initial_members);
+    if (id == kSystemPartition) {
+      // The system state's founding command, committed like the founding configuration:
+      // every founder writes the same entry (system_runtime.h), so the map and roster
+      // exist before any leader is elected.
+      write.entries.push_back(
+          bootstrap_entry(c, write.entries.back().index + 1, write.entries.back().term));
+      write.hard_state->commit = write.entries.back().index;
+    }
+    batch.add(std::move(write));
     ids.push_back(id);
   }
   if (auto st = c.store->write(batch, true); !st.ok()) {

@@ -4,6 +4,8 @@
 #include <optional>
 #include <utility>
 
+#include "system_runtime.h"
+
 namespace synod::node {
 namespace {
 
@@ -329,15 +331,22 @@ void CyclePipeline::count_elections(Partition& p, const raft::Ready& rd) {
 
 void CyclePipeline::deliver(Partition& p, const std::vector<raft::Entry>& entries,
                             RequestLatencies* latencies) {
+  // Partition 0's entries are the engine's: applied to the system state, never handed to
+  // the host.
+  SystemRuntime* const system = p.id == kSystemPartition ? ctx_.system.get() : nullptr;
   for (const auto& e : entries) {
     p.delivered.store(e.index);
-    if (e.type == raft::EntryType::Normal && e.tag != 0 && ctx_.apply_handler) {
+    if (system) {
+      system->apply(e);
+    } else if (p.id != kSystemPartition && e.type == raft::EntryType::Normal && e.tag != 0 &&
+               ctx_.apply_handler) {
       ctx_.apply_handler(CommittedEntry{p.id, e.index, e.term, e.tag, e.data});
     }
     p.applied = e.index;
     p.pending.on_committed(e.index, e.term, latencies);
     snapshots_.count(p, e);
   }
+  if (system && !entries.empty()) system->applied_through(p.applied);
   p.pending.complete_reads(p.applied, latencies);
 }
 

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "bootstrap.h"
+#include "synod/system/codec.h"
 
 namespace synod::node {
 namespace {
@@ -39,6 +40,14 @@ Engine::Engine(const NodeHostConfig& config)
                       post(*ctx_.config.executor, [this, id, why] { halt(id, why); });
                     }}) {
   register_collectors(ctx_.registry, ctx_.config, table_, liveness_);
+  ctx_.system = std::make_shared<SystemRuntime>(
+      config.node_id, config.user_partitions,
+      SystemRuntime::Hooks{[this](PartitionId id, const std::vector<NodeId>& voters) {
+                             create_from_map(id, voters);
+                           },
+                           [this](PartitionId id) { remove_from_map(id); },
+                           [this](PartitionId id) { return hosted(id); }});
+  ctx_.system_snapshot_handler = system_snapshot_handler(ctx_.system);
 }
 
 bool Engine::open(std::string& error) {
@@ -53,6 +62,9 @@ bool Engine::open(std::string& error) {
     }
     PartitionPtr p = open_partition(c, id, error);
     if (!p) return false;
+    // Partition 0's log is replayed into the system state first; creations wait until the
+    // whole log held at open is applied (system_runtime.h).
+    if (id == kSystemPartition) ctx_.system->set_replay_until(p->raft->state().last_index);
     run_partition(p);
   }
   refresh_peers();
@@ -250,6 +262,7 @@ void Engine::submit(const PartitionPtr& p) {
 
 void Engine::replicate(PartitionId partition, std::uint32_t type, raft::Bytes payload,
                        NodeHost::ReplicationCallback done) {
+  if (partition == kSystemPartition) return answer(done, Status::SystemPartition);
   const PartitionPtr p = table_.find(partition);
   if (!p) return answer(done, table_.missing(partition));
   if (type == 0) return answer(done, Status::InvalidArgument);
@@ -276,6 +289,7 @@ void Engine::replicate_batch(PartitionId partition, std::vector<NodeHost::BatchE
   auto fail_all = [&](Status status) {
     if (done) done(std::vector<ReplicationResult>(entries.size(), ReplicationResult{status}));
   };
+  if (partition == kSystemPartition) return fail_all(Status::SystemPartition);
   const PartitionPtr p = table_.find(partition);
   if (!p) return fail_all(table_.missing(partition));
   if (entries.empty()) return fail_all(Status::InvalidArgument);
@@ -337,6 +351,8 @@ Status Engine::transfer_leadership(PartitionId partition, NodeId target) {
 }
 
 Status Engine::report_applied(PartitionId partition, Index index) {
+  // Partition 0's state is the engine's: it is replayed from its snapshot on restart.
+  if (partition == kSystemPartition) return Status::SystemPartition;
   const PartitionPtr p = table_.find(partition);
   if (!p) return table_.missing(partition);
   if (const Status s = p->inbox.report_applied(index, p->delivered.load()); s != Status::Ok) {
@@ -440,6 +456,68 @@ void Engine::halt(PartitionId id, const std::string& why) {
   answer_all(closed, Status::StorageFailure);
   if (closed.retire) closed.retire(Status::StorageFailure);
   if (ctx_.partition_failure_handler) ctx_.partition_failure_handler(id, why);
+}
+
+void Engine::propose_system(const system::Command& command,
+                            std::function<void(const MapChangeResult&)> done) {
+  auto finish = [done](const MapChangeResult& r) {
+    if (done) done(r);
+  };
+  const PartitionPtr p = table_.find(kSystemPartition);
+  if (!p) return finish({table_.missing(kSystemPartition)});
+  // The answer runs in partition 0's cycle right after the entry applied (or with a
+  // failure from anywhere): only an Ok reads the result the apply left.
+  auto system = ctx_.system;
+  QueuedProposal q{kSystemCommandTag, raft::Bytes(system::encode_command(command)),
+                   [system, finish](const ReplicationResult& r) {
+                     MapChangeResult out;
+                     out.status = r.status;
+                     out.index = r.index;
+                     out.leader_hint = r.leader_hint;
+                     if (r.status == Status::Ok) {
+                       if (const auto applied = system->result_at(r.index, r.term)) {
+                         out.status = from_system(applied->status);
+                         out.detail = applied->status;
+                         out.partition = applied->created;
+                         out.map_version = applied->version;
+                       } else {
+                         // Committed, but covered by a snapshot before this node applied
+                         // it: the outcome is in the map, not known here.
+                         out.status = Status::Timeout;
+                       }
+                     }
+                     finish(out);
+                   },
+                   ctx_.config.clock->now() + ctx_.config.request_timeout};
+  if (const Status s = p->inbox.push(q); s != Status::Ok) {
+    count_queue_full(s, true, 1);
+    return answer(q.done, s);
+  }
+  submit(p);
+}
+
+system::SystemState Engine::system_state() const { return ctx_.system->state(); }
+
+std::optional<system::Route> Engine::route_hash(std::uint64_t hash) const {
+  return ctx_.system->route_hash(hash);
+}
+
+void Engine::create_from_map(PartitionId id, const std::vector<NodeId>& voters) {
+  if (hosted(id)) return;
+  // A failure leaves the partition absent here; status() does not list it and requests
+  // answer UnknownPartition (the next slice reports it).
+  (void)add_partition(id, voters);
+}
+
+void Engine::remove_from_map(PartitionId id) {
+  if (table_.find(id) || table_.missing(id) == Status::StorageFailure)
+    remove_partition(id, nullptr);
+}
+
+bool Engine::hosted(PartitionId id) {
+  if (table_.find(id) || table_.missing(id) == Status::StorageFailure) return true;
+  std::lock_guard lock(retiring_mu_);
+  return retiring_.count(id) > 0;
 }
 
 void Engine::set_delivery_paused(bool paused) {

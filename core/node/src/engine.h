@@ -23,6 +23,7 @@
 #include "partition_table.h"
 #include "run_queue.h"
 #include "snapshot_files.h"
+#include "system_runtime.h"
 
 namespace synod::node {
 
@@ -47,6 +48,12 @@ class Engine : public std::enable_shared_from_this<Engine> {
   Status add_partition(PartitionId partition, const std::vector<NodeId>& voters);
   void remove_partition(PartitionId partition, std::function<void(Status)> done);
   void set_delivery_paused(bool paused);
+  // Proposes a system command on partition 0 (system_runtime.h); `done` gets the result
+  // of its apply.
+  void propose_system(const system::Command& command,
+                      std::function<void(const MapChangeResult&)> done);
+  system::SystemState system_state() const;
+  std::optional<system::Route> route_hash(std::uint64_t hash) const;
   void request_snapshot(PartitionId partition, SnapshotCallback done);
 
   NodeId wait_for_leader(PartitionId partition, std::chrono::milliseconds timeout);
@@ -80,6 +87,10 @@ class Engine : public std::enable_shared_from_this<Engine> {
   // Stops running a partition that cannot go on (its snapshot cannot be installed): it is
   // reported damaged, its requests answer StorageFailure, and its storage is kept.
   void halt(PartitionId id, const std::string& why);
+  // The map's decisions for this node (SystemRuntime::Hooks).
+  void create_from_map(PartitionId id, const std::vector<NodeId>& voters);
+  void remove_from_map(PartitionId id);
+  bool hosted(PartitionId id);
 
   EngineContext ctx_;
   // The transport reads and writes this node's snapshot files through it (when the node

@@ -16,6 +16,7 @@
 namespace synod::node {
 
 struct Partition;
+class SystemRuntime;
 
 struct EngineContext {
   explicit EngineContext(const NodeHostConfig& c)
@@ -31,6 +32,10 @@ struct EngineContext {
   NodeHost::FailureHandler failure_handler;
   SnapshotHandler snapshot_handler;
   NodeHost::PartitionFailureHandler partition_failure_handler;
+  // Partition 0's state machine (system_runtime.h) and its snapshots; set by the engine
+  // before it opens the partitions, never changed after.
+  std::shared_ptr<SystemRuntime> system;
+  SnapshotHandler system_snapshot_handler;
   // Runs a partition again from any thread, for as long as the engine lives (set by
   // start(); a host may complete a snapshot after the node is gone).
   std::function<void(const std::shared_ptr<Partition>&)> wake;

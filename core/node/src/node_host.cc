@@ -82,6 +82,27 @@ std::future<Status> NodeHost::remove_partition(PartitionId partition) {
   engine_->remove_partition(partition, [promise](Status s) { promise->set_value(s); });
   return future;
 }
+void NodeHost::create_partition(system::RoutingMode mode, system::HashRange range,
+                                std::uint64_t expected_version,
+                                std::function<void(const MapChangeResult&)> done) {
+  system::CreatePartition c;
+  c.expected_version = expected_version;
+  c.mode = mode;
+  if (mode == system::RoutingMode::HashRange) c.range = range;
+  engine_->propose_system(c, std::move(done));
+}
+void NodeHost::remove_partition(PartitionId partition, std::uint64_t expected_version,
+                                std::function<void(const MapChangeResult&)> done) {
+  engine_->propose_system(system::RemovePartition{expected_version, partition}, std::move(done));
+}
+system::PartitionMap NodeHost::partition_map() const { return engine_->system_state().map; }
+system::SystemState NodeHost::system_state() const { return engine_->system_state(); }
+std::optional<system::Route> NodeHost::route(std::string_view key) const {
+  return engine_->route_hash(system::key_hash(key));
+}
+std::optional<system::Route> NodeHost::route_hash(std::uint64_t key_hash) const {
+  return engine_->route_hash(key_hash);
+}
 void NodeHost::set_delivery_paused(bool paused) { engine_->set_delivery_paused(paused); }
 
 NodeId NodeHost::wait_for_leader(PartitionId partition, std::chrono::milliseconds timeout) {

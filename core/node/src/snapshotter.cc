@@ -4,6 +4,8 @@
 #include <atomic>
 #include <mutex>
 
+#include "system_runtime.h"
+
 namespace synod::node {
 namespace {
 
@@ -100,19 +102,24 @@ std::string at(Index index) { return "the snapshot at index " + std::to_string(i
 Snapshotter::Snapshotter(EngineContext& context, Hooks hooks)
     : ctx_(context), hooks_(std::move(hooks)) {}
 
-bool Snapshotter::enabled() const {
-  return ctx_.config.snapshot_store && ctx_.snapshot_handler.save &&
-         ctx_.snapshot_handler.install;
+const SnapshotHandler& Snapshotter::handler(const Partition& p) const {
+  // Partition 0's state is the engine's (system_runtime.h), never the host's.
+  return p.id == kSystemPartition ? ctx_.system_snapshot_handler : ctx_.snapshot_handler;
 }
 
-bool Snapshotter::durable() const {
-  return ctx_.config.snapshots.model == StateMachineModel::Durable;
+bool Snapshotter::enabled(const Partition& p) const {
+  const SnapshotHandler& h = handler(p);
+  return ctx_.config.snapshot_store && h.save && h.install;
+}
+
+bool Snapshotter::durable(const Partition& p) const {
+  return p.id != kSystemPartition && ctx_.config.snapshots.model == StateMachineModel::Durable;
 }
 
 bool Snapshotter::drain(Partition& p, InboxContents& in, storage::WriteBatch& batch,
                         const Deliver& deliver) {
   for (auto& done : in.snapshot_requests) {
-    if (enabled()) {
+    if (enabled(p)) {
       p.pending.add_snapshot_request(std::move(done));
     } else if (done) {
       done(Status::InvalidArgument, 0);
@@ -164,7 +171,7 @@ void Snapshotter::count(Partition& p, const raft::Entry& entry) {
 }
 
 void Snapshotter::install(Partition& p, const raft::SnapshotMeta& meta, bool from_leader) {
-  if (!enabled()) {
+  if (!enabled(p)) {
     return halt(p, at(meta.index) + " must be installed, but the host has no snapshot handler");
   }
   storage::SnapshotStore& files = *ctx_.config.snapshot_store;
@@ -193,7 +200,7 @@ void Snapshotter::install(Partition& p, const raft::SnapshotMeta& meta, bool fro
       wake(partition);
     }
   });
-  ctx_.snapshot_handler.install(std::move(request));
+  handler(p).install(std::move(request));
 }
 
 void Snapshotter::installed(Partition& p, const SnapshotOutcome& outcome,
@@ -211,7 +218,7 @@ void Snapshotter::installed(Partition& p, const SnapshotOutcome& outcome,
   p.applied = index;
   p.delivered.store(index);
   p.pending.on_snapshot_installed(outcome.meta);
-  if (durable()) {
+  if (durable(p)) {
     // The host's database now holds the snapshot's state: a restart must not install it
     // again.
     batch.add(p.id).applied_floor = index;
@@ -228,14 +235,18 @@ void Snapshotter::installed(Partition& p, const SnapshotOutcome& outcome,
 void Snapshotter::maybe_save(Partition& p) {
   auto& s = p.snapshots;
   if (p.storage->take_export_wanted()) s.export_wanted = true;
-  if (!enabled() || s.saving || s.installing || s.reinstall || p.retired) return;
-  const SnapshotPolicy& policy = ctx_.config.snapshots;
+  if (!enabled(p) || s.saving || s.installing || s.reinstall || p.retired) return;
+  SnapshotPolicy policy = ctx_.config.snapshots;
+  if (p.id == kSystemPartition) {
+    policy.every_entries = kSystemSnapshotEntries;
+    policy.every_bytes = 0;
+  }
   SnapshotReason reason;
   if (s.export_wanted) {
     reason = SnapshotReason::Export;
   } else if (p.pending.snapshot_requested()) {
     reason = SnapshotReason::Requested;
-  } else if (!durable() &&
+  } else if (!durable(p) &&
              ((policy.every_entries > 0 && s.entries_since >= policy.every_entries) ||
               (policy.every_bytes > 0 && s.bytes_since >= policy.every_bytes))) {
     reason = SnapshotReason::Policy;
@@ -258,7 +269,7 @@ void Snapshotter::save(Partition& p, SnapshotReason reason) {
     }
   } else {
     // The durable model's latest record may have no file: only a file answers a request.
-    const Index newest = durable() ? (latest_file ? latest_file->meta.index : 0) : s.latest.index;
+    const Index newest = durable(p) ? (latest_file ? latest_file->meta.index : 0) : s.latest.index;
     if (index <= newest) {
       // Nothing applied since the latest snapshot: it is the answer.
       s.entries_since = 0;
@@ -310,7 +321,7 @@ void Snapshotter::save(Partition& p, SnapshotReason reason) {
       wake(partition);
     }
   });
-  ctx_.snapshot_handler.save(std::move(request));
+  handler(p).save(std::move(request));
 }
 
 void Snapshotter::saved(Partition& p, const SnapshotOutcome& outcome, storage::WriteBatch& batch) {
@@ -321,7 +332,7 @@ void Snapshotter::saved(Partition& p, const SnapshotOutcome& outcome, storage::W
     return;
   }
   const Index index = outcome.meta.index;
-  if (durable()) {
+  if (durable(p)) {
     // An export serves followers from its file; the host's floor, not the file, is what a
     // restart honours, so the log store does not record it.
     (void)ctx_.config.snapshot_store->remove_older(p.id, index);
@@ -355,7 +366,7 @@ void Snapshotter::compact(Partition& p, Index through, storage::WriteBatch& batc
 
 void Snapshotter::compact_behind_floor(Partition& p, storage::WriteBatch& batch) {
   auto& s = p.snapshots;
-  if (!durable() || !enabled() || s.installing || s.reinstall) return;
+  if (!durable(p) || !enabled(p) || s.installing || s.reinstall) return;
   const std::uint64_t keep = ctx_.config.snapshots.keep_entries;
   // One metadata record per `keep` entries applied, not one per cycle.
   const Index floor = std::min(s.floor, p.applied);

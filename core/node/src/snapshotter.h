@@ -49,8 +49,10 @@ class Snapshotter {
   void maybe_save(Partition& p);
 
  private:
-  bool enabled() const;
-  bool durable() const;
+  // The handler for `p`'s snapshots: the engine's own for partition 0, the host's otherwise.
+  const SnapshotHandler& handler(const Partition& p) const;
+  bool enabled(const Partition& p) const;
+  bool durable(const Partition& p) const;
   void install(Partition& p, const raft::SnapshotMeta& meta, bool from_leader);
   void installed(Partition& p, const SnapshotOutcome& outcome, storage::WriteBatch& batch,
                  const Deliver& deliver);

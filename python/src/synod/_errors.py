@@ -24,6 +24,10 @@ __all__ = [
     "OutOfMemoryError",
     "InternalError",
     "ConfChangePendingError",
+    "StaleMapVersionError",
+    "StaleGenerationError",
+    "MapConflictError",
+    "SystemPartitionError",
     "error_from_status",
 ]
 
@@ -48,6 +52,10 @@ class Status(enum.IntEnum):
     NOMEM = -14
     INTERNAL = -15
     CONF_CHANGE_PENDING = -16
+    STALE_MAP_VERSION = -17
+    STALE_GENERATION = -18
+    MAP_CONFLICT = -19
+    SYSTEM_PARTITION = -20
 
 
 class SynodError(Exception):
@@ -170,6 +178,30 @@ class ConfChangePendingError(SynodError):
     status = Status.CONF_CHANGE_PENDING
 
 
+class StaleMapVersionError(SynodError):
+    """A change to the partition map named a map version that is no longer current."""
+
+    status = Status.STALE_MAP_VERSION
+
+
+class StaleGenerationError(SynodError):
+    """The proposal was routed with a partition generation that is no longer current."""
+
+    status = Status.STALE_GENERATION
+
+
+class MapConflictError(SynodError):
+    """The partition map's current state refuses the change."""
+
+    status = Status.MAP_CONFLICT
+
+
+class SystemPartitionError(SynodError):
+    """Partition 0 belongs to the engine: the host may not propose to it."""
+
+    status = Status.SYSTEM_PARTITION
+
+
 _BY_STATUS: dict[int, type[SynodError]] = {
     cls.status: cls
     for cls in (
@@ -177,6 +209,7 @@ _BY_STATUS: dict[int, type[SynodError]] = {
         PayloadTooLargeError, QueueFullError, TimeoutError, ShuttingDownError,
         TransferInProgressError, DroppedError, StorageError, ConfigError,
         TransportError, OutOfMemoryError, InternalError, ConfChangePendingError,
+        StaleMapVersionError, StaleGenerationError, MapConflictError, SystemPartitionError,
     )
 }
 

@@ -15,7 +15,9 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "synod/env/clock.h"
@@ -26,6 +28,9 @@
 #include "synod/raft/raw_node.h"
 #include "synod/storage/log_store.h"
 #include "synod/storage/snapshot_store.h"
+#include "synod/system/commands.h"
+#include "synod/system/routing.h"
+#include "synod/system/types.h"
 #include "synod/transport/transport.h"
 
 namespace synod::node {
@@ -59,6 +64,22 @@ struct CommittedEntry {
   Term term = 0;
   std::uint32_t type = 0;
   raft::Bytes payload;
+};
+
+// The answer to a change of the partition map (a proposal on partition 0), once it is
+// applied. `status` is Ok, a refusal before the log (NotLeader with a hint, QueueFull,
+// Timeout, ...) or the map's own refusal, mapped to a node status (StaleMapVersion,
+// UnknownPartition, InvalidArgument, MapConflict, SystemPartition); `detail` then says
+// exactly which (system::Status, Ok when the map was not reached).
+struct MapChangeResult {
+  Status status = Status::Ok;
+  system::Status detail = system::Status::Ok;
+  // The partition created (create_partition); 0 otherwise.
+  PartitionId partition = 0;
+  // The map version after the change, or the current one when the map refused it.
+  std::uint64_t map_version = 0;
+  Index index = 0;
+  NodeId leader_hint = raft::kNoNode;
 };
 
 struct LeaderChange {
@@ -212,6 +233,41 @@ class NodeHost {
   // the node stops first (the storage may then remain). Its last cycle runs after start().
   void remove_partition(PartitionId partition, std::function<void(Status)> done);
   std::future<Status> remove_partition(PartitionId partition);
+
+  // The partition map, held by the system partition (0). Partition 0 belongs to the
+  // engine: its committed entries are system commands applied to the map and roster on
+  // every node (never handed to the apply handler), and the host may not propose to it
+  // (SystemPartition). A new cluster's map holds user partitions 1..user_partitions, each
+  // owning an even share of the key-hash space, and its roster the initial members.
+  //
+  // create_partition proposes a new user partition: hash-range (owning `range`, which
+  // must overlap no live partition's) or unrouted (addressed by id; `range` ignored).
+  // remove_partition(partition, expected_version, done) proposes removing an unrouted
+  // partition. `expected_version` is the map version the caller read (partition_map()),
+  // or 0 to apply regardless (StaleMapVersion otherwise). The proposal goes to this
+  // node's partition 0 (NotLeader with a hint when another node leads it); `done` runs
+  // once it is applied. Every node the roster lists as a voter then creates the new
+  // partition (with the roster's voters) or stops the removed one and deletes its storage.
+  //
+  // The map-driven partitions and add_partition/remove_partition(partition, done) above
+  // coexist: those two act on this node only and leave the map alone (a partition the
+  // map does not hold is the host's to manage). Ids the map hands out count up from
+  // user_partitions + 1 and are never reused; a host that also adds partitions by hand
+  // must keep its ids apart from those (for example at or above 2^32).
+  void create_partition(system::RoutingMode mode, system::HashRange range,
+                        std::uint64_t expected_version,
+                        std::function<void(const MapChangeResult&)> done);
+  void remove_partition(PartitionId partition, std::uint64_t expected_version,
+                        std::function<void(const MapChangeResult&)> done);
+  // A copy of the map as this node has applied it (committed, possibly behind the
+  // leader's).
+  system::PartitionMap partition_map() const;
+  // The roster and the map together.
+  system::SystemState system_state() const;
+  // Where a key (or a key hash, system::key_hash) goes in that map, with the generation to
+  // carry; nothing when no partition owns it.
+  std::optional<system::Route> route(std::string_view key) const;
+  std::optional<system::Route> route_hash(std::uint64_t key_hash) const;
 
   // Back-pressure from the host: while paused, committed entries are held back (never
   // dropped) and neither reach the apply handler nor complete their proposals; everything
