@@ -5,9 +5,10 @@
 #   2. restores once (from /opt/nuget/packages alone, else with dotnet/NuGet.config, which
 #      adds nuget.org), then builds, tests and packs with --no-restore
 #   3. runs the xunit suite dotnet/Synod.Tests
-#   4. runs the example's self-test (examples/dotnet/Orders --self-test)
-#   5. packs dotnet/Synod, checks runtimes/linux-x64/native/libsynod.so is in the package,
+#   4. packs dotnet/Synod, checks runtimes/linux-x64/native/libsynod.so is in the package,
 #      and runs a program that consumes the package (dotnet/PackageSmoke)
+#   5. builds the example examples/dotnet/Orders against the package and runs its self-test
+#      (three node processes over gRPC, the leader's process killed)
 # Exits non-zero if any step fails.
 set -euo pipefail
 
@@ -60,9 +61,6 @@ section "test: Synod.Tests"
 SYNOD_NATIVE_LIBRARY="$native" dotnet test Synod.Tests/Synod.Tests.csproj --no-build -c "$configuration" \
   --logger "console;verbosity=normal"
 
-section "example: Orders --self-test"
-timeout 300 dotnet "$repo_root/examples/dotnet/Orders/bin/$configuration/net10.0/Orders.dll" --self-test
-
 section "pack"
 rm -rf artifacts
 dotnet pack Synod/Synod.csproj --no-build "${msbuild_args[@]}" -o artifacts
@@ -83,4 +81,17 @@ dotnet build PackageSmoke/PackageSmoke.csproj --no-restore -m:1 -c "$configurati
 # No SYNOD_NATIVE_LIBRARY here: the library must come from the package.
 env -u SYNOD_NATIVE_LIBRARY timeout 120 dotnet "PackageSmoke/bin/$configuration/net10.0/PackageSmoke.dll"
 
-section "OK: build, tests, example self-test, pack and package smoke test passed"
+section "example: Orders from the package, self-test"
+# The example references the package, not the project: restored from the folder just packed,
+# into the same private package folder.
+orders="$repo_root/examples/dotnet/Orders"
+version="$(basename "$package" .nupkg)"
+version="${version#Synod.}"
+rm -rf "$orders/bin" "$orders/obj"
+dotnet restore "$orders/Orders.csproj" --source "$dotnet_dir/artifacts" --packages "$packages" -m:1 \
+  -p:SynodVersion="$version"
+dotnet build "$orders/Orders.csproj" --no-restore -m:1 -c "$configuration" -nologo -p:SynodVersion="$version"
+# Three node processes of its own; the library must come from the package here too.
+env -u SYNOD_NATIVE_LIBRARY timeout 300 dotnet "$orders/bin/$configuration/net10.0/Orders.dll" self-test
+
+section "OK: build, tests, pack, package smoke test and the example's self-test passed"
