@@ -14,8 +14,8 @@ StorageStatus try_open_durable(const std::string& kind, const std::string& dir,
                                std::unique_ptr<DurableLogStore>* out,
                                std::vector<std::string>* warnings) {
   DurableStoreOptions options;
-  options.on_warning = [warnings](const std::string& w) {
-    if (warnings) warnings->push_back(w);
+  options.on_warning = [warnings](const StorageWarning& w) {
+    if (warnings) warnings->push_back(w.message);
   };
   StorageStatus st;
   std::unique_ptr<DurableLogStore> store;
