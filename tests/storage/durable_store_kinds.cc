@@ -12,10 +12,10 @@ namespace synod::storage::testing {
 
 StorageStatus try_open_durable(const std::string& kind, const std::string& dir,
                                std::unique_ptr<DurableLogStore>* out,
-                               std::vector<std::string>* warnings) {
+                               std::vector<StorageWarning>* warnings) {
   DurableStoreOptions options;
   options.on_warning = [warnings](const StorageWarning& w) {
-    if (warnings) warnings->push_back(w.message);
+    if (warnings) warnings->push_back(w);
   };
   StorageStatus st;
   std::unique_ptr<DurableLogStore> store;
@@ -35,7 +35,7 @@ StorageStatus try_open_durable(const std::string& kind, const std::string& dir,
 }
 
 std::unique_ptr<DurableLogStore> open_durable(const std::string& kind, const std::string& dir,
-                                              std::vector<std::string>* warnings) {
+                                              std::vector<StorageWarning>* warnings) {
   std::unique_ptr<DurableLogStore> store;
   StorageStatus st = try_open_durable(kind, dir, &store, warnings);
   EXPECT_TRUE(st.ok()) << st.to_string();
