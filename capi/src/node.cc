@@ -128,10 +128,10 @@ synod_event log_event(synod_log_level level, const LogScope& scope) {
   e.type = SYNOD_EVENT_LOG;
   e.status = level;
   if (scope.partition) {
-    e.entry_type |= SYNOD_LOG_HAS_PARTITION;
+    e.entry_type |= static_cast<uint32_t>(SYNOD_LOG_HAS_PARTITION);
     e.partition = *scope.partition;
     if (scope.term) {
-      e.entry_type |= SYNOD_LOG_HAS_TERM;
+      e.entry_type |= static_cast<uint32_t>(SYNOD_LOG_HAS_TERM);
       e.term = *scope.term;
     }
   }
