@@ -21,7 +21,8 @@
  *    epoll, asyncio or a dedicated poll thread of a managed runtime integrate without
  *    any library thread ever calling into host code.
  *  - Changes to this ABI are additive only: new functions, new status codes, new event
- *    types, new configuration setters.
+ *    types, new configuration setters, and new meanings for event fields that an event
+ *    type left 0, announced by a flag so that 0 keeps meaning what it meant.
  *
  * Threads: every function may be called from any thread, concurrently, except that one
  * node's events are polled by one thread at a time (see synod_node_poll).
@@ -234,7 +235,10 @@ typedef enum synod_event_type {
    * (0 when leadership was lost and no new leader is known yet). */
   SYNOD_EVENT_LEADER_CHANGED = 4,
   /* A message for the host's log: status holds its synod_log_level, data/len the text
-   * (UTF-8, not NUL-terminated). */
+   * (UTF-8, not NUL-terminated). entry_type holds synod_log_flags saying what else it
+   * carries: with SYNOD_LOG_HAS_PARTITION it concerns `partition` (0 being the system
+   * partition), with SYNOD_LOG_HAS_TERM that partition's `term` then. Without a flag the
+   * field is 0 and says nothing (a message about the whole node). */
   SYNOD_EVENT_LOG = 5,
   /* Save the host's state of `partition` as it is at `index` (see "Snapshots"): tag is
    * the snapshot handle to write it to, entry_type the synod_snapshot_reason. Delivered
@@ -269,6 +273,15 @@ typedef enum synod_log_level {
   SYNOD_LOG_ERROR = 3
 } synod_log_level;
 
+/* What a SYNOD_EVENT_LOG carries besides its text (its entry_type, a bit set). Flags may
+ * be added; a host ignores those it does not know. */
+typedef enum synod_log_flags {
+  /* The message concerns one partition: the event's `partition`. */
+  SYNOD_LOG_HAS_PARTITION = 1,
+  /* The event's `term` is that partition's term when the message was written. */
+  SYNOD_LOG_HAS_TERM = 2
+} synod_log_flags;
+
 /* One event. Fields an event type does not use are 0. The layout never changes. */
 typedef struct synod_event {
   int32_t type;            /* synod_event_type */
@@ -278,7 +291,8 @@ typedef struct synod_event {
   uint64_t index;
   uint64_t term;
   uint64_t leader_hint;    /* results: the leader when known; leader changes: the leader */
-  uint32_t entry_type;     /* entries: the host's type; snapshots: see their events */
+  uint32_t entry_type;     /* entries: the host's type; logs: synod_log_flags;
+                            * snapshots: see their events */
   uint32_t batch_position; /* batch results: the entry's position in its batch */
   /* Entries and logs: the bytes, owned by the node and valid until the next
    * synod_node_poll on this node, or synod_node_free. NULL when len is 0. */

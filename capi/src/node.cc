@@ -5,6 +5,7 @@
 #include <future>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -116,15 +117,30 @@ synod_event result_event(synod_event_type type, uint64_t partition, uint64_t tag
   return e;
 }
 
-synod_event log_event(synod_log_level level) {
+// What a log line concerns besides the node: a partition, and its term, when they apply.
+struct LogScope {
+  std::optional<node::PartitionId> partition;
+  std::optional<raft::Term> term;
+};
+
+synod_event log_event(synod_log_level level, const LogScope& scope) {
   synod_event e{};
   e.type = SYNOD_EVENT_LOG;
   e.status = level;
+  if (scope.partition) {
+    e.entry_type |= static_cast<uint32_t>(SYNOD_LOG_HAS_PARTITION);
+    e.partition = *scope.partition;
+    if (scope.term) {
+      e.entry_type |= static_cast<uint32_t>(SYNOD_LOG_HAS_TERM);
+      e.term = *scope.term;
+    }
+  }
   return e;
 }
 
-void push_log(synod::capi::EventQueue& events, synod_log_level level, std::string text) {
-  events.push(log_event(level), raft::Bytes(std::move(text)));
+void push_log(synod::capi::EventQueue& events, synod_log_level level, std::string text,
+              const LogScope& scope = {}) {
+  events.push(log_event(level, scope), raft::Bytes(std::move(text)));
 }
 
 // The C status for a part of the node that could not be built.
@@ -152,8 +168,9 @@ int make_node(const synod::capi::NodeSettings& s, std::unique_ptr<synod_node>& o
 
   synod::node::NodeRuntimeOptions options = s;
   synod::capi::EventQueue* events = &n->events;
-  options.store.on_warning = [events](const std::string& message) {
-    push_log(*events, SYNOD_LOG_WARNING, "storage: " + message);
+  options.store.on_warning = [events](const synod::storage::StorageWarning& warning) {
+    push_log(*events, SYNOD_LOG_WARNING, "storage: " + warning.message,
+             {warning.partition, warning.term});
   };
   options.transport.on_warning = [events](std::string_view message) {
     push_log(*events, SYNOD_LOG_WARNING, "transport: " + std::string(message));
@@ -194,8 +211,10 @@ int make_node(const synod::capi::NodeSettings& s, std::unique_ptr<synod_node>& o
   host.set_snapshot_handler(synod::capi::snapshot_handler(*n));
   // A partition that stopped running while the node goes on (a snapshot it could not
   // install): its requests answer SYNOD_E_STORAGE from then on; the log says why.
-  host.set_partition_failure_handler([events](node::PartitionId partition, const std::string& why) {
-    push_log(*events, SYNOD_LOG_ERROR, "partition " + std::to_string(partition) + " halted: " + why);
+  host.set_partition_failure_handler([events](const node::PartitionFailure& failure) {
+    push_log(*events, SYNOD_LOG_ERROR,
+             "partition " + std::to_string(failure.partition) + " halted: " + failure.why,
+             {failure.partition, failure.term});
   });
   // Runs inside the NodeHost's stop, which every other stop() caller (synod_node_stop and
   // synod_node_free among them) waits for: the node is alive throughout.

@@ -70,6 +70,14 @@ public sealed class NetworkTransportTests
             Assert.True(leader.Node.GetStatus().Transport.ValueKind is System.Text.Json.JsonValueKind.Object or System.Text.Json.JsonValueKind.Undefined);
             // The engine's SYNOD_EVENT_LOG warning about plain text arrives as an ILogger warning.
             Assert.Equal(!signed, logs.Messages.Any(m => m.Level == LogLevel.Warning && m.Text.Contains("plain text", StringComparison.Ordinal)));
+            // About the whole node: NodeId as a named value, and no Partition or Term.
+            foreach (var m in logs.Structured.Where(m => m.Level == LogLevel.Warning
+                         && Convert.ToString(m.Properties.GetValueOrDefault("Message"))!.Contains("plain text", StringComparison.Ordinal)))
+            {
+                Assert.True(m.Properties.ContainsKey("NodeId"));
+                Assert.False(m.Properties.ContainsKey("Partition"));
+                Assert.False(m.Properties.ContainsKey("Term"));
+            }
         }
         finally
         {

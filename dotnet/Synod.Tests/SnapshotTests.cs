@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 
 namespace Synod.Tests;
 
@@ -11,9 +12,9 @@ internal sealed class MapHost : ISnapshotHandler
     private readonly Dictionary<int, Dictionary<string, string>> _state = new();
     private readonly Dictionary<int, long> _applied = new();
 
-    internal MapHost(RaftConfiguration configuration)
+    internal MapHost(RaftConfiguration configuration, ILogger<RaftNode>? logger = null)
     {
-        Node = new RaftNode(configuration) { SnapshotHandler = this };
+        Node = new RaftNode(configuration, logger) { SnapshotHandler = this };
         Node.OnReplicationReceived += (partition, log) =>
         {
             string[] kv = Encoding.UTF8.GetString(log.Data.Span).Split('=', 2);
@@ -255,7 +256,9 @@ public sealed class SnapshotTests
             }
             await RequestWhileWritingAsync(host.Node, 0);
         }
-        var again = new MapHost(Single(dir.Path))
+        var logs = new CapturingLoggerProvider();
+        using ILoggerFactory factory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
+        var again = new MapHost(Single(dir.Path), factory.CreateLogger<RaftNode>())
         {
             // The node checked the file before handing it over; damaged now, it fails as it is read.
             BeforeInstall = () =>
@@ -283,6 +286,18 @@ public sealed class SnapshotTests
                 "partition 1 halted");
             ReplicationResult refused = await again.Node.ReplicateLogsAsync(1, "set", Encoding.UTF8.GetBytes("k=v"));
             Assert.Equal(SynodStatus.Storage, refused.Status);
+            // The engine's log line reaches ILogger with node, partition and term as named values.
+            IReadOnlyDictionary<string, object?>? Halted() => logs.Structured
+                .Where(m => m.Level == LogLevel.Error
+                            && Convert.ToString(m.Properties.GetValueOrDefault("Message"))!.Contains("partition 1 halted", StringComparison.Ordinal))
+                .Select(m => m.Properties)
+                .FirstOrDefault();
+            await Eventually.Until(() => Halted() is not null, "the halt logged");
+            IReadOnlyDictionary<string, object?> halted = Halted()!;
+            Assert.Equal(1UL, halted["NodeId"]);
+            Assert.Equal(1, halted["Partition"]);
+            Assert.True(Assert.IsType<ulong>(halted["Term"]) >= 1);
+            Assert.Equal("node {NodeId}: {Message}", halted["{OriginalFormat}"]);
         }
     }
 

@@ -591,7 +591,11 @@ public sealed class RaftNode : IAsyncDisposable
                 if (_logger.IsEnabled(level))
                 {
                     string text = e.Len == 0 ? string.Empty : Encoding.UTF8.GetString(e.Data, checked((int)e.Len));
-                    _logger.Log(level, "node {NodeId}: {Message}", NodeId, text);
+                    bool scoped = (e.EntryType & SynodLogFlags.HasPartition) != 0;
+                    var state = new EngineLogState(NodeId, text,
+                        scoped ? (int)e.Partition : null,
+                        scoped && (e.EntryType & SynodLogFlags.HasTerm) != 0 ? e.Term : null);
+                    _logger.Log(level, default, state, null, EngineLogState.Format);
                 }
                 break;
             }

@@ -546,6 +546,8 @@ PYBIND11_MODULE(_synod, m) {
   m.attr("EVENT_SNAPSHOT_SAVE") = static_cast<int>(SYNOD_EVENT_SNAPSHOT_SAVE);
   m.attr("EVENT_SNAPSHOT_INSTALL") = static_cast<int>(SYNOD_EVENT_SNAPSHOT_INSTALL);
   m.attr("EVENT_SNAPSHOT_DONE") = static_cast<int>(SYNOD_EVENT_SNAPSHOT_DONE);
+  m.attr("LOG_HAS_PARTITION") = static_cast<int>(SYNOD_LOG_HAS_PARTITION);
+  m.attr("LOG_HAS_TERM") = static_cast<int>(SYNOD_LOG_HAS_TERM);
   m.attr("SNAPSHOT_POLICY") = static_cast<int>(SYNOD_SNAPSHOT_POLICY);
   m.attr("SNAPSHOT_REQUESTED") = static_cast<int>(SYNOD_SNAPSHOT_REQUESTED);
   m.attr("SNAPSHOT_EXPORT") = static_cast<int>(SYNOD_SNAPSHOT_EXPORT);

@@ -180,6 +180,9 @@ def test_library_log_messages_reach_the_logging_module(caplog):
         pass
     assert any(r.name == "synod" and "node 1: " in r.getMessage() for r in caplog.records)
     assert any(getattr(r, "synod_node", None) == 1 for r in caplog.records)
+    # About the whole node: the partition and term fields are there, and None.
+    plain = [r for r in caplog.records if "plain text" in r.getMessage()]
+    assert plain and all((r.synod_partition, r.synod_term) == (None, None) for r in plain)
 
 
 def test_leader_changes_are_logged_with_node_partition_and_term(cluster, caplog):

@@ -338,7 +338,9 @@ def damage_snapshot_files(directory: Path) -> int:
     return damaged
 
 
-def test_snapshot_damaged_during_the_install_raises_storage_error(tmp_path: Path):
+def test_snapshot_damaged_during_the_install_raises_storage_error(tmp_path: Path, caplog):
+    caplog.set_level("DEBUG", logger="synod")
+
     def config() -> synod.Config:
         return synod.Config(node_id=1, storage="rocksdb", directory=tmp_path, **FAST)
 
@@ -359,3 +361,13 @@ def test_snapshot_damaged_during_the_install_raises_storage_error(tmp_path: Path
                                if p["partition"] == 1), "partition 1 halted")
         with pytest.raises(synod.StorageError):
             node.replicate_sync(1, 1, b"k=v")
+
+        # The engine's log line reaches `logging` with node, partition and term as fields.
+        def halted() -> list:
+            return [r for r in list(caplog.records)
+                    if r.name == "synod" and "partition 1 halted" in r.getMessage()]
+        poll_until(halted, "the halt logged")
+        record = halted()[0]
+        assert record.levelname == "ERROR"
+        assert (record.synod_node, record.synod_partition) == (1, 1)
+        assert isinstance(record.synod_term, int) and record.synod_term >= 1

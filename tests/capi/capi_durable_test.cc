@@ -151,6 +151,8 @@ TEST_P(CapiDurable, AFailedWriteStopsTheNodeAndEndsThePollLoop) {
     for (int i = 0; i < got; ++i) {
       if (batch[i].type == SYNOD_EVENT_LOG && batch[i].status == SYNOD_LOG_ERROR) {
         errors.emplace_back(reinterpret_cast<const char*>(batch[i].data), batch[i].len);
+        // The node stopped as a whole: the message names no partition.
+        EXPECT_EQ(batch[i].entry_type & SYNOD_LOG_HAS_PARTITION, 0u);
       }
     }
   }

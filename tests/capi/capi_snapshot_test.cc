@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -527,12 +528,21 @@ void save_a_large_snapshot(const std::function<ConfigPtr()>& config) {
   ASSERT_EQ(host.dones()[0].status, SYNOD_OK);
 }
 
-// Whether `n` logged an error naming `text`.
-bool logged_error(const PolledNode& n, const std::string& text) {
+// The error `n` logged naming `text`, if any.
+std::optional<synod_event> logged_error(const PolledNode& n, const std::string& text) {
   for (const Event& e : n.of_type(SYNOD_EVENT_LOG)) {
-    if (e.raw.status == SYNOD_LOG_ERROR && e.data.find(text) != std::string::npos) return true;
+    if (e.raw.status == SYNOD_LOG_ERROR && e.data.find(text) != std::string::npos) return e.raw;
   }
-  return false;
+  return std::nullopt;
+}
+
+// A halted partition's log line says which partition, and its term, as fields.
+void expect_scoped_to_partition_1(const std::optional<synod_event>& e) {
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->entry_type, static_cast<uint32_t>(SYNOD_LOG_HAS_PARTITION | SYNOD_LOG_HAS_TERM));
+  EXPECT_EQ(e->partition, 1u);
+  // Restarted from a term of the run before: never 0.
+  EXPECT_GE(e->term, 1u);
 }
 
 // A snapshot damaged while the host reads it fails the read; the host fails the install,
@@ -548,7 +558,9 @@ TEST(CapiSnapshotRestart, DataDamagedDuringTheInstallFailsTheRead) {
   ASSERT_TRUE(host.run_until([&] { return !host.read_failure().empty(); }));
   EXPECT_EQ(host.installs().size(), 1u);
   EXPECT_TRUE(host.state(1).empty());
-  ASSERT_TRUE(n.poll_until([&](const auto&) { return logged_error(n, "partition 1 halted"); }));
+  ASSERT_TRUE(
+      n.poll_until([&](const auto&) { return logged_error(n, "partition 1 halted").has_value(); }));
+  expect_scoped_to_partition_1(logged_error(n, "partition 1 halted"));
   synod_result r{};
   EXPECT_EQ(synod_node_replicate_wait(n.get(), 1, 1, bytes("k=v"), 3, &r), SYNOD_E_STORAGE);
   n.reset();
@@ -564,7 +576,8 @@ TEST(CapiSnapshotRestart, DataDamagedAtRestIsNeverInstalled) {
   ConfigPtr c = config();
   PolledNode n(make_node(c.get()));
   MapHost host(n);
-  ASSERT_TRUE(host.run_until([&] { return logged_error(n, "partition 1 halted"); }));
+  ASSERT_TRUE(host.run_until([&] { return logged_error(n, "partition 1 halted").has_value(); }));
+  expect_scoped_to_partition_1(logged_error(n, "partition 1 halted"));
   EXPECT_TRUE(host.installs().empty());
   n.reset();
   std::filesystem::remove_all(dir);

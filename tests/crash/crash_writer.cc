@@ -50,8 +50,8 @@ void emit(const std::string& line) {
 std::unique_ptr<storage::LogStore> open_store(const std::string& engine, const std::string& dir) {
   std::unique_ptr<storage::LogStore> store;
   storage::DurableStoreOptions options;
-  options.on_warning = [](const std::string& w) {
-    std::fprintf(stderr, "warning: %s\n", w.c_str());
+  options.on_warning = [](const storage::StorageWarning& w) {
+    std::fprintf(stderr, "warning: %s\n", w.message.c_str());
   };
   if (auto st = storage::open_log_store(engine, dir, options, store); !st.ok()) {
     die("cannot open the store: " + st.to_string());

@@ -152,10 +152,9 @@ class SimCluster {
         [&node](const LeaderChange& c) { node.leader_changes.push_back(c); });
     node.host->set_snapshot_handler({[&node](SaveRequest r) { save(node, std::move(r)); },
                                      [&node](InstallRequest r) { install(node, std::move(r)); }});
-    node.host->set_partition_failure_handler(
-        [this](PartitionId partition, const std::string& why) {
-          halted_.push_back({partition, why});
-        });
+    node.host->set_partition_failure_handler([this](const PartitionFailure& failure) {
+      halted_.push_back({failure.partition, failure.why});
+    });
     node.host->start();
   }
 

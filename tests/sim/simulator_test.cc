@@ -530,8 +530,11 @@ class Simulation {
              on_install(id, incarnation, std::move(r));
            }});
     }
-    n.host->set_partition_failure_handler([this, id](PartitionId p, const std::string& why) {
-      if (!closing_) fail("node " + std::to_string(id) + " p" + std::to_string(p) + " halted: " + why);
+    n.host->set_partition_failure_handler([this, id](const node::PartitionFailure& f) {
+      if (!closing_) {
+        fail("node " + std::to_string(id) + " p" + std::to_string(f.partition) +
+             " halted: " + f.why);
+      }
     });
     n.host->set_leader_handler([this, id](const node::LeaderChange& c) {
       if (c.leader == id) {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -175,7 +176,7 @@ TEST_P(DurableLogStoreTest, AFlippedByteInAnEntryStopsOnlyItsPartition) {
   }
   tamper_entry(2, 7, [](std::string& v) { v[v.size() - 3] ^= 0x10; });
 
-  std::vector<std::string> warnings;
+  std::vector<StorageWarning> warnings;
   std::unique_ptr<DurableLogStore> store;
   ASSERT_OK(try_open_durable(kind(), dir_, &store, &warnings));
   StorageStatus damage = store->partition_error(2);
@@ -184,7 +185,10 @@ TEST_P(DurableLogStoreTest, AFlippedByteInAnEntryStopsOnlyItsPartition) {
   EXPECT_NE(damage.message().find("entry 7"), std::string::npos) << damage.message();
   ASSERT_EQ(store->damaged_partitions().size(), 1u);
   ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_NE(warnings[0].find("partition 2"), std::string::npos);
+  EXPECT_NE(warnings[0].message.find("partition 2"), std::string::npos);
+  // The partition as data too, for the node's log; no term: the log is not trusted.
+  EXPECT_EQ(warnings[0].partition, std::optional<PartitionId>(2));
+  EXPECT_EQ(warnings[0].term, std::nullopt);
   // The others are served whole, and the damaged one takes no writes.
   EXPECT_TRUE(store->partition_error(1).ok());
   EXPECT_EQ(read_all(*store, 1), log_of(1, 1, 20, 1));
@@ -369,7 +373,7 @@ TEST(RocksDBLogStore, ATornWriteAheadLogTailIsDropped) {
   fs::resize_file(wal, fs::file_size(wal) - 5);
   fs::remove(fs::path(image) / "synod.lock");
 
-  std::vector<std::string> warnings;
+  std::vector<StorageWarning> warnings;
   std::unique_ptr<DurableLogStore> store;
   ASSERT_OK(try_open_durable("RocksDB", image, &store, &warnings));
   const std::vector<Entry> log = read_all(*store, 1);

@@ -12,9 +12,9 @@ namespace synod::storage::testing {
 
 StorageStatus try_open_durable(const std::string& kind, const std::string& dir,
                                std::unique_ptr<DurableLogStore>* out,
-                               std::vector<std::string>* warnings) {
+                               std::vector<StorageWarning>* warnings) {
   DurableStoreOptions options;
-  options.on_warning = [warnings](const std::string& w) {
+  options.on_warning = [warnings](const StorageWarning& w) {
     if (warnings) warnings->push_back(w);
   };
   StorageStatus st;
@@ -35,7 +35,7 @@ StorageStatus try_open_durable(const std::string& kind, const std::string& dir,
 }
 
 std::unique_ptr<DurableLogStore> open_durable(const std::string& kind, const std::string& dir,
-                                              std::vector<std::string>* warnings) {
+                                              std::vector<StorageWarning>* warnings) {
   std::unique_ptr<DurableLogStore> store;
   StorageStatus st = try_open_durable(kind, dir, &store, warnings);
   EXPECT_TRUE(st.ok()) << st.to_string();

@@ -15,11 +15,11 @@ namespace synod::storage::testing {
 // Opens a durable store of the kind named "RocksDB" or "SQLite"; `warnings` (when given)
 // collects what the store reports. Fails the current test when the open fails.
 std::unique_ptr<DurableLogStore> open_durable(const std::string& kind, const std::string& dir,
-                                              std::vector<std::string>* warnings = nullptr);
+                                              std::vector<StorageWarning>* warnings = nullptr);
 // The status of opening a store of `kind` in `dir` (the store is closed again).
 StorageStatus try_open_durable(const std::string& kind, const std::string& dir,
                                std::unique_ptr<DurableLogStore>* out = nullptr,
-                               std::vector<std::string>* warnings = nullptr);
+                               std::vector<StorageWarning>* warnings = nullptr);
 
 // Rewrites entry `index` of `partition` through the database itself, bypassing the
 // store (which must be closed), so that only the store's own checksum can notice.

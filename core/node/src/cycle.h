@@ -35,7 +35,7 @@ class CyclePipeline {
     // The store refused a write: the node must stop.
     std::function<void(const std::string& why)> storage_failed;
     // A partition cannot go on (Snapshotter): stop running it.
-    std::function<void(PartitionId, const std::string& why)> halt;
+    std::function<void(PartitionId, Term, const std::string& why)> halt;
   };
 
   CyclePipeline(EngineContext& context, RunQueue& run_queue, Liveness& liveness, Hooks hooks);

@@ -36,8 +36,8 @@ Engine::Engine(const NodeHostConfig& config)
                       fail(Status::StorageFailure,
                            "its log store failed: " + (why.empty() ? "unknown error" : why));
                     },
-                    [this](PartitionId id, const std::string& why) {
-                      post(*ctx_.config.executor, [this, id, why] { halt(id, why); });
+                    [this](PartitionId id, Term term, const std::string& why) {
+                      post(*ctx_.config.executor, [this, id, term, why] { halt(id, term, why); });
                     }}) {
   register_collectors(ctx_.registry, ctx_.config, table_, liveness_);
   ctx_.system = std::make_shared<SystemRuntime>(
@@ -445,7 +445,7 @@ void Engine::request_snapshot(PartitionId partition, SnapshotCallback done) {
   submit(p);
 }
 
-void Engine::halt(PartitionId id, const std::string& why) {
+void Engine::halt(PartitionId id, Term term, const std::string& why) {
   std::lock_guard reshape(reshape_mu_);
   PartitionPtr p = table_.remove(id);
   if (!p) return;
@@ -455,7 +455,7 @@ void Engine::halt(PartitionId id, const std::string& why) {
   ClosedInbox closed = p->inbox.close(Status::StorageFailure);
   answer_all(closed, Status::StorageFailure);
   if (closed.retire) closed.retire(Status::StorageFailure);
-  if (ctx_.partition_failure_handler) ctx_.partition_failure_handler(id, why);
+  if (ctx_.partition_failure_handler) ctx_.partition_failure_handler({id, term, why});
 }
 
 void Engine::propose_system(const system::Command& command,

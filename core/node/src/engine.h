@@ -86,7 +86,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   void close(Partition& partition, Status status);
   // Stops running a partition that cannot go on (its snapshot cannot be installed): it is
   // reported damaged, its requests answer StorageFailure, and its storage is kept.
-  void halt(PartitionId id, const std::string& why);
+  void halt(PartitionId id, Term term, const std::string& why);
   // The map's decisions for this node (SystemRuntime::Hooks).
   void create_from_map(PartitionId id, const std::vector<NodeId>& voters);
   void remove_from_map(PartitionId id);

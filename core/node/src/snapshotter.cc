@@ -392,7 +392,7 @@ void Snapshotter::halt(Partition& p, const std::string& why) {
   p.snapshots.held.clear();
   p.snapshots.next_install.reset();
   p.pending.close(Status::StorageFailure);
-  hooks_.halt(p.id, "partition " + std::to_string(p.id) + ": " + why);
+  hooks_.halt(p.id, p.raft->term(), "partition " + std::to_string(p.id) + ": " + why);
 }
 
 }  // namespace synod::node

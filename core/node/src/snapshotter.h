@@ -24,7 +24,7 @@ class Snapshotter {
  public:
   struct Hooks {
     // The partition cannot go on: the engine stops running it and reports it damaged.
-    std::function<void(PartitionId, const std::string& why)> halt;
+    std::function<void(PartitionId, Term, const std::string& why)> halt;
     // The log store failed: the node must stop.
     std::function<void(const std::string& why)> storage_failed;
   };

@@ -102,16 +102,16 @@ DurableLogStore::Impl::Impl(DataDirectory directory, std::unique_ptr<RecordEngin
                             DurableStoreOptions options)
     : directory_(std::move(directory)), engine_(std::move(engine)), options_(std::move(options)) {}
 
-void emit_warning(const DurableStoreOptions& options, const std::string& message) {
+void emit_warning(const DurableStoreOptions& options, const StorageWarning& warning) {
   if (options.on_warning) {
-    options.on_warning(message);
+    options.on_warning(warning);
   } else {
-    std::cerr << "synod storage warning: " << message << std::endl;
+    std::cerr << "synod storage warning: " << warning.message << std::endl;
   }
 }
 
-void DurableLogStore::Impl::warn(const std::string& message) const {
-  emit_warning(options_, message);
+void DurableLogStore::Impl::warn(const StorageWarning& warning) const {
+  emit_warning(options_, warning);
 }
 
 StorageStatus DurableLogStore::Impl::failure() const {
@@ -144,10 +144,11 @@ std::vector<std::pair<PartitionId, StorageStatus>> DurableLogStore::Impl::damage
   return {damaged_.begin(), damaged_.end()};
 }
 
-void DurableLogStore::Impl::mark_damaged(PartitionId partition, const StorageStatus& status) const {
+void DurableLogStore::Impl::mark_damaged(PartitionId partition, std::optional<raft::Term> term,
+                                         const StorageStatus& status) const {
   std::lock_guard lock(damaged_mu_);
   if (damaged_.emplace(partition, status).second) {
-    warn(status.message() + "; the partition is no longer served");
+    warn({partition, term, status.message() + "; the partition is no longer served"});
   }
 }
 
@@ -454,7 +455,7 @@ raft::StorageError DurableLogStore::Impl::read_locked(PartitionId partition,
     }
     if (!st.ok() || !damage.ok()) {
       // Serve nothing of a damaged log: Raft retries and the runtime stops the partition.
-      mark_damaged(partition, st.ok() ? damage : st);
+      mark_damaged(partition, index.hard_state.term, st.ok() ? damage : st);
       out.resize(out.size() - (next - lo));
       return raft::StorageError::Unavailable;
     }
@@ -507,7 +508,7 @@ raft::StorageError DurableLogStore::Impl::snapshot(PartitionId partition,
   const bool current = pi && pi->snapshot_version == version;
   if (!st.ok()) {
     // Damage, unless the record was replaced or removed during the read.
-    if (current) mark_damaged(partition, st);
+    if (current) mark_damaged(partition, pi->hard_state.term, st);
     return raft::StorageError::SnapshotTemporarilyUnavailable;
   }
   // A newer snapshot written during the read may be what was read; it is served, but
@@ -625,7 +626,7 @@ StorageStatus DurableLogStore::Impl::recover() {
   }
   for (auto& [p, status] : damage) {
     index_.erase(p);
-    warn(status.message() + "; the partition is not served");
+    warn({p, std::nullopt, status.message() + "; the partition is not served"});
   }
   damaged_ = std::move(damage);
   return {};

@@ -23,8 +23,8 @@
 
 namespace synod::storage {
 
-// Hands `message` to options.on_warning, or to stderr when it is unset.
-void emit_warning(const DurableStoreOptions& options, const std::string& message);
+// Hands `warning` to options.on_warning, or to stderr when it is unset.
+void emit_warning(const DurableStoreOptions& options, const StorageWarning& warning);
 
 // A run of consecutive entries with one term, from `first` up to the next run.
 struct TermRun {
@@ -120,8 +120,10 @@ class DurableLogStore::Impl {
   StorageStatus failure() const;
   void fail(const StorageStatus& status);
   // Records damage found while serving reads; the partition is refused from then on.
-  void mark_damaged(PartitionId partition, const StorageStatus& status) const;
-  void warn(const std::string& message) const;
+  // `term`: the partition's stored term, when it is at hand.
+  void mark_damaged(PartitionId partition, std::optional<raft::Term> term,
+                    const StorageStatus& status) const;
+  void warn(const StorageWarning& warning) const;
 
   DataDirectory directory_;
   std::unique_ptr<RecordEngine> engine_;

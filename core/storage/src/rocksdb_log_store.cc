@@ -49,7 +49,7 @@ class WarningLogger final : public rocksdb::Logger {
     char text[1024];
     std::vsnprintf(text, sizeof text, format, ap);
     try {
-      emit_warning(options_, std::string("rocksdb: ") + text);
+      emit_warning(options_, {std::nullopt, std::nullopt, std::string("rocksdb: ") + text});
     } catch (...) {
       // RocksDB is not exception-safe; a failing sink loses this message only.
     }

@@ -238,6 +238,13 @@ internal struct SynodEvent
     }
 }
 
+/// <summary>synod_log_flags: what a log event carries besides its text (its EntryType).</summary>
+internal static class SynodLogFlags
+{
+    public const uint HasPartition = 1;
+    public const uint HasTerm = 2;
+}
+
 /// <summary>synod_event_type.</summary>
 internal static class SynodEventType
 {

@@ -308,9 +308,15 @@ class Dispatcher:
                 self._call(self._on_leader_change,
                            LeaderChange(partition, leader_hint or None, term))
         elif kind == _synod.EVENT_LOG:
+            # entry_type says what the line concerns besides the node (synod_log_flags);
+            # None where it concerns no partition, or the term is not known.
+            scoped = bool(entry_type & _synod.LOG_HAS_PARTITION)
             logger.log(_LOG_LEVELS.get(status, logging.INFO), "node %d: %s",
                        self._node_id, data.decode("utf-8", "replace"),
-                       extra={"synod_node": self._node_id})
+                       extra={"synod_node": self._node_id,
+                              "synod_partition": partition if scoped else None,
+                              "synod_term": (term if scoped and entry_type & _synod.LOG_HAS_TERM
+                                             else None)})
 
     def _snapshot(self, callback: Optional[Callable[[Any], Any]], name: str,
                   stream: "SnapshotWriter | SnapshotReader") -> None:

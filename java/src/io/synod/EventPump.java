@@ -9,6 +9,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.function.Consumer;
 import java.util.logging.Level;
+import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
 /**
@@ -152,12 +153,10 @@ final class EventPump {
         break;
       }
       case SYNOD_EVENT_LOG: {
-        Level level = status == SYNOD_LOG_DEBUG ? Level.FINE
-                      : status == SYNOD_LOG_INFO ? Level.INFO
-                      : status == SYNOD_LOG_WARNING ? Level.WARNING : Level.SEVERE;
-        if (LOG.isLoggable(level)) {
+        if (LOG.isLoggable(logLevel(status))) {
           String text = new String(payload(events, i, f[at + SYNOD_J_LEN]), StandardCharsets.UTF_8);
-          LOG.log(level, "node {0}: {1}", new Object[] {Long.toUnsignedString(nodeId), text});
+          LOG.log(engineLogRecord(nodeId, status, text, (int) f[at + SYNOD_J_ENTRY_TYPE], partition,
+                                  f[at + SYNOD_J_TERM]));
         }
         break;
       }
@@ -165,6 +164,32 @@ final class EventPump {
         // The ABI may add event types; this binding skips those it does not know.
         break;
     }
+  }
+
+  /** The java.util.logging level of a synod_log_level. */
+  static Level logLevel(int status) {
+    return status == SYNOD_LOG_DEBUG ? Level.FINE
+        : status == SYNOD_LOG_INFO ? Level.INFO
+        : status == SYNOD_LOG_WARNING ? Level.WARNING : Level.SEVERE;
+  }
+
+  /**
+   * An engine log line as a record of the "io.synod" logger: "node {0}: {1}" with the
+   * parameters node, text, partition and term (unsigned decimal strings), the last two null
+   * unless the line concerns a partition ({@code flags}, synod_log_flags) and its term is
+   * known, so that handlers and bridges (SLF4J's, which maps them to arguments) see them as
+   * data.
+   */
+  static LogRecord engineLogRecord(long nodeId, int status, String text, int flags, long partition,
+                                   long term) {
+    boolean scoped = (flags & SYNOD_LOG_HAS_PARTITION) != 0;
+    LogRecord record = new LogRecord(logLevel(status), "node {0}: {1}");
+    record.setLoggerName(LOG.getName());
+    record.setParameters(new Object[] {
+        Long.toUnsignedString(nodeId), text,
+        scoped ? Long.toUnsignedString(partition) : null,
+        scoped && (flags & SYNOD_LOG_HAS_TERM) != 0 ? Long.toUnsignedString(term) : null});
+    return record;
   }
 
   /** A copy of event i's payload, lent by the library only until the next poll. */

@@ -179,6 +179,34 @@ class ClusterTest {
     }
   }
 
+  @Test
+  void engineLogLinesCarryPartitionAndTermAsParameters() {
+    // A partition halted in term 7, as the engine reports it (synod_log_flags in entry_type).
+    java.util.logging.LogRecord halted = EventPump.engineLogRecord(
+        2, io.synod.internal.SynodNativeConstants.SYNOD_LOG_ERROR, "partition 3 halted: damaged",
+        io.synod.internal.SynodNativeConstants.SYNOD_LOG_HAS_PARTITION
+            | io.synod.internal.SynodNativeConstants.SYNOD_LOG_HAS_TERM, 3, 7);
+    assertEquals(Level.SEVERE, halted.getLevel());
+    assertEquals("io.synod", halted.getLoggerName());
+    assertEquals(List.of("2", "partition 3 halted: damaged", "3", "7"),
+                 java.util.Arrays.asList(halted.getParameters()));
+    assertEquals("node 2: partition 3 halted: damaged",
+                 new java.util.logging.SimpleFormatter().formatMessage(halted));
+    // The system partition is a partition; a term the engine did not give is null.
+    java.util.logging.LogRecord system = EventPump.engineLogRecord(
+        2, io.synod.internal.SynodNativeConstants.SYNOD_LOG_WARNING, "storage: damaged",
+        io.synod.internal.SynodNativeConstants.SYNOD_LOG_HAS_PARTITION, 0, 0);
+    assertEquals(java.util.Arrays.asList("2", "storage: damaged", "0", null),
+                 java.util.Arrays.asList(system.getParameters()));
+    // About the whole node: neither, whatever the fields hold.
+    java.util.logging.LogRecord node = EventPump.engineLogRecord(
+        -1L, io.synod.internal.SynodNativeConstants.SYNOD_LOG_INFO,
+        "started", 0, 5, 9);
+    assertEquals(Level.INFO, node.getLevel());
+    assertEquals(java.util.Arrays.asList("18446744073709551615", "started", null, null),
+                 java.util.Arrays.asList(node.getParameters()));
+  }
+
   /** The term of partition 1 in a node's status JSON. */
   private static String statusTerm(String json) {
     java.util.regex.Matcher m = java.util.regex.Pattern

@@ -47,9 +47,12 @@ class NetworkTransportTest {
       TestCluster.eventually("node 1 to apply the entry", () -> !seen.isEmpty());
       assertArrayEquals("over the wire".getBytes(StandardCharsets.UTF_8), seen.get(0));
       // The library's own messages reach java.util.logging: plain text is warned about.
+      // It concerns the whole node: parameters node, text, and no partition or term.
       boolean warned = log.records.stream().anyMatch(r -> r.getLevel() == Level.WARNING
-          && r.getParameters() != null && r.getParameters().length == 2
-          && String.valueOf(r.getParameters()[1]).contains("in plain text"));
+          && r.getParameters() != null && r.getParameters().length == 4
+          && "1".equals(r.getParameters()[0])
+          && String.valueOf(r.getParameters()[1]).contains("in plain text")
+          && r.getParameters()[2] == null && r.getParameters()[3] == null);
       assertTrue(warned == !transport.endsWith("secret"), "plain-text warning logged: " + warned);
     } finally {
       for (RaftNode node : nodes) {

@@ -88,6 +88,13 @@ struct LeaderChange {
   Term term = 0;
 };
 
+// A partition that stopped running while the node goes on (set_partition_failure_handler).
+struct PartitionFailure {
+  PartitionId partition = 0;
+  Term term = 0;  // the partition's term when it halted
+  std::string why;
+};
+
 struct PartitionStatus {
   PartitionId partition = 0;
   raft::RaftState raft;
@@ -160,7 +167,7 @@ class NodeHost {
   using ApplyHandler = std::function<void(const CommittedEntry&)>;
   using LeaderHandler = std::function<void(const LeaderChange&)>;
   using FailureHandler = std::function<void(const std::string& why)>;
-  using PartitionFailureHandler = std::function<void(PartitionId, const std::string& why)>;
+  using PartitionFailureHandler = std::function<void(const PartitionFailure&)>;
 
   // Opens (or, with an empty store, bootstraps) every partition. Returns nullptr and sets
   // `error` for an unusable configuration or stored state.

@@ -31,6 +31,7 @@
 #include "synod/env/scheduler.h"
 #include "synod/env/thread_pool.h"
 #include "synod/node/node_host.h"
+#include "synod/storage/durable_log_store.h"
 #include "synod/storage/log_store.h"
 #include "synod/transport/in_memory.h"
 #include "synod/transport/network_transport.h"
@@ -96,8 +97,9 @@ struct StoreOptions {
   // memory. Like `existing`, one to use instead (a node restarted in the same process
   // keeps its snapshots with its log).
   std::shared_ptr<storage::SnapshotStore> existing_snapshots;
-  // The durable stores' warnings (a repaired file, say); none are reported when unset.
-  std::function<void(const std::string&)> on_warning;
+  // The durable stores' warnings (a repaired file, a damaged partition, say), with the
+  // partition they concern as data; none are reported when unset.
+  std::function<void(const storage::StorageWarning&)> on_warning;
 };
 
 // How the node talks to the others.

@@ -32,6 +32,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,9 +43,17 @@ namespace synod::storage {
 
 class RecordEngine;
 
+// A warning meant for the operator, with the partition it concerns (and that partition's
+// stored term, when it is at hand) as data, not only in the text.
+struct StorageWarning {
+  std::optional<PartitionId> partition;
+  std::optional<raft::Term> term;
+  std::string message;
+};
+
 struct DurableStoreOptions {
   // Receives warnings meant for the operator. Unset: they go to stderr.
-  std::function<void(const std::string&)> on_warning;
+  std::function<void(const StorageWarning&)> on_warning;
   // Bytes of the newest entries cached per partition (at least the last write's
   // entries are always cached).
   std::size_t tail_cache_bytes = 256 << 10;
