@@ -404,6 +404,50 @@ class Node {
   std::string metrics_text() { return read_text(synod_node_metrics_text); }
   std::string metrics_json() { return read_text(synod_node_metrics_json); }
 
+  // Partition map changes: refusals before the log raise, with partition 0's leader.
+  void create_partition(int mode, uint64_t lo, uint64_t hi, uint64_t expected_version,
+                        uint64_t tag) {
+    with_node([&](synod_node* n) {
+      const int s = synod_node_create_partition(n, mode, lo, hi, expected_version, tag);
+      if (s != SYNOD_OK) refuse(n, s, 0);
+    });
+  }
+
+  void remove_partition(uint64_t partition, uint64_t expected_version, uint64_t tag) {
+    with_node([&](synod_node* n) {
+      const int s = synod_node_remove_partition(n, partition, expected_version, tag);
+      if (s != SYNOD_OK) refuse(n, s, 0);
+    });
+  }
+
+  std::string partition_map_json() { return read_text(synod_node_partition_map_json); }
+
+  // (partition, generation, state), or None when no partition owns the key.
+  py::object route(const py::buffer& key) {
+    Bytes bytes(key);
+    uint64_t partition = 0, generation = 0;
+    int state = 0;
+    int s = SYNOD_OK;
+    with_node([&](synod_node* n) {
+      s = synod_node_route(n, bytes.data(), bytes.size(), &partition, &generation, &state);
+      if (s != SYNOD_OK && s != SYNOD_E_UNKNOWN_PARTITION) raise_status(s);
+    });
+    if (s != SYNOD_OK) return py::none();
+    return py::make_tuple(partition, generation, state);
+  }
+
+  py::object route_hash(uint64_t hash) {
+    uint64_t partition = 0, generation = 0;
+    int state = 0;
+    int s = SYNOD_OK;
+    with_node([&](synod_node* n) {
+      s = synod_node_route_hash(n, hash, &partition, &generation, &state);
+      if (s != SYNOD_OK && s != SYNOD_E_UNKNOWN_PARTITION) raise_status(s);
+    });
+    if (s != SYNOD_OK) return py::none();
+    return py::make_tuple(partition, generation, state);
+  }
+
  private:
   // Runs `body` on the live node without the GIL, under the shared lock close() waits on.
   template <typename Body>
@@ -536,7 +580,14 @@ PYBIND11_MODULE(_synod, m) {
            py::arg("address"))
       .def("status_json", &Node::status_json)
       .def("metrics_text", &Node::metrics_text)
-      .def("metrics_json", &Node::metrics_json);
+      .def("metrics_json", &Node::metrics_json)
+      .def("create_partition", &Node::create_partition, py::arg("mode"), py::arg("lo"),
+           py::arg("hi"), py::arg("expected_version"), py::arg("tag"))
+      .def("remove_partition", &Node::remove_partition, py::arg("partition"),
+           py::arg("expected_version"), py::arg("tag"))
+      .def("partition_map_json", &Node::partition_map_json)
+      .def("route", &Node::route, py::arg("key"))
+      .def("route_hash", &Node::route_hash, py::arg("hash"));
 
   m.attr("EVENT_ENTRY") = static_cast<int>(SYNOD_EVENT_ENTRY);
   m.attr("EVENT_REPLICATED") = static_cast<int>(SYNOD_EVENT_REPLICATED);
@@ -546,6 +597,9 @@ PYBIND11_MODULE(_synod, m) {
   m.attr("EVENT_SNAPSHOT_SAVE") = static_cast<int>(SYNOD_EVENT_SNAPSHOT_SAVE);
   m.attr("EVENT_SNAPSHOT_INSTALL") = static_cast<int>(SYNOD_EVENT_SNAPSHOT_INSTALL);
   m.attr("EVENT_SNAPSHOT_DONE") = static_cast<int>(SYNOD_EVENT_SNAPSHOT_DONE);
+  m.attr("EVENT_PARTITION_MAP") = static_cast<int>(SYNOD_EVENT_PARTITION_MAP);
+  m.attr("ROUTING_UNROUTED") = static_cast<int>(SYNOD_ROUTING_UNROUTED);
+  m.attr("ROUTING_HASH_RANGE") = static_cast<int>(SYNOD_ROUTING_HASH_RANGE);
   m.attr("SNAPSHOT_POLICY") = static_cast<int>(SYNOD_SNAPSHOT_POLICY);
   m.attr("SNAPSHOT_REQUESTED") = static_cast<int>(SYNOD_SNAPSHOT_REQUESTED);
   m.attr("SNAPSHOT_EXPORT") = static_cast<int>(SYNOD_SNAPSHOT_EXPORT);
