@@ -543,19 +543,20 @@ PYBIND11_MODULE(_synod, m) {
 
   py::class_<Node>(m, "Node")
       .def(py::init<const Config&>(), py::arg("config"))
-      .def("close", [](Node& n) {
-        py::gil_scoped_release nogil;
-        n.close();
-      })
+      .def("close",
+           [](Node& n) {
+             py::gil_scoped_release nogil;
+             n.close();
+           })
       .def("stop", &Node::stop)
       .def_property_readonly("closed", &Node::closed)
       .def("poll", &Node::poll, py::arg("max"), py::arg("timeout_ms"))
       .def("event_fd", &Node::event_fd)
       .def("pending_events", &Node::pending_events)
-      .def("replicate", &Node::replicate, py::arg("partition"), py::arg("type"),
-           py::arg("data"), py::arg("tag"))
-      .def("replicate_batch", &Node::replicate_batch, py::arg("partition"),
-           py::arg("entries"), py::arg("tag"))
+      .def("replicate", &Node::replicate, py::arg("partition"), py::arg("type"), py::arg("data"),
+           py::arg("tag"))
+      .def("replicate_batch", &Node::replicate_batch, py::arg("partition"), py::arg("entries"),
+           py::arg("tag"))
       .def("read_index", &Node::read_index, py::arg("partition"), py::arg("tag"))
       .def("replicate_wait", &Node::replicate_wait, py::arg("partition"), py::arg("type"),
            py::arg("data"))
@@ -569,15 +570,13 @@ PYBIND11_MODULE(_synod, m) {
            py::arg("message"))
       .def("is_leader", &Node::is_leader, py::arg("partition"))
       .def("leader", &Node::leader, py::arg("partition"))
-      .def("wait_for_leader", &Node::wait_for_leader, py::arg("partition"),
-           py::arg("timeout_ms"))
+      .def("wait_for_leader", &Node::wait_for_leader, py::arg("partition"), py::arg("timeout_ms"))
       .def("transfer_leadership", &Node::transfer_leadership, py::arg("partition"),
            py::arg("target"))
       .def("id", &Node::id)
       .def("partitions", &Node::partitions)
       .def("listen_port", &Node::listen_port)
-      .def("set_peer_address", &Node::set_peer_address, py::arg("node_id"),
-           py::arg("address"))
+      .def("set_peer_address", &Node::set_peer_address, py::arg("node_id"), py::arg("address"))
       .def("status_json", &Node::status_json)
       .def("metrics_text", &Node::metrics_text)
       .def("metrics_json", &Node::metrics_json)
