@@ -656,6 +656,14 @@ std::string map_refusal(const char* function, const node::MapChangeResult& r) {
 template <typename Propose>
 int submit_map_change(const char* fn, synod_node& n, uint64_t named, uint64_t tag,
                       Propose&& propose) {
+  // Only the leader of partition 0 proposes: refused now rather than by an event, as
+  // replicate does (leadership lost after this check is reported by the event).
+  if (!n.runtime->host().is_leader(node::kSystemPartition)) {
+    node::MapChangeResult r;
+    r.status = node::Status::NotLeader;
+    r.leader_hint = n.runtime->host().leader_of(node::kSystemPartition);
+    return fail(SYNOD_E_NOT_LEADER, map_refusal(fn, r));
+  }
   auto submission = std::make_shared<Submission<node::MapChangeResult>>();
   synod::capi::EventQueue* events = &n.events;
   propose([submission, events, named, tag](const node::MapChangeResult& r) {
