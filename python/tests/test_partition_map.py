@@ -51,9 +51,8 @@ def test_create_and_remove_an_unrouted_partition_sync(cluster):
     version = leader.partition_map().version
     change = leader.create_partition_sync(synod.UNROUTED, expected_version=version)
     assert change.partition == 2 and change.map_version == version + 1 and change.index > 0
-    c.wait_leader(change.partition)  # every node runs it and agrees on its leader
     for node in c.nodes.values():
-        eventually(lambda: node.partition_map().version == version + 1)
+        eventually(lambda: 2 in node.partitions() and node.partition_map().version == version + 1)
         assert node.partition_map().get(2) == synod.PartitionInfo(
             2, "active", synod.UNROUTED, 0, 0, 1, 0)
 
