@@ -71,12 +71,14 @@ SYNOD_HANDLE(synod_event)
 
 /* Scalar out-parameters: an array of length 1. */
 %apply long long *OUTPUT { uint64_t* out_leader, uint64_t* out_id };
-%apply int *OUTPUT { int* out_is_leader, int* out_fd, int* out_port };
+%apply long long *OUTPUT { uint64_t* out_partition, uint64_t* out_generation, uint64_t* out_hash };
+%apply int *OUTPUT { int* out_is_leader, int* out_fd, int* out_port, int* out_state };
 %apply unsigned long *OUTPUT { size_t* out_count };
 
 /* Byte inputs (copied by the library before the call returns) and outputs: byte[]. */
 %apply (const char *STRING, size_t LENGTH) { (const uint8_t* data, size_t len) };
 %apply (const char *STRING, size_t LENGTH) { (const uint8_t* secret, size_t len) };
+%apply (const char *STRING, size_t LENGTH) { (const uint8_t* key, size_t len) };
 %apply (char *STRING, size_t LENGTH) { (uint8_t* out, size_t out_len) };
 
 /* A long[] read and written in place by the synod_j_* helpers. */
@@ -110,6 +112,7 @@ SYNOD_HANDLE(synod_event)
 %ignore synod_node_status_json;
 %ignore synod_node_metrics_text;
 %ignore synod_node_metrics_json;
+%ignore synod_node_partition_map_json;
 %ignore synod_free;
 /* The Java layer encodes log types itself (io.synod.LogType), to the same vectors. */
 %ignore synod_log_type_encode;
@@ -123,6 +126,7 @@ SYNOD_HANDLE(synod_event)
 %newobject synod_j_status_json;
 %newobject synod_j_metrics_text;
 %newobject synod_j_metrics_json;
+%newobject synod_j_partition_map_json;
 %typemap(newfree) char* "synod_free($1);";
 
 %include "synod.h"
@@ -242,5 +246,11 @@ char* synod_j_metrics_text(synod_node* node) {
 char* synod_j_metrics_json(synod_node* node) {
   char* json = NULL;
   return synod_node_metrics_json(node, &json, NULL) == SYNOD_OK ? json : NULL;
+}
+
+/* synod_node_partition_map_json as a Java String (NULL on failure). */
+char* synod_j_partition_map_json(synod_node* node) {
+  char* json = NULL;
+  return synod_node_partition_map_json(node, &json, NULL) == SYNOD_OK ? json : NULL;
 }
 %}

@@ -253,7 +253,20 @@ typedef enum synod_event_type {
   SYNOD_EVENT_SNAPSHOT_INSTALL = 7,
   /* The result of synod_node_request_snapshot: tag, status, partition, and on success
    * `index`, where the snapshot was taken (the log is compacted behind it). */
-  SYNOD_EVENT_SNAPSHOT_DONE = 8
+  SYNOD_EVENT_SNAPSHOT_DONE = 8,
+  /* The result of synod_node_create_partition or synod_node_remove_partition (see
+   * "Partition map"): tag, status, and
+   *   partition:   the partition created (create) or named (remove); 0 for a create
+   *                that failed,
+   *   term:        the map version after the change, or the current one when the map
+   *                refused it (0 when the change never reached the map),
+   *   index:       the change's index in the log of partition 0 (0 if none),
+   *   leader_hint: on SYNOD_E_NOT_LEADER, the leader of partition 0 when known,
+   *   entry_type:  the map's own reason, a synod_map_reason (SYNOD_MAP_OK when the map
+   *                accepted the change or was not reached),
+   *   data/len:    that reason as text, for example "overlapping" (not NUL-terminated;
+   *                empty for SYNOD_MAP_OK). */
+  SYNOD_EVENT_PARTITION_MAP = 9
 } synod_event_type;
 
 /* Why a SYNOD_EVENT_SNAPSHOT_SAVE asks for the host's state (its entry_type). */
@@ -471,6 +484,105 @@ SYNOD_API int synod_node_request_snapshot(synod_node* node, uint64_t partition, 
  * "commit" is the commit index as last persisted with the hard state, so it may trail a
  * proposal result that was already delivered; "applied" trails the entries delivered. */
 SYNOD_API int synod_node_status_json(synod_node* node, char** out_json, size_t* out_len);
+
+/* ------------------------------------------------------------------------------------
+ * Partition map and routing (bindings/ROUTING.md)
+ *
+ * Partition 0, the system partition, holds the committed partition map: every user
+ * partition with its id, state, routing mode, range of the key-hash space and
+ * generation. The map has a version, raised by every change. Partitions are created and
+ * removed at runtime by proposals on partition 0, made on the node that leads it
+ * (SYNOD_E_NOT_LEADER otherwise; synod_node_leader(node, 0, ...) tells who does). Once
+ * such a change is applied, every voter creates the new partition or stops the removed
+ * one and deletes its storage. Ids are handed out counting up from user_partitions + 1
+ * and are never reused.
+ * ---------------------------------------------------------------------------------- */
+
+/* How a partition is addressed. */
+typedef enum synod_routing_mode {
+  /* Addressed by id only; owns no keys. */
+  SYNOD_ROUTING_UNROUTED = 0,
+  /* Owns the key hashes in [lo, hi] (inclusive). */
+  SYNOD_ROUTING_HASH_RANGE = 1
+} synod_routing_mode;
+
+/* A partition's state in the map. */
+typedef enum synod_partition_state {
+  SYNOD_PARTITION_ACTIVE = 0,
+  /* The new partition of a split not yet complete: not routed, refuses proposals. */
+  SYNOD_PARTITION_SPLITTING = 1,
+  /* The source of a merge under way: still routed, refuses new proposals. */
+  SYNOD_PARTITION_DRAINING = 2,
+  /* Gone; kept so its id is never reused. */
+  SYNOD_PARTITION_REMOVED = 3
+} synod_partition_state;
+
+/* Why the map refused a change (the entry_type of a SYNOD_EVENT_PARTITION_MAP); the
+ * event's status is the matching synod_status. Values never change; new ones may be
+ * added. */
+typedef enum synod_map_reason {
+  SYNOD_MAP_OK = 0,
+  SYNOD_MAP_NOT_BOOTSTRAPPED = 1,
+  SYNOD_MAP_ALREADY_BOOTSTRAPPED = 2,
+  SYNOD_MAP_INVALID_ARGUMENT = 3,  /* for example a range with lo > hi */
+  SYNOD_MAP_LIMIT_REACHED = 4,     /* too many partitions */
+  SYNOD_MAP_STALE_MAP_VERSION = 5, /* expected_version is not the current version */
+  SYNOD_MAP_STALE_ROSTER_VERSION = 6,
+  SYNOD_MAP_SYSTEM_PARTITION = 7, /* partition 0 cannot be removed */
+  SYNOD_MAP_UNKNOWN_PARTITION = 8,
+  SYNOD_MAP_PARTITION_REMOVED = 9, /* already removed */
+  SYNOD_MAP_UNROUTED_PARTITION = 10,
+  SYNOD_MAP_ROUTED_PARTITION = 11, /* a hash-range partition cannot be removed */
+  SYNOD_MAP_OPERATION_IN_PROGRESS = 12,
+  SYNOD_MAP_NO_OPERATION_IN_PROGRESS = 13,
+  SYNOD_MAP_BOUNDARY_OUTSIDE_RANGE = 14,
+  SYNOD_MAP_OVERLAPPING = 15, /* the range overlaps a live partition's */
+  SYNOD_MAP_NOT_ADJACENT = 16
+} synod_map_reason;
+
+/* Proposes a new user partition: `mode` SYNOD_ROUTING_HASH_RANGE owning the key hashes
+ * [lo, hi] (which must overlap no live partition's range), or SYNOD_ROUTING_UNROUTED
+ * (lo and hi ignored). `expected_version` is the map version the caller read
+ * (synod_node_partition_map_json), or 0 to apply regardless of the version.
+ * SYNOD_OK means accepted: exactly one SYNOD_EVENT_PARTITION_MAP carrying `tag` follows,
+ * with the new id in `partition` on success, or the refusal (SYNOD_E_STALE_MAP_VERSION,
+ * SYNOD_E_MAP_CONFLICT, SYNOD_E_INVALID_ARGUMENT, ...) and the map's reason. Any other
+ * return means refused now (an unknown mode, lo > hi, not the leader of partition 0,
+ * stopped...), with the reason in synod_last_error(): no event follows. */
+SYNOD_API int synod_node_create_partition(synod_node* node, int mode, uint64_t lo, uint64_t hi,
+                                          uint64_t expected_version, uint64_t tag);
+/* Proposes removing the unrouted partition `partition` (a hash-range partition is
+ * refused: its keys would route nowhere). `expected_version` as for create. SYNOD_OK
+ * means accepted: one SYNOD_EVENT_PARTITION_MAP carrying `tag` follows (refusals:
+ * SYNOD_E_SYSTEM_PARTITION for partition 0, SYNOD_E_UNKNOWN_PARTITION,
+ * SYNOD_E_STALE_MAP_VERSION, SYNOD_E_MAP_CONFLICT, ...). Any other return means refused
+ * now: no event follows. */
+SYNOD_API int synod_node_remove_partition(synod_node* node, uint64_t partition,
+                                          uint64_t expected_version, uint64_t tag);
+
+/* The partition map as this node has applied it (committed, possibly behind the leader
+ * of partition 0), as a JSON object, NUL-terminated, in *out_json (length without the
+ * NUL in *out_len when out_len is not NULL); free it with synod_free:
+ * {"version": map version, "next_id": the id the next created partition gets,
+ *  "partitions": [{"id", "state" ("active", "splitting", "draining", "removed"),
+ *                  "mode" ("unrouted", "hash_range"), "lo", "hi", "generation",
+ *                  "peer"}]}
+ * Partitions are ordered by id, removed ones included; lo and hi are 0 for unrouted
+ * partitions; peer is the other partition of a split or merge under way, else 0. Every
+ * number is an unsigned 64-bit integer written in full (parse lo and hi as such, not as
+ * doubles). Fields may be added. */
+SYNOD_API int synod_node_partition_map_json(synod_node* node, char** out_json, size_t* out_len);
+/* The key hash of bindings/ROUTING.md (XXH64, seed 0) of `len` bytes at `key`. */
+SYNOD_API int synod_key_hash(const uint8_t* key, size_t len, uint64_t* out_hash);
+/* Where the key of `len` bytes at `key` goes in this node's map: *out_partition and
+ * *out_generation (the generation to carry with a proposal), and *out_state, a
+ * synod_partition_state (active or draining), when out_state is not NULL.
+ * SYNOD_E_UNKNOWN_PARTITION when no partition owns the key's hash. */
+SYNOD_API int synod_node_route(synod_node* node, const uint8_t* key, size_t len,
+                               uint64_t* out_partition, uint64_t* out_generation, int* out_state);
+/* The same for a key hash already computed (synod_key_hash). */
+SYNOD_API int synod_node_route_hash(synod_node* node, uint64_t key_hash, uint64_t* out_partition,
+                                    uint64_t* out_generation, int* out_state);
 
 /* ------------------------------------------------------------------------------------
  * Log types (bindings/LOG_TYPES.md)

@@ -646,3 +646,106 @@ SYNOD_API int synod_node_set_peer_address(synod_node* node, uint64_t node_id,
 }
 
 }  // extern "C"
+
+// Partition map changes: proposals on partition 0, answered by SYNOD_EVENT_PARTITION_MAP.
+namespace {
+
+static_assert(SYNOD_MAP_STALE_MAP_VERSION ==
+              static_cast<int>(synod::system::Status::StaleMapVersion));
+static_assert(SYNOD_MAP_SYSTEM_PARTITION ==
+              static_cast<int>(synod::system::Status::SystemPartition));
+static_assert(SYNOD_MAP_OVERLAPPING == static_cast<int>(synod::system::Status::Overlapping));
+static_assert(SYNOD_MAP_NOT_ADJACENT == static_cast<int>(synod::system::Status::NotAdjacent));
+
+// Text for a map change refused with `r`: the node status, and the map's own reason.
+std::string map_refusal(const char* function, const node::MapChangeResult& r) {
+  std::string text =
+      prefixed(function, std::string("partition map change: ") + node::to_string(r.status));
+  if (r.detail != synod::system::Status::Ok) {
+    text += std::string(" (") + synod::system::to_string(r.detail) + ")";
+  }
+  if (r.status == node::Status::NotLeader && r.leader_hint != raft::kNoNode) {
+    text += " (leader of partition 0: node " + std::to_string(r.leader_hint) + ")";
+  }
+  return text;
+}
+
+// Submits a map change through `propose` (which hands the engine its callback) and turns
+// its answer into a return status or one SYNOD_EVENT_PARTITION_MAP.
+template <typename Propose>
+int submit_map_change(const char* fn, synod_node& n, uint64_t named, uint64_t tag,
+                      Propose&& propose) {
+  // Only the leader of partition 0 proposes: refused now rather than by an event, as
+  // replicate does (leadership lost after this check is reported by the event).
+  if (!n.runtime->host().is_leader(node::kSystemPartition)) {
+    node::MapChangeResult r;
+    r.status = node::Status::NotLeader;
+    r.leader_hint = n.runtime->host().leader_of(node::kSystemPartition);
+    return fail(SYNOD_E_NOT_LEADER, map_refusal(fn, r));
+  }
+  auto submission = std::make_shared<Submission<node::MapChangeResult>>();
+  synod::capi::EventQueue* events = &n.events;
+  propose([submission, events, named, tag](const node::MapChangeResult& r) {
+    if (submission->take_inline(r, r.status != node::Status::Ok)) return;
+    synod_event e =
+        result_event(SYNOD_EVENT_PARTITION_MAP, named != 0 ? named : r.partition, tag, r.status);
+    e.index = r.index;
+    e.term = r.map_version;
+    e.leader_hint = r.leader_hint;
+    e.entry_type = static_cast<uint32_t>(r.detail);
+    std::string reason;
+    if (r.detail != synod::system::Status::Ok) reason = synod::system::to_string(r.detail);
+    events->push(e, raft::Bytes(std::move(reason)));
+  });
+  if (!submission->refused_inline()) return SYNOD_OK;
+  return fail(status_of(submission->refusal.status), map_refusal(fn, submission->refusal));
+}
+
+}  // namespace
+
+extern "C" {
+
+SYNOD_API int synod_node_create_partition(synod_node* node, int mode, uint64_t lo, uint64_t hi,
+                                          uint64_t expected_version, uint64_t tag) {
+  constexpr const char* fn = "synod_node_create_partition";
+  return guarded(fn, [&]() -> int {
+    if (const int s = check_running(fn, node); s != SYNOD_OK) return s;
+    if (mode != SYNOD_ROUTING_UNROUTED && mode != SYNOD_ROUTING_HASH_RANGE) {
+      return fail(SYNOD_E_INVALID_ARGUMENT,
+                  prefixed(fn, "unknown routing mode " + std::to_string(mode)));
+    }
+    synod::system::HashRange range;
+    if (mode == SYNOD_ROUTING_HASH_RANGE) {
+      if (lo > hi) {
+        return fail(
+            SYNOD_E_INVALID_ARGUMENT,
+            prefixed(fn, "range lo " + std::to_string(lo) + " is above hi " + std::to_string(hi)));
+      }
+      range = {lo, hi};
+    }
+    if (const int s = check_event_room(fn, *node); s != SYNOD_OK) return s;
+    const auto routing = mode == SYNOD_ROUTING_HASH_RANGE ? synod::system::RoutingMode::HashRange
+                                                          : synod::system::RoutingMode::Unrouted;
+    return submit_map_change(fn, *node, 0, tag, [&](auto done) {
+      node->runtime->host().create_partition(routing, range, expected_version, std::move(done));
+    });
+  });
+}
+
+SYNOD_API int synod_node_remove_partition(synod_node* node, uint64_t partition,
+                                          uint64_t expected_version, uint64_t tag) {
+  constexpr const char* fn = "synod_node_remove_partition";
+  return guarded(fn, [&]() -> int {
+    if (const int s = check_running(fn, node); s != SYNOD_OK) return s;
+    if (partition == node::kSystemPartition) {
+      return fail(SYNOD_E_SYSTEM_PARTITION,
+                  prefixed(fn, "partition 0 is the system partition and cannot be removed"));
+    }
+    if (const int s = check_event_room(fn, *node); s != SYNOD_OK) return s;
+    return submit_map_change(fn, *node, partition, tag, [&](auto done) {
+      node->runtime->host().remove_partition(partition, expected_version, std::move(done));
+    });
+  });
+}
+
+}  // extern "C"

@@ -308,6 +308,131 @@ public sealed class RaftNode : IAsyncDisposable
     public Task<long> RequestSnapshotAsync(int partitionId, CancellationToken cancellationToken = default) =>
         IndexRequestAsync(partitionId, NativeMethods.NodeRequestSnapshot, "synod_node_request_snapshot", "snapshot", cancellationToken);
 
+    /// <summary>
+    /// Proposes a new user partition to the partition map held by partition 0 (this node must lead
+    /// it): <see cref="PartitionRoutingMode.Unrouted"/> (addressed by id) or
+    /// <see cref="PartitionRoutingMode.HashRange"/> owning the key hashes [<paramref name="lo"/>,
+    /// <paramref name="hi"/>]. <paramref name="expectedVersion"/> is the map version the caller read
+    /// (<see cref="GetPartitionMap"/>), or 0 to apply regardless. Completes once the change is
+    /// applied, with the new partition's id; every voter then runs it.
+    /// </summary>
+    /// <exception cref="NotLeaderException">This node does not lead partition 0 (the hint names its leader).</exception>
+    /// <exception cref="PartitionMapException">The map refused the change: StaleMapVersion, MapConflict
+    /// (an overlapping range...), InvalidArgument...</exception>
+    /// <exception cref="SynodException">Another refusal or failure (lo above hi, Timeout, ShuttingDown...).</exception>
+    public Task<PartitionMapChange> CreatePartitionAsync(PartitionRoutingMode mode = PartitionRoutingMode.Unrouted,
+        ulong lo = 0, ulong hi = 0, ulong expectedVersion = 0, CancellationToken cancellationToken = default) =>
+        MapChangeAsync((node, tag) => NativeMethods.NodeCreatePartition(node, (int)mode, lo, hi, expectedVersion, tag),
+            "synod_node_create_partition", cancellationToken);
+
+    /// <summary>
+    /// Proposes removing the unrouted partition <paramref name="partitionId"/> from the map (ids are
+    /// never reused); once applied, every voter stops it and deletes its storage.
+    /// </summary>
+    /// <exception cref="NotLeaderException">This node does not lead partition 0.</exception>
+    /// <exception cref="PartitionMapException">The map refused it: UnknownPartition, StaleMapVersion,
+    /// MapConflict (a hash-range partition: merge it instead)...</exception>
+    /// <exception cref="SynodException">SystemPartition for partition 0, and other refusals.</exception>
+    public Task<PartitionMapChange> RemovePartitionAsync(int partitionId, ulong expectedVersion = 0,
+        CancellationToken cancellationToken = default)
+    {
+        ulong partition = Partition(partitionId);
+        return MapChangeAsync((node, tag) => NativeMethods.NodeRemovePartition(node, partition, expectedVersion, tag),
+            "synod_node_remove_partition", cancellationToken);
+    }
+
+    /// <summary>The partition map as this node has applied it (committed, possibly behind the leader of partition 0).</summary>
+    public PartitionMap GetPartitionMap()
+    {
+        int status = NativeMethods.NodePartitionMapJson(RunningNode(), out IntPtr json, out nuint length);
+        SynodException.ThrowIfFailed(status, "synod_node_partition_map_json");
+        try
+        {
+            return PartitionMap.Parse(Marshal.PtrToStringUTF8(json, checked((int)length)));
+        }
+        finally
+        {
+            NativeMethods.Free(json);
+        }
+    }
+
+    /// <summary>Where <paramref name="key"/> goes in this node's map (bindings/ROUTING.md), with the
+    /// generation to carry; null when no partition owns it.</summary>
+    public unsafe PartitionRoute? Route(ReadOnlySpan<byte> key)
+    {
+        SafeNodeHandle node = RunningNode();
+        int status;
+        ulong partition, generation;
+        int state;
+        fixed (byte* p = key)
+        {
+            status = NativeMethods.NodeRoute(node, p, (nuint)key.Length, out partition, out generation, out state);
+        }
+        return RouteResult(status, partition, generation, state, "synod_node_route");
+    }
+
+    /// <summary>Where the text key <paramref name="key"/> (hashed as UTF-8) goes; null when no partition owns it.</summary>
+    public PartitionRoute? Route(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return Route(System.Text.Encoding.UTF8.GetBytes(key));
+    }
+
+    /// <summary>Where a key hash (XXH64, seed 0) goes; null when no partition owns it.</summary>
+    public PartitionRoute? RouteHash(ulong keyHash)
+    {
+        int status = NativeMethods.NodeRouteHash(RunningNode(), keyHash, out ulong partition, out ulong generation, out int state);
+        return RouteResult(status, partition, generation, state, "synod_node_route_hash");
+    }
+
+    private static PartitionRoute? RouteResult(int status, ulong partition, ulong generation, int state, string function)
+    {
+        if (status == (int)SynodStatus.UnknownPartition)
+        {
+            return null;
+        }
+        SynodException.ThrowIfFailed(status, function);
+        return new PartitionRoute(checked((int)partition), generation, (PartitionMapState)state);
+    }
+
+    // A change of the partition map: made with `call(node, tag)`, answered by a
+    // SYNOD_EVENT_PARTITION_MAP.
+    private async Task<PartitionMapChange> MapChangeAsync(Func<SafeNodeHandle, ulong, int> call, string function,
+        CancellationToken cancellationToken)
+    {
+        SafeNodeHandle node = RunningNode();
+        cancellationToken.ThrowIfCancellationRequested();
+        (ulong tag, TaskCompletionSource<NativeResult> pending) = AddPending();
+        int status;
+        try
+        {
+            status = call(node, tag);
+        }
+        catch
+        {
+            _pending.TryRemove(tag, out _);
+            throw;
+        }
+        if (status != 0)
+        {
+            _pending.TryRemove(tag, out _);
+            throw Refusal(status, 0, node, function);
+        }
+        NativeResult r = await WaitPending(tag, pending, cancellationToken).ConfigureAwait(false);
+        if (r.Status == (int)SynodStatus.NotLeader)
+        {
+            throw new NotLeaderException(0, r.LeaderHint);
+        }
+        if (r.Status != 0)
+        {
+            string text = NativeMethods.StatusText(r.Status);
+            string message = $"node {NodeId}: {function}: {text}" +
+                             (r.Reason is null ? string.Empty : $" ({r.Reason}; map version {r.Term})");
+            throw new PartitionMapException((SynodStatus)r.Status, message, r.Reason, r.Term);
+        }
+        return new PartitionMapChange(checked((int)r.Partition), r.Term, (long)r.Index);
+    }
+
     /// <summary>The host has durably applied every entry of the partition through <paramref name="index"/>;
     /// after a restart only entries above it are delivered again.</summary>
     /// <exception cref="SynodException"><see cref="SynodStatus.InvalidArgument"/> for an index not delivered yet, and other failures.</exception>
@@ -565,6 +690,13 @@ public sealed class RaftNode : IAsyncDisposable
                 if (_pending.TryRemove(e.Tag, out TaskCompletionSource<NativeResult>? snapshot))
                 {
                     snapshot.TrySetResult(new NativeResult(e.Status, e.Index, e.Term, e.LeaderHint));
+                }
+                break;
+            case SynodEventType.PartitionMap:
+                if (_pending.TryRemove(e.Tag, out TaskCompletionSource<NativeResult>? mapChange))
+                {
+                    string? reason = e.Len == 0 ? null : System.Text.Encoding.UTF8.GetString(e.Data, checked((int)e.Len));
+                    mapChange.TrySetResult(new NativeResult(e.Status, e.Index, e.Term, e.LeaderHint, e.Partition, reason));
                 }
                 break;
             case SynodEventType.LeaderChanged:
@@ -854,5 +986,6 @@ public sealed class RaftNode : IAsyncDisposable
         }
     }
 
-    private readonly record struct NativeResult(int Status, ulong Index, ulong Term, ulong LeaderHint);
+    private readonly record struct NativeResult(int Status, ulong Index, ulong Term, ulong LeaderHint,
+        ulong Partition = 0, string? Reason = null);
 }

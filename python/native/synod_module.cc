@@ -404,6 +404,50 @@ class Node {
   std::string metrics_text() { return read_text(synod_node_metrics_text); }
   std::string metrics_json() { return read_text(synod_node_metrics_json); }
 
+  // Partition map changes: refusals before the log raise, with partition 0's leader.
+  void create_partition(int mode, uint64_t lo, uint64_t hi, uint64_t expected_version,
+                        uint64_t tag) {
+    with_node([&](synod_node* n) {
+      const int s = synod_node_create_partition(n, mode, lo, hi, expected_version, tag);
+      if (s != SYNOD_OK) refuse(n, s, 0);
+    });
+  }
+
+  void remove_partition(uint64_t partition, uint64_t expected_version, uint64_t tag) {
+    with_node([&](synod_node* n) {
+      const int s = synod_node_remove_partition(n, partition, expected_version, tag);
+      if (s != SYNOD_OK) refuse(n, s, 0);
+    });
+  }
+
+  std::string partition_map_json() { return read_text(synod_node_partition_map_json); }
+
+  // (partition, generation, state), or None when no partition owns the key.
+  py::object route(const py::buffer& key) {
+    Bytes bytes(key);
+    uint64_t partition = 0, generation = 0;
+    int state = 0;
+    int s = SYNOD_OK;
+    with_node([&](synod_node* n) {
+      s = synod_node_route(n, bytes.data(), bytes.size(), &partition, &generation, &state);
+      if (s != SYNOD_OK && s != SYNOD_E_UNKNOWN_PARTITION) raise_status(s);
+    });
+    if (s != SYNOD_OK) return py::none();
+    return py::make_tuple(partition, generation, state);
+  }
+
+  py::object route_hash(uint64_t hash) {
+    uint64_t partition = 0, generation = 0;
+    int state = 0;
+    int s = SYNOD_OK;
+    with_node([&](synod_node* n) {
+      s = synod_node_route_hash(n, hash, &partition, &generation, &state);
+      if (s != SYNOD_OK && s != SYNOD_E_UNKNOWN_PARTITION) raise_status(s);
+    });
+    if (s != SYNOD_OK) return py::none();
+    return py::make_tuple(partition, generation, state);
+  }
+
  private:
   // Runs `body` on the live node without the GIL, under the shared lock close() waits on.
   template <typename Body>
@@ -499,19 +543,20 @@ PYBIND11_MODULE(_synod, m) {
 
   py::class_<Node>(m, "Node")
       .def(py::init<const Config&>(), py::arg("config"))
-      .def("close", [](Node& n) {
-        py::gil_scoped_release nogil;
-        n.close();
-      })
+      .def("close",
+           [](Node& n) {
+             py::gil_scoped_release nogil;
+             n.close();
+           })
       .def("stop", &Node::stop)
       .def_property_readonly("closed", &Node::closed)
       .def("poll", &Node::poll, py::arg("max"), py::arg("timeout_ms"))
       .def("event_fd", &Node::event_fd)
       .def("pending_events", &Node::pending_events)
-      .def("replicate", &Node::replicate, py::arg("partition"), py::arg("type"),
-           py::arg("data"), py::arg("tag"))
-      .def("replicate_batch", &Node::replicate_batch, py::arg("partition"),
-           py::arg("entries"), py::arg("tag"))
+      .def("replicate", &Node::replicate, py::arg("partition"), py::arg("type"), py::arg("data"),
+           py::arg("tag"))
+      .def("replicate_batch", &Node::replicate_batch, py::arg("partition"), py::arg("entries"),
+           py::arg("tag"))
       .def("read_index", &Node::read_index, py::arg("partition"), py::arg("tag"))
       .def("replicate_wait", &Node::replicate_wait, py::arg("partition"), py::arg("type"),
            py::arg("data"))
@@ -525,18 +570,23 @@ PYBIND11_MODULE(_synod, m) {
            py::arg("message"))
       .def("is_leader", &Node::is_leader, py::arg("partition"))
       .def("leader", &Node::leader, py::arg("partition"))
-      .def("wait_for_leader", &Node::wait_for_leader, py::arg("partition"),
-           py::arg("timeout_ms"))
+      .def("wait_for_leader", &Node::wait_for_leader, py::arg("partition"), py::arg("timeout_ms"))
       .def("transfer_leadership", &Node::transfer_leadership, py::arg("partition"),
            py::arg("target"))
       .def("id", &Node::id)
       .def("partitions", &Node::partitions)
       .def("listen_port", &Node::listen_port)
-      .def("set_peer_address", &Node::set_peer_address, py::arg("node_id"),
-           py::arg("address"))
+      .def("set_peer_address", &Node::set_peer_address, py::arg("node_id"), py::arg("address"))
       .def("status_json", &Node::status_json)
       .def("metrics_text", &Node::metrics_text)
-      .def("metrics_json", &Node::metrics_json);
+      .def("metrics_json", &Node::metrics_json)
+      .def("create_partition", &Node::create_partition, py::arg("mode"), py::arg("lo"),
+           py::arg("hi"), py::arg("expected_version"), py::arg("tag"))
+      .def("remove_partition", &Node::remove_partition, py::arg("partition"),
+           py::arg("expected_version"), py::arg("tag"))
+      .def("partition_map_json", &Node::partition_map_json)
+      .def("route", &Node::route, py::arg("key"))
+      .def("route_hash", &Node::route_hash, py::arg("hash"));
 
   m.attr("EVENT_ENTRY") = static_cast<int>(SYNOD_EVENT_ENTRY);
   m.attr("EVENT_REPLICATED") = static_cast<int>(SYNOD_EVENT_REPLICATED);
@@ -548,6 +598,9 @@ PYBIND11_MODULE(_synod, m) {
   m.attr("EVENT_SNAPSHOT_DONE") = static_cast<int>(SYNOD_EVENT_SNAPSHOT_DONE);
   m.attr("LOG_HAS_PARTITION") = static_cast<int>(SYNOD_LOG_HAS_PARTITION);
   m.attr("LOG_HAS_TERM") = static_cast<int>(SYNOD_LOG_HAS_TERM);
+  m.attr("EVENT_PARTITION_MAP") = static_cast<int>(SYNOD_EVENT_PARTITION_MAP);
+  m.attr("ROUTING_UNROUTED") = static_cast<int>(SYNOD_ROUTING_UNROUTED);
+  m.attr("ROUTING_HASH_RANGE") = static_cast<int>(SYNOD_ROUTING_HASH_RANGE);
   m.attr("SNAPSHOT_POLICY") = static_cast<int>(SYNOD_SNAPSHOT_POLICY);
   m.attr("SNAPSHOT_REQUESTED") = static_cast<int>(SYNOD_SNAPSHOT_REQUESTED);
   m.attr("SNAPSHOT_EXPORT") = static_cast<int>(SYNOD_SNAPSHOT_EXPORT);

@@ -163,6 +163,21 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "synod_node_request_snapshot")]
     internal static partial int NodeRequestSnapshot(SafeNodeHandle node, ulong partition, ulong tag);
 
+    [LibraryImport(Library, EntryPoint = "synod_node_create_partition")]
+    internal static partial int NodeCreatePartition(SafeNodeHandle node, int mode, ulong lo, ulong hi, ulong expectedVersion, ulong tag);
+
+    [LibraryImport(Library, EntryPoint = "synod_node_remove_partition")]
+    internal static partial int NodeRemovePartition(SafeNodeHandle node, ulong partition, ulong expectedVersion, ulong tag);
+
+    [LibraryImport(Library, EntryPoint = "synod_node_partition_map_json")]
+    internal static partial int NodePartitionMapJson(SafeNodeHandle node, out IntPtr json, out nuint len);
+
+    [LibraryImport(Library, EntryPoint = "synod_node_route")]
+    internal static partial int NodeRoute(SafeNodeHandle node, byte* key, nuint len, out ulong partition, out ulong generation, out int state);
+
+    [LibraryImport(Library, EntryPoint = "synod_node_route_hash")]
+    internal static partial int NodeRouteHash(SafeNodeHandle node, ulong keyHash, out ulong partition, out ulong generation, out int state);
+
     // ---- snapshot handles ----
 
     [LibraryImport(Library, EntryPoint = "synod_snapshot_write")]
@@ -256,4 +271,5 @@ internal static class SynodEventType
     public const int SnapshotSave = 6;
     public const int SnapshotInstall = 7;
     public const int SnapshotDone = 8;
+    public const int PartitionMap = 9;
 }

@@ -51,6 +51,7 @@ from ._log_type import (MAX_LOG_TYPE_BYTES, MAX_LOG_TYPE_NUMBER, LogType, decode
                         encode_log_type)
 from ._metrics import Histogram, MetricValue
 from ._node import EntryStream, Node
+from ._partition_map import HASH_RANGE, UNROUTED, MapChange, PartitionInfo, PartitionMap, Route
 from ._snapshots import SnapshotReader, SnapshotWriter
 
 __version__ = _synod.version()
@@ -63,11 +64,13 @@ __all__ = [
     "DroppedError",
     "Entry",
     "EntryStream",
+    "HASH_RANGE",
     "Histogram",
     "InternalError",
     "InvalidArgumentError",
     "LeaderChange",
     "LogType",
+    "MapChange",
     "MapConflictError",
     "MAX_LOG_TYPE_BYTES",
     "MAX_LOG_TYPE_NUMBER",
@@ -78,9 +81,12 @@ __all__ = [
     "NoLeaderError",
     "NotLeaderError",
     "OutOfMemoryError",
+    "PartitionInfo",
+    "PartitionMap",
     "PayloadTooLargeError",
     "QueueFullError",
     "Replicated",
+    "Route",
     "ShuttingDownError",
     "StaleGenerationError",
     "StaleMapVersionError",
@@ -93,6 +99,7 @@ __all__ = [
     "TimeoutError",
     "TransferInProgressError",
     "TransportError",
+    "UNROUTED",
     "UnknownPartitionError",
     "__version__",
     "decode_log_type",

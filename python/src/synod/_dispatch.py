@@ -36,6 +36,7 @@ from . import _synod
 from ._errors import (ShuttingDownError, Status, SynodError, TimeoutError,
                       error_from_status)
 from ._log_type import LogType, decode_log_type
+from ._partition_map import MapChange
 from ._snapshots import SnapshotReader, SnapshotWriter, finish as finish_snapshot
 
 logger = logging.getLogger("synod")
@@ -299,6 +300,21 @@ class Dispatcher:
                 result = pending.results if pending.batch else pending.results[0]
                 _complete(pending.loop, pending.future,
                           None if pending.error else result, pending.error)
+        elif kind == _synod.EVENT_PARTITION_MAP:
+            pending = self._pending.pop(tag, None)
+            if pending is None:
+                logger.warning("node %d: result for unknown tag %d", self._node_id, tag)
+                return
+            error: Optional[SynodError] = None
+            if status != 0:
+                reason = data.decode("utf-8", "replace")
+                message = f"{_synod.errstr(status)} (node {self._node_id}, partition map"
+                message += f" version {term}" + (f": {reason})" if reason else ")")
+                error = error_from_status(status, message, leader_hint)
+                error.reason = reason or None  # type: ignore[attr-defined]
+                error.map_version = term  # type: ignore[attr-defined]
+            _complete(pending.loop, pending.future,
+                      None if error else MapChange(partition, term, index), error)
         elif kind == _synod.EVENT_LEADER_CHANGED:
             logger.debug("node %d: partition %d: leader %d in term %d", self._node_id,
                          partition, leader_hint, term,

@@ -12,11 +12,12 @@ from typing import Any, AsyncIterator, Callable, Iterator, Optional, Union
 
 from . import _synod
 from ._config import Config, check_str, check_uint
-from ._errors import Status, TimeoutError
+from ._errors import InvalidArgumentError, Status, TimeoutError
 from ._dispatch import (CLOSED, Dispatcher, Entry, EntryChannel, LeaderChange, Replicated,
                         _running_loop)
 from ._log_type import LogType, encode_log_type
 from ._metrics import MetricValue, parse_metrics_json
+from ._partition_map import HASH_RANGE, UNROUTED, MapChange, PartitionMap, Route
 from ._snapshots import SnapshotReader, SnapshotWriter
 
 __all__ = ["Node", "EntryStream"]
@@ -274,6 +275,90 @@ class Node:
         except concurrent.futures.TimeoutError:
             raise TimeoutError(f"no snapshot of partition {p} within {timeout} s",
                                Status.TIMEOUT) from None
+
+    # -- partition map -----------------------------------------------------------------
+
+    def _create_call(self, mode: str, lo: int, hi: int,
+                     expected_version: int) -> Callable[[int], None]:
+        if mode == HASH_RANGE:
+            native_mode = _synod.ROUTING_HASH_RANGE
+            lo, hi = check_uint("lo", lo), check_uint("hi", hi)
+            if lo > hi:
+                raise InvalidArgumentError(f"lo {lo} is above hi {hi}",
+                                           Status.INVALID_ARGUMENT)
+        elif mode == UNROUTED:
+            native_mode, lo, hi = _synod.ROUTING_UNROUTED, 0, 0
+        else:
+            raise InvalidArgumentError(
+                f"mode must be {UNROUTED!r} or {HASH_RANGE!r}, not {mode!r}",
+                Status.INVALID_ARGUMENT)
+        version = check_uint("expected_version", expected_version)
+        return lambda tag: self._native.create_partition(native_mode, lo, hi, version, tag)
+
+    def _remove_call(self, partition: int, expected_version: int) -> Callable[[int], None]:
+        p = _partition(partition)
+        version = check_uint("expected_version", expected_version)
+        return lambda tag: self._native.remove_partition(p, version, tag)
+
+    def _wait_map_change(self, call: Callable[[int], None],
+                         timeout: Optional[float]) -> MapChange:
+        if timeout is not None:
+            _timeout_ms(timeout)
+        future = self._dispatcher.submit_blocking(call)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(f"no answer from the partition map within {timeout} s",
+                               Status.TIMEOUT) from None
+
+    async def create_partition(self, mode: str = UNROUTED, lo: int = 0, hi: int = 0, *,
+                               expected_version: int = 0) -> MapChange:
+        """Proposes a new user partition on partition 0 (this node must lead it):
+        ``mode`` "unrouted" (addressed by id) or "hash_range" owning the key hashes
+        ``[lo, hi]``. ``expected_version`` is the map version the caller read
+        (:meth:`partition_map`), or 0 to apply regardless. Returns the new partition's id
+        and the map version once the change is applied; every voter then runs it.
+
+        Raises NotLeaderError (``leader_hint``: partition 0's leader),
+        StaleMapVersionError, MapConflictError (an overlapping range...),
+        InvalidArgumentError...; errors from the map carry ``reason`` (for example
+        "overlapping") and ``map_version``."""
+        return await self._dispatcher.submit(self._create_call(mode, lo, hi, expected_version))
+
+    def create_partition_sync(self, mode: str = UNROUTED, lo: int = 0, hi: int = 0, *,
+                              expected_version: int = 0,
+                              timeout: Optional[float] = None) -> MapChange:
+        """:meth:`create_partition` for code without an event loop: blocks (at most
+        ``timeout`` seconds). Not on the node's own event loop."""
+        return self._wait_map_change(self._create_call(mode, lo, hi, expected_version), timeout)
+
+    async def remove_partition(self, partition: int, *, expected_version: int = 0) -> MapChange:
+        """Proposes removing the unrouted ``partition`` (ids are never reused); every
+        voter then stops it and deletes its storage. Raises as :meth:`create_partition`,
+        and SystemPartitionError for 0, UnknownPartitionError, MapConflictError for a
+        hash-range partition."""
+        return await self._dispatcher.submit(self._remove_call(partition, expected_version))
+
+    def remove_partition_sync(self, partition: int, *, expected_version: int = 0,
+                              timeout: Optional[float] = None) -> MapChange:
+        """:meth:`remove_partition`, blocking."""
+        return self._wait_map_change(self._remove_call(partition, expected_version), timeout)
+
+    def partition_map(self) -> PartitionMap:
+        """The partition map as this node has applied it (committed; possibly behind the
+        leader of partition 0)."""
+        return PartitionMap.from_json(self._native.partition_map_json())
+
+    def route(self, key: Union[str, BytesLike]) -> Optional[Route]:
+        """Where ``key`` (bytes, or text hashed as UTF-8) goes in this node's map, with
+        the generation to carry; None when no partition owns it."""
+        if isinstance(key, str):
+            key = key.encode("utf-8")
+        return Route.from_native(self._native.route(_data(key)))
+
+    def route_hash(self, key_hash: int) -> Optional[Route]:
+        """:meth:`route` for a key hash already computed (XXH64, seed 0)."""
+        return Route.from_native(self._native.route_hash(check_uint("key_hash", key_hash)))
 
     # -- requests ----------------------------------------------------------------------
 

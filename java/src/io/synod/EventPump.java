@@ -139,6 +139,18 @@ final class EventPump {
         }
         break;
       }
+      case SYNOD_EVENT_PARTITION_MAP: {
+        long length = f[at + SYNOD_J_LEN];
+        String reason = length == 0 ? null
+            : new String(payload(events, i, length), StandardCharsets.UTF_8);
+        Runnable done = pending.onMapResult(f[at + SYNOD_J_TAG], status, partition,
+                                            f[at + SYNOD_J_INDEX], f[at + SYNOD_J_TERM],
+                                            f[at + SYNOD_J_LEADER_HINT], reason);
+        if (done != null) {
+          pending.complete(done);
+        }
+        break;
+      }
       case SYNOD_EVENT_LEADER_CHANGED: {
         LeaderChange change = new LeaderChange(partition, f[at + SYNOD_J_LEADER_HINT], f[at + SYNOD_J_TERM]);
         if (LOG.isLoggable(Level.FINE)) {

@@ -97,6 +97,32 @@ final class PendingRequests {
     return request::finish;
   }
 
+  /**
+   * Records the result of a partition map change (poll thread): completes the request with
+   * a {@link PartitionMapChange}, or fails it with the status's exception, whose message
+   * carries the map's reason. Returns the completion, or null for an unknown tag.
+   */
+  @SuppressWarnings("unchecked")
+  Runnable onMapResult(long tag, int status, long partition, long index, long mapVersion,
+                       long leaderHint, String reason) {
+    Request<?> request = byTag.remove(tag);
+    if (request == null) {
+      LOG.warning(() -> "node " + nodeId + ": a result for unknown tag " + tag);
+      return null;
+    }
+    CompletableFuture<PartitionMapChange> future =
+        ((Request<PartitionMapChange>) request).future;
+    if (status == Status.OK.code()) {
+      PartitionMapChange change = new PartitionMapChange(partition, mapVersion, index);
+      return () -> future.complete(change);
+    }
+    SynodException error = StatusExceptions.of(status, "node " + nodeId + ": "
+        + request.operation + ": " + Status.fromCode(status).map(Status::text).orElse("status " + status)
+        + (reason == null ? "" : " (" + reason + "; map version "
+                                 + Long.toUnsignedString(mapVersion) + ")"), leaderHint);
+    return () -> future.completeExceptionally(error);
+  }
+
   /** Runs a completion on the executor; inline only if the executor refuses it. */
   void complete(Runnable completion) {
     try {

@@ -1,11 +1,16 @@
 package io.synod;
 
+import static io.synod.internal.SynodNativeConstants.SYNOD_ROUTING_HASH_RANGE;
+import static io.synod.internal.SynodNativeConstants.SYNOD_ROUTING_UNROUTED;
+
 import io.synod.internal.SynodNative;
 import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -159,6 +164,88 @@ public final class RaftNode implements AutoCloseable {
   public CompletableFuture<Long> readIndex(long partition) {
     return submit("read index", 1, results -> results.get(0).index(), partition,
         (p, tag) -> SynodNative.synod_node_read_index(p, partition, tag));
+  }
+
+  /**
+   * Proposes a new user partition to the partition map held by partition 0 (this node must
+   * lead it): {@link PartitionMap.Mode#UNROUTED} (addressed by id) or
+   * {@link PartitionMap.Mode#HASH_RANGE} owning the key hashes [lo, hi] (unsigned).
+   * `expectedVersion` is the map version the caller read ({@link #partitionMap()}), or 0
+   * to apply regardless. The future completes once the change is applied, with the new
+   * id; it fails with {@link NotLeaderException} (partition 0's leader),
+   * {@link StaleMapVersionException}, {@link MapConflictException} (an overlapping
+   * range...), {@link InvalidArgumentException}..., whose message carries the map's reason.
+   */
+  public CompletableFuture<PartitionMapChange> createPartition(PartitionMap.Mode mode, long lo,
+                                                               long hi, long expectedVersion) {
+    Objects.requireNonNull(mode, "mode");
+    int nativeMode = mode == PartitionMap.Mode.HASH_RANGE ? SYNOD_ROUTING_HASH_RANGE
+                                                          : SYNOD_ROUTING_UNROUTED;
+    return submit("create partition", 1, results -> null, 0,
+        (p, tag) -> SynodNative.synod_node_create_partition(p, nativeMode, lo, hi, expectedVersion, tag));
+  }
+
+  /** {@link #createPartition} of an unrouted partition, whatever the map's version. */
+  public CompletableFuture<PartitionMapChange> createPartition() {
+    return createPartition(PartitionMap.Mode.UNROUTED, 0, 0, 0);
+  }
+
+  /**
+   * Proposes removing the unrouted `partition` from the map (ids are never reused); once
+   * applied, every voter stops it and deletes its storage. Fails as
+   * {@link #createPartition} does, and with {@link SystemPartitionException} for 0,
+   * {@link UnknownPartitionException}, {@link MapConflictException} for a hash-range one.
+   */
+  public CompletableFuture<PartitionMapChange> removePartition(long partition, long expectedVersion) {
+    return submit("remove partition", 1, results -> null, 0,
+        (p, tag) -> SynodNative.synod_node_remove_partition(p, partition, expectedVersion, tag));
+  }
+
+  /** The partition map as this node has applied it. */
+  public PartitionMap partitionMap() {
+    String[] json = new String[1];
+    call("synod_node_partition_map_json", p -> {
+      json[0] = SynodNative.synod_j_partition_map_json(p);
+      return json[0] == null ? Status.INTERNAL.code() : Status.OK.code();
+    });
+    return PartitionMap.parse(json[0]);
+  }
+
+  /** Where `key` goes in this node's map; empty when no partition owns it. */
+  public Optional<Route> route(byte[] key) {
+    Objects.requireNonNull(key, "key");
+    return routeWith("synod_node_route", (p, partition, generation, state) ->
+        SynodNative.synod_node_route(p, key, partition, generation, state));
+  }
+
+  /** Where the text key `key` (hashed as UTF-8) goes; empty when no partition owns it. */
+  public Optional<Route> route(String key) {
+    return route(Objects.requireNonNull(key, "key").getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Where a key hash (XXH64, seed 0; unsigned) goes; empty when no partition owns it. */
+  public Optional<Route> routeHash(long keyHash) {
+    return routeWith("synod_node_route_hash", (p, partition, generation, state) ->
+        SynodNative.synod_node_route_hash(p, keyHash, partition, generation, state));
+  }
+
+  private interface RouteCall {
+    int call(long node, long[] partition, long[] generation, int[] state);
+  }
+
+  private Optional<Route> routeWith(String operation, RouteCall routeCall) {
+    long[] partition = new long[1];
+    long[] generation = new long[1];
+    int[] state = new int[1];
+    int[] code = new int[1];
+    call(operation, p -> {
+      code[0] = routeCall.call(p, partition, generation, state);
+      return code[0] == Status.UNKNOWN_PARTITION.code() ? Status.OK.code() : code[0];
+    });
+    if (code[0] != Status.OK.code()) {
+      return Optional.empty();
+    }
+    return Optional.of(new Route(partition[0], generation[0], PartitionMap.State.values()[state[0]]));
   }
 
   /** Whether this node leads `partition` now, as it sees it locally. */
