@@ -50,8 +50,7 @@ int check_running(const char* function, synod_node* n) {
 // A request adds an event: refused while the host has not polled the queue down.
 int check_event_room(const char* function, synod_node& n) {
   if (n.events.has_room()) return SYNOD_OK;
-  return fail(SYNOD_E_QUEUE_FULL,
-              prefixed(function, "too many events wait for synod_node_poll"));
+  return fail(SYNOD_E_QUEUE_FULL, prefixed(function, "too many events wait for synod_node_poll"));
 }
 
 int check_bytes(const char* function, const uint8_t* data, size_t len) {
@@ -76,8 +75,8 @@ int unknown_partition(const char* function, const synod_node& n, uint64_t partit
 // Text for a request refused with `status`.
 std::string refusal(const char* function, uint64_t partition, node::Status status,
                     node::NodeId leader_hint) {
-  std::string text = prefixed(function, "partition " + std::to_string(partition) + ": " +
-                                            node::to_string(status));
+  std::string text =
+      prefixed(function, "partition " + std::to_string(partition) + ": " + node::to_string(status));
   if (status == node::Status::NotLeader && leader_hint != raft::kNoNode) {
     text += " (leader: node " + std::to_string(leader_hint) + ")";
   }
@@ -286,16 +285,15 @@ SYNOD_API void synod_node_free(synod_node* node) {
   });
 }
 
-SYNOD_API int synod_node_poll(synod_node* node, synod_event* events, size_t max,
-                              int timeout_ms) {
+SYNOD_API int synod_node_poll(synod_node* node, synod_event* events, size_t max, int timeout_ms) {
   constexpr const char* fn = "synod_node_poll";
   return guarded(fn, [&]() -> int {
     if (!node) return null_argument(fn, "node");
     if (!events) return null_argument(fn, "events");
     if (max == 0) return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "max is 0"));
     if (timeout_ms < -1) {
-      return fail(SYNOD_E_INVALID_ARGUMENT,
-                  prefixed(fn, "timeout " + std::to_string(timeout_ms) + " ms (use -1 to wait without limit)"));
+      return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "timeout " + std::to_string(timeout_ms) +
+                                                             " ms (use -1 to wait without limit)"));
     }
     const std::size_t limit = std::min<std::size_t>(max, std::numeric_limits<int>::max());
     return node->events.poll(events, limit, timeout_ms);
@@ -330,7 +328,8 @@ SYNOD_API int synod_node_replicate(synod_node* node, uint64_t partition, uint32_
     if (const int s = check_event_room(fn, *node); s != SYNOD_OK) return s;
     if (const int s = check_bytes(fn, data, len); s != SYNOD_OK) return s;
     if (type == 0) {
-      return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "entry type 0 is reserved for the engine"));
+      return fail(SYNOD_E_INVALID_ARGUMENT,
+                  prefixed(fn, "entry type 0 is reserved for the engine"));
     }
     if (len > node->max_payload_bytes) {
       return fail(SYNOD_E_PAYLOAD_TOO_LARGE,
@@ -356,8 +355,7 @@ SYNOD_API int synod_node_replicate(synod_node* node, uint64_t partition, uint32_
 }
 
 SYNOD_API int synod_node_replicate_batch(synod_node* node, uint64_t partition,
-                                         const synod_entry* entries, size_t count,
-                                         uint64_t tag) {
+                                         const synod_entry* entries, size_t count, uint64_t tag) {
   constexpr const char* fn = "synod_node_replicate_batch";
   return guarded(fn, [&]() -> int {
     if (const int s = check_running(fn, node); s != SYNOD_OK) return s;
@@ -370,10 +368,12 @@ SYNOD_API int synod_node_replicate_batch(synod_node* node, uint64_t partition,
       const synod_entry& e = entries[i];
       const std::string where = "entry " + std::to_string(i) + ": ";
       if (!e.data && e.len != 0) {
-        return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, where + "data is NULL but len is " + std::to_string(e.len)));
+        return fail(SYNOD_E_INVALID_ARGUMENT,
+                    prefixed(fn, where + "data is NULL but len is " + std::to_string(e.len)));
       }
       if (e.type == 0) {
-        return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, where + "entry type 0 is reserved for the engine"));
+        return fail(SYNOD_E_INVALID_ARGUMENT,
+                    prefixed(fn, where + "entry type 0 is reserved for the engine"));
       }
       if (e.len > node->max_payload_bytes) {
         return fail(SYNOD_E_PAYLOAD_TOO_LARGE,
@@ -388,9 +388,11 @@ SYNOD_API int synod_node_replicate_batch(synod_node* node, uint64_t partition,
     node->runtime->host().replicate_batch(
         partition, std::move(batch),
         [submission, events, partition, tag](const std::vector<node::ReplicationResult>& results) {
-          const bool refused_whole = std::all_of(results.begin(), results.end(), [&](const auto& r) {
-            return r.status != node::Status::Ok && r.status == results.front().status && r.index == 0;
-          });
+          const bool refused_whole =
+              std::all_of(results.begin(), results.end(), [&](const auto& r) {
+                return r.status != node::Status::Ok && r.status == results.front().status &&
+                       r.index == 0;
+              });
           if (submission->take_inline(results.front(), refused_whole)) return;
           for (std::size_t i = 0; i < results.size(); ++i) {
             const auto& r = results[i];
@@ -415,13 +417,14 @@ SYNOD_API int synod_node_read_index(synod_node* node, uint64_t partition, uint64
     if (const int s = check_event_room(fn, *node); s != SYNOD_OK) return s;
     auto submission = std::make_shared<Submission<node::ReadResult>>();
     synod::capi::EventQueue* events = &node->events;
-    node->runtime->host().read_index(partition, [submission, events, partition, tag](const node::ReadResult& r) {
-      if (submission->take_inline(r, r.status != node::Status::Ok)) return;
-      synod_event e = result_event(SYNOD_EVENT_READ_INDEX, partition, tag, r.status);
-      e.index = r.index;
-      e.leader_hint = r.leader_hint;
-      events->push(e);
-    });
+    node->runtime->host().read_index(
+        partition, [submission, events, partition, tag](const node::ReadResult& r) {
+          if (submission->take_inline(r, r.status != node::Status::Ok)) return;
+          synod_event e = result_event(SYNOD_EVENT_READ_INDEX, partition, tag, r.status);
+          e.index = r.index;
+          e.leader_hint = r.leader_hint;
+          events->push(e);
+        });
     if (!submission->refused_inline()) return SYNOD_OK;
     const auto& r = submission->refusal;
     return fail(status_of(r.status), refusal(fn, partition, r.status, r.leader_hint));
@@ -441,7 +444,8 @@ SYNOD_API int synod_node_replicate_wait(synod_node* node, uint64_t partition, ui
     if (const int s = check_running(fn, node); s != SYNOD_OK) return finish(s);
     if (const int s = check_bytes(fn, data, len); s != SYNOD_OK) return finish(s);
     if (type == 0) {
-      return finish(fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "entry type 0 is reserved for the engine")));
+      return finish(
+          fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "entry type 0 is reserved for the engine")));
     }
     if (len > node->max_payload_bytes) {
       return finish(fail(SYNOD_E_PAYLOAD_TOO_LARGE,
@@ -449,7 +453,8 @@ SYNOD_API int synod_node_replicate_wait(synod_node* node, uint64_t partition, ui
                                           std::to_string(node->max_payload_bytes))));
     }
     const node::ReplicationResult r =
-        node->runtime->host().replicate(partition, type, raft::Bytes::copy_of(std::span<const uint8_t>(data, len)))
+        node->runtime->host()
+            .replicate(partition, type, raft::Bytes::copy_of(std::span<const uint8_t>(data, len)))
             .get();
     out->index = r.index;
     out->term = r.term;
@@ -461,8 +466,7 @@ SYNOD_API int synod_node_replicate_wait(synod_node* node, uint64_t partition, ui
   });
 }
 
-SYNOD_API int synod_node_read_index_wait(synod_node* node, uint64_t partition,
-                                         synod_result* out) {
+SYNOD_API int synod_node_read_index_wait(synod_node* node, uint64_t partition, synod_result* out) {
   constexpr const char* fn = "synod_node_read_index_wait";
   return guarded(fn, [&]() -> int {
     if (!out) return null_argument(fn, "out");
@@ -470,12 +474,14 @@ SYNOD_API int synod_node_read_index_wait(synod_node* node, uint64_t partition,
     if (const int s = check_running(fn, node); s != SYNOD_OK) return out->status = s;
     auto promise = std::make_shared<std::promise<node::ReadResult>>();
     auto answered = promise->get_future();
-    node->runtime->host().read_index(partition, [promise](const node::ReadResult& r) { promise->set_value(r); });
+    node->runtime->host().read_index(
+        partition, [promise](const node::ReadResult& r) { promise->set_value(r); });
     const node::ReadResult r = answered.get();
     out->index = r.index;
     out->leader_hint = r.leader_hint;
     if (r.status != node::Status::Ok) {
-      return out->status = fail(status_of(r.status), refusal(fn, partition, r.status, r.leader_hint));
+      return out->status =
+                 fail(status_of(r.status), refusal(fn, partition, r.status, r.leader_hint));
     }
     return out->status = SYNOD_OK;
   });
@@ -552,8 +558,8 @@ SYNOD_API int synod_node_wait_for_leader(synod_node* node, uint64_t partition, i
     *out_leader = 0;
     if (const int s = check_running(fn, node); s != SYNOD_OK) return s;
     if (timeout_ms < -1) {
-      return fail(SYNOD_E_INVALID_ARGUMENT,
-                  prefixed(fn, "timeout " + std::to_string(timeout_ms) + " ms (use -1 to wait without limit)"));
+      return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "timeout " + std::to_string(timeout_ms) +
+                                                             " ms (use -1 to wait without limit)"));
     }
     if (!hosts(*node, partition)) return unknown_partition(fn, *node, partition);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -567,8 +573,9 @@ SYNOD_API int synod_node_wait_for_leader(synod_node* node, uint64_t partition, i
       // its notification.
       node->leader_changed.wait_for(lock, std::chrono::milliseconds(10));
     }
-    return fail(SYNOD_E_TIMEOUT, prefixed(fn, "no leader of partition " + std::to_string(partition) +
-                                                  " within " + std::to_string(timeout_ms) + " ms"));
+    return fail(SYNOD_E_TIMEOUT,
+                prefixed(fn, "no leader of partition " + std::to_string(partition) + " within " +
+                                 std::to_string(timeout_ms) + " ms"));
   });
 }
 
@@ -617,15 +624,15 @@ SYNOD_API int synod_node_listen_port(synod_node* node, int* out_port) {
     *out_port = 0;
     const auto* transport = node->runtime->network_transport();
     if (!transport) {
-      return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "the node uses no network transport (gRPC or REST)"));
+      return fail(SYNOD_E_INVALID_ARGUMENT,
+                  prefixed(fn, "the node uses no network transport (gRPC or REST)"));
     }
     *out_port = transport->listen_port();
     return SYNOD_OK;
   });
 }
 
-SYNOD_API int synod_node_set_peer_address(synod_node* node, uint64_t node_id,
-                                          const char* address) {
+SYNOD_API int synod_node_set_peer_address(synod_node* node, uint64_t node_id, const char* address) {
   constexpr const char* fn = "synod_node_set_peer_address";
   return guarded(fn, [&]() -> int {
     if (const int s = check_running(fn, node); s != SYNOD_OK) return s;
@@ -635,10 +642,12 @@ SYNOD_API int synod_node_set_peer_address(synod_node* node, uint64_t node_id,
     }
     auto* transport = node->runtime->network_transport();
     if (!transport) {
-      return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "the node uses no network transport (gRPC or REST)"));
+      return fail(SYNOD_E_INVALID_ARGUMENT,
+                  prefixed(fn, "the node uses no network transport (gRPC or REST)"));
     }
     if (node_id == node->id) {
-      return fail(SYNOD_E_INVALID_ARGUMENT, prefixed(fn, "node " + std::to_string(node_id) + " is this node"));
+      return fail(SYNOD_E_INVALID_ARGUMENT,
+                  prefixed(fn, "node " + std::to_string(node_id) + " is this node"));
     }
     transport->set_peer(node_id, address);
     return SYNOD_OK;
@@ -686,7 +695,9 @@ int submit_map_change(const char* fn, synod_node& n, uint64_t named, uint64_t ta
   auto submission = std::make_shared<Submission<node::MapChangeResult>>();
   synod::capi::EventQueue* events = &n.events;
   propose([submission, events, named, tag](const node::MapChangeResult& r) {
-    if (submission->take_inline(r, r.status != node::Status::Ok)) return;
+    // A change that reached the log (index set) is answered by the event even when the
+    // answer comes before this call returns: the map's reason travels in the event.
+    if (submission->take_inline(r, r.status != node::Status::Ok && r.index == 0)) return;
     synod_event e =
         result_event(SYNOD_EVENT_PARTITION_MAP, named != 0 ? named : r.partition, tag, r.status);
     e.index = r.index;

@@ -6,8 +6,6 @@
 #include "errors.h"
 #include "handles.h"
 #include "json.h"
-#include "synod/system/routing.h"
-#include "synod/system/types.h"
 
 using synod::capi::fail;
 using synod::capi::guarded;

@@ -265,7 +265,10 @@ def test_durable_model_exports_for_a_follower_behind_the_compacted_log(snapshot_
     write(leader, 20, 10)
     rejoined = c.start(wiped)
     last = write(leader, 30, 3)
-    rejoined.wait(lambda: rejoined.applied.get(1, 0) >= last, "caught up")
+    # The leader's host too: a write is answered once committed, and its host applies it
+    # from its event queue a moment later.
+    for host in (rejoined, c.hosts[leader.id]):
+        host.wait(lambda: host.applied.get(1, 0) >= last, "caught up")
     assert rejoined.state[1] == c.hosts[leader.id].state[1]
     assert rejoined.order[0][0] == "install" and rejoined.installs[0].from_leader
     assert "export" in {w.reason for w in c.hosts[leader.id].saves}
