@@ -34,16 +34,6 @@ std::optional<Status> remove(SimCluster& cluster, NodeId node, PartitionId id) {
   return result;
 }
 
-// Proposes on `node` and runs the world until the answer comes (a future would block the
-// one thread the simulated world runs on).
-ReplicationResult put(SimCluster& cluster, NodeId node, PartitionId id, const std::string& value) {
-  std::optional<ReplicationResult> result;
-  cluster.host(node).replicate(id, 1, raft::Bytes(value),
-                               [&](const ReplicationResult& r) { result = r; });
-  cluster.run_until([&] { return result.has_value(); });
-  return result.value_or(ReplicationResult{Status::Timeout});
-}
-
 TEST(DynamicPartitions, AnAddedPartitionElectsAndReplicatesOnEveryNode) {
   SimCluster cluster({1, 2, 3}, 1);
   ASSERT_TRUE(cluster.run_until([&] { return cluster.all_partitions_led(); }));
@@ -190,9 +180,8 @@ void reshape_under_load(std::uint64_t seed) {
         if (it != by_partition.end() && !it->second) break;  // a removal under way
         by_partition[partition].reset();
         removed_here[node].insert(partition);
-        host.remove_partition(partition, [&removals, node, partition](Status s) {
-          removals[node][partition] = s;
-        });
+        host.remove_partition(
+            partition, [&removals, node, partition](Status s) { removals[node][partition] = s; });
         break;
       }
       case 1:

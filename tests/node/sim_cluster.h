@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -238,7 +239,8 @@ class SimCluster {
                                 std::to_string(r.index));
     if (node.save_answer != Status::Ok) return r.done(node.save_answer, "the test says no");
     const std::string state = encode_applied(node.applied[r.partition]);
-    if (!r.writer->write(state.data(), state.size())) return r.done(Status::StorageFailure, r.writer->why());
+    if (!r.writer->write(state.data(), state.size()))
+      return r.done(Status::StorageFailure, r.writer->why());
     r.done(Status::Ok, "");
   }
 
@@ -273,5 +275,16 @@ class SimCluster {
   transport::InMemoryNetwork network_;
   std::map<NodeId, SimNode> nodes_;
 };
+
+// Proposes on `node` and runs the world until the answer comes (a future would block the
+// one thread the simulated world runs on).
+inline ReplicationResult put(SimCluster& cluster, NodeId node, PartitionId id,
+                             const std::string& value) {
+  std::optional<ReplicationResult> result;
+  cluster.host(node).replicate(id, 1, raft::Bytes(value),
+                               [&](const ReplicationResult& r) { result = r; });
+  cluster.run_until([&] { return result.has_value(); });
+  return result.value_or(ReplicationResult{Status::Timeout});
+}
 
 }  // namespace synod::node::testing

@@ -53,14 +53,6 @@ MapChangeResult remove(SimCluster& cluster, NodeId node, PartitionId id, std::ui
   return result.value_or(MapChangeResult{Status::Timeout});
 }
 
-ReplicationResult put(SimCluster& cluster, NodeId node, PartitionId id, const std::string& value) {
-  std::optional<ReplicationResult> result;
-  cluster.host(node).replicate(id, 1, raft::Bytes(value),
-                               [&](const ReplicationResult& r) { result = r; });
-  cluster.run_until([&] { return result.has_value(); });
-  return result.value_or(ReplicationResult{Status::Timeout});
-}
-
 NodeId system_leader(SimCluster& cluster) {
   cluster.run_until([&] { return cluster.agreed_leader(kSystemPartition) != raft::kNoNode; });
   return cluster.agreed_leader(kSystemPartition);
