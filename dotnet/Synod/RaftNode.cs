@@ -344,16 +344,7 @@ public sealed class RaftNode : IAsyncDisposable
     /// <summary>The partition map as this node has applied it (committed, possibly behind the leader of partition 0).</summary>
     public PartitionMap GetPartitionMap()
     {
-        int status = NativeMethods.NodePartitionMapJson(RunningNode(), out IntPtr json, out nuint length);
-        SynodException.ThrowIfFailed(status, "synod_node_partition_map_json");
-        try
-        {
-            return PartitionMap.Parse(Marshal.PtrToStringUTF8(json, checked((int)length)));
-        }
-        finally
-        {
-            NativeMethods.Free(json);
-        }
+        return PartitionMap.Parse(ReadNativeText(NativeMethods.NodePartitionMapJson, "synod_node_partition_map_json"));
     }
 
     /// <summary>Where <paramref name="key"/> goes in this node's map (bindings/ROUTING.md), with the
@@ -446,16 +437,7 @@ public sealed class RaftNode : IAsyncDisposable
     /// <summary>The node's state (roles, terms, indexes per partition, transport counters).</summary>
     public RaftNodeStatus GetStatus()
     {
-        int status = NativeMethods.NodeStatusJson(RunningNode(), out IntPtr json, out nuint length);
-        SynodException.ThrowIfFailed(status, "synod_node_status_json");
-        try
-        {
-            return RaftNodeStatus.Parse(Marshal.PtrToStringUTF8(json, checked((int)length)));
-        }
-        finally
-        {
-            NativeMethods.Free(json);
-        }
+        return RaftNodeStatus.Parse(ReadNativeText(NativeMethods.NodeStatusJson, "synod_node_status_json"));
     }
 
     /// <summary>The node's metrics (README.md, "Metrics") in the Prometheus text exposition
@@ -463,8 +445,15 @@ public sealed class RaftNode : IAsyncDisposable
     /// The same values reach .NET's metrics through the Meter <see cref="SynodMetrics.MeterName"/>.</summary>
     public string MetricsText()
     {
-        int status = NativeMethods.NodeMetricsText(RunningNode(), out IntPtr text, out nuint length);
-        SynodException.ThrowIfFailed(status, "synod_node_metrics_text");
+        return ReadNativeText(NativeMethods.NodeMetricsText, "synod_node_metrics_text");
+    }
+
+    private delegate int NativeTextRead(SafeNodeHandle node, out IntPtr text, out nuint length);
+
+    // Calls a synod_node_*_json / _text function and copies the text it allocated, then frees it.
+    private string ReadNativeText(NativeTextRead read, string function)
+    {
+        SynodException.ThrowIfFailed(read(RunningNode(), out IntPtr text, out nuint length), function);
         try
         {
             return Marshal.PtrToStringUTF8(text, checked((int)length));
