@@ -104,15 +104,21 @@ using std::chrono::milliseconds;
 struct SimStore {
   const char* name;          // as SYNOD_SIM_STORE names it
   const char* durable_kind;  // PowerCutStore's kind; nullptr for the memory store
-  // Sized for CI on 2 cores. Memory: 2 x 500 seeds take about 15 s in RelWithDebInfo and
-  // about 3.5 minutes under ASan+UBSan. A durable store fsyncs for real and copies its
+  // Sized for CI on 2 cores. Memory: 500 seeds take about 12 s (3 nodes) and 37 s (5
+  // nodes) in RelWithDebInfo; under ASan+UBSan 500 seeds of 3 nodes took 244 s and 150 of
+  // 5 nodes 66 s, so a sanitized build runs 250 (SYNOD_SIM_SANITIZED) to stay well inside
+  // the 900 s timeout with other tests beside it. A durable store fsyncs for real and copies its
   // directory at every sync (SQLite's write-ahead log grows to 32 MiB between checkpoints),
   // so one seed takes from 0.1 s to a minute: 3 seeds keep each of its cases within about
   // 30 s, under ASan+UBSan too (the time goes to the kernel). The long mode raises
   // SYNOD_SIM_SEEDS (and the duration); TMPDIR=/dev/shm spares the disk.
   std::uint64_t default_seeds;
 };
+#ifdef SYNOD_SIM_SANITIZED
+constexpr SimStore kMemory{"memory", nullptr, 250};
+#else
 constexpr SimStore kMemory{"memory", nullptr, 500};
+#endif
 constexpr SimStore kRocksDB{"rocksdb", "RocksDB", 3};
 constexpr SimStore kSQLite{"sqlite", "SQLite", 3};
 constexpr std::array kStores{kMemory, kRocksDB, kSQLite};
@@ -256,7 +262,7 @@ struct OpRecord {
   PartitionId partition = 0;
   std::uint64_t op_id = 0;
   NodeId target = raft::kNoNode;
-  Index index = 0;  // where an acknowledged write was committed
+  Index index = 0;         // where an acknowledged write was committed
   bool in_history = true;  // false: refused, so it had no effect
   bool pending = true;
 };
@@ -703,8 +709,7 @@ class Simulation {
     ++stats_.saves;
     host_does(id, [this, id, r = std::move(r), data = mine.kv.save()] {
       if (!r.writer->write(data.data(), data.size())) {
-        fail(where(id, r.partition, r.index) + ": the snapshot writer refused: " +
-             r.writer->why());
+        fail(where(id, r.partition, r.index) + ": the snapshot writer refused: " + r.writer->why());
         return r.done(Status::StorageFailure, r.writer->why());
       }
       r.done(Status::Ok, "");
@@ -749,8 +754,9 @@ class Simulation {
     KvStateMachine kv;
     if (!kv.install(data)) return fail(at + ": installs an undecodable snapshot");
     if (kv != reference_at(r.partition, r.index)) {
-      return fail(at + ": installs a snapshot holding another state than the committed log "
-                       "gives there");
+      return fail(at +
+                  ": installs a snapshot holding another state than the committed log "
+                  "gives there");
     }
     const auto& log = committed_[r.partition];
     if (auto entry = log.find(r.index); entry != log.end() && entry->second.term != r.term) {
