@@ -254,13 +254,7 @@ class SimCluster {
   static void finish_install(SimNode& node, InstallRequest r) {
     if (node.install_answer != Status::Ok) return r.done(node.install_answer, "the test says no");
     std::string state;
-    char buffer[4096];
-    for (;;) {
-      const std::int64_t got = r.reader->read(buffer, sizeof buffer);
-      if (got < 0) return r.done(Status::StorageFailure, r.reader->why());
-      if (got == 0) break;
-      state.append(buffer, static_cast<std::size_t>(got));
-    }
+    if (!read_all(*r.reader, state)) return r.done(Status::StorageFailure, r.reader->why());
     if (!decode_applied(r.partition, state, node.applied[r.partition])) {
       return r.done(Status::InvalidArgument, "undecodable state");
     }

@@ -721,13 +721,9 @@ class Simulation {
     if (n.incarnation != incarnation || closing_) return;
     host_does(id, [this, id, r = std::move(r)] {
       std::string data;
-      char buffer[4096];
-      for (std::int64_t got; (got = r.reader->read(buffer, sizeof buffer)) != 0;) {
-        if (got < 0) {
-          fail(where(id, r.partition, r.index) + ": cannot read the snapshot: " + r.reader->why());
-          return r.done(Status::StorageFailure, r.reader->why());
-        }
-        data.append(buffer, static_cast<std::size_t>(got));
+      if (!node::read_all(*r.reader, data)) {
+        fail(where(id, r.partition, r.index) + ": cannot read the snapshot: " + r.reader->why());
+        return r.done(Status::StorageFailure, r.reader->why());
       }
       install(id, r, data);
       r.done(Status::Ok, "");

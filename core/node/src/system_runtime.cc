@@ -216,12 +216,8 @@ SnapshotHandler system_snapshot_handler(std::shared_ptr<SystemRuntime> system) {
   };
   h.install = [system](InstallRequest request) {
     std::string bytes;
-    char chunk[16384];
-    for (;;) {
-      const std::int64_t got = request.reader->read(chunk, sizeof chunk);
-      if (got < 0) return request.done(Status::StorageFailure, request.reader->why());
-      if (got == 0) break;
-      bytes.append(chunk, static_cast<std::size_t>(got));
+    if (!read_all(*request.reader, bytes)) {
+      return request.done(Status::StorageFailure, request.reader->why());
     }
     std::string why;
     if (!system->install(bytes, request.index, why))

@@ -72,6 +72,18 @@ class SnapshotReader {
   virtual const std::string& why() const = 0;
 };
 
+// Reads what is left of `reader` into `out`; false when the data is damaged (reader.why()
+// says how). For states small enough to hold whole; large ones are better read in pieces.
+inline bool read_all(SnapshotReader& reader, std::string& out) {
+  char chunk[16384];
+  for (;;) {
+    const std::int64_t got = reader.read(chunk, sizeof chunk);
+    if (got < 0) return false;
+    if (got == 0) return true;
+    out.append(chunk, static_cast<std::size_t>(got));
+  }
+}
+
 enum class SnapshotReason : std::uint8_t {
   Policy,     // InMemory: the entries or bytes since the last snapshot passed the policy
   Requested,  // NodeHost::request_snapshot
